@@ -1,0 +1,153 @@
+// Package sqlite opens roster's embedded SQLite database (pure Go, no cgo),
+// migrates it, and serves it through the shared SQL store.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"roster/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// dialect describes SQLite to the shared store.
+func dialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:            "sqlite",
+		UniqueViolation: uniqueViolation,
+		Unavailable:     unavailable,
+		// Times are stored as unix microseconds: compact, and they sort.
+		EncodeTime: func(t time.Time) any { return t.UnixMicro() },
+	}
+}
+
+// uniqueViolation reads the columns out of SQLite's message, e.g.
+// "UNIQUE constraint failed: users.email_norm (2067)".
+func uniqueViolation(err error) (string, bool) {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return "", false
+	}
+	if se.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return "", false
+	}
+	msg := se.Error()
+	const marker = "constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return "", true
+	}
+	cols := msg[i+len(marker):]
+	if j := strings.LastIndex(cols, " ("); j >= 0 {
+		cols = cols[:j]
+	}
+	return cols, true
+}
+
+// unavailable reports errors after which a retry may succeed: the file is
+// locked past the busy timeout, or the disk is full or failing.
+func unavailable(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	return false
+}
+
+func dsn(path string, readOnly bool) string {
+	params := []string{
+		"_pragma=busy_timeout(10000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(NORMAL)",
+		"_pragma=foreign_keys(ON)",
+		"_pragma=cache_size(-32000)",
+	}
+	if readOnly {
+		params = append(params, "_pragma=query_only(1)")
+	} else {
+		// Take the write lock at BEGIN, so that a transaction never fails
+		// half-way when it tries to upgrade a read lock.
+		params = append(params, "_txlock=immediate")
+	}
+	return "file:" + path + "?" + strings.Join(params, "&")
+}
+
+// Open opens (creating if needed) the database at path and applies every
+// pending migration.
+func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has a single writer: one connection serialises writes in Go
+	// instead of making them fight over the file lock.
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	return sqlstore.New(write, read, dialect()), nil
+}
+
+// Migrate applies pending migrations to the database at path and reports
+// what it did.
+func Migrate(ctx context.Context, path string) ([]string, error) {
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return runMigrations(ctx, db)
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	_, err := runMigrations(ctx, db)
+	return err
+}
+
+func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate sqlite: %w", err)
+	}
+	var done []string
+	for _, r := range results {
+		done = append(done, r.Source.Path)
+	}
+	return done, nil
+}

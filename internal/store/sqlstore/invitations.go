@@ -1,0 +1,153 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+const invitationColumns = `id, user_id, COALESCE(tenant_id, ''), email, invited_by, token_hash, state,
+	failed_attempts, expires_at, created_at, accepted_at, revoked_at`
+
+func scanInvitation(row interface{ Scan(...any) error }) (core.Invitation, error) {
+	var (
+		inv                                 core.Invitation
+		expires, created, accepted, revoked dbTime
+	)
+	err := row.Scan(&inv.ID, &inv.UserID, &inv.TenantID, &inv.Email, &inv.InvitedBy, &inv.TokenHash, &inv.State,
+		&inv.FailedAttempts, &expires, &created, &accepted, &revoked)
+	inv.ExpiresAt, inv.CreatedAt, inv.AcceptedAt, inv.RevokedAt = expires.t, created.t, accepted.ptr(), revoked.ptr()
+	return inv, err
+}
+
+func (q *queries) GetInvitation(ctx context.Context, id string) (core.Invitation, error) {
+	inv, err := scanInvitation(q.queryRow(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE id = ?`, id))
+	return inv, q.wrap(err, "invitation")
+}
+
+func (q *queries) GetInvitationByTokenHash(ctx context.Context, hash string) (core.Invitation, error) {
+	inv, err := scanInvitation(q.queryRow(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = ?`, hash))
+	return inv, q.wrap(err, "invitation")
+}
+
+func (q *queries) ListInvitations(ctx context.Context, f store.InvitationFilter) ([]core.Invitation, error) {
+	var (
+		conds []string
+		args  []any
+	)
+	if f.TenantIDs != nil {
+		if len(f.TenantIDs) == 0 {
+			return nil, nil
+		}
+		conds = append(conds, "tenant_id IN ("+placeholders(len(f.TenantIDs))+")")
+		args = append(args, anySlice(f.TenantIDs)...)
+	}
+	if f.UserID != "" {
+		conds = append(conds, "user_id = ?")
+		args = append(args, f.UserID)
+	}
+	if len(f.States) > 0 {
+		var alts []string
+		for _, s := range f.States {
+			switch s {
+			case core.InvitationPending:
+				alts = append(alts, "(state = 'pending' AND expires_at > ?)")
+				args = append(args, q.t(f.At))
+			case core.InvitationExpired:
+				alts = append(alts, "(state = 'pending' AND expires_at <= ?)")
+				args = append(args, q.t(f.At))
+			default:
+				alts = append(alts, "state = ?")
+				args = append(args, string(s))
+			}
+		}
+		conds = append(conds, "("+strings.Join(alts, " OR ")+")")
+	}
+	if f.After != "" {
+		conds = append(conds, "id > ?")
+		args = append(args, f.After)
+	}
+	query := `SELECT ` + invitationColumns + ` FROM invitations`
+	if len(conds) > 0 {
+		query += " WHERE " + strings.Join(conds, " AND ")
+	}
+	query, args = limitOffset(query+" ORDER BY id", args, f.Limit, 0)
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []core.Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, q.wrap(err, "")
+		}
+		out = append(out, inv)
+	}
+	return out, q.wrap(rows.Err(), "")
+}
+
+func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) error {
+	_, err := q.exec(ctx, `INSERT INTO invitations (id, user_id, tenant_id, email, invited_by, token_hash, state,
+		failed_attempts, expires_at, created_at, accepted_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, inv.UserID, nullString(inv.TenantID), inv.Email, inv.InvitedBy, inv.TokenHash, inv.State,
+		inv.FailedAttempts, q.t(inv.ExpiresAt), q.t(inv.CreatedAt), q.timeOrNil(inv.AcceptedAt), q.timeOrNil(inv.RevokedAt))
+	return err
+}
+
+func (q *queries) UpdateInvitation(ctx context.Context, inv core.Invitation) error {
+	res, err := q.exec(ctx, `UPDATE invitations SET token_hash = ?, state = ?, failed_attempts = ?, expires_at = ?,
+		accepted_at = ?, revoked_at = ? WHERE id = ?`, inv.TokenHash, inv.State, inv.FailedAttempts,
+		q.t(inv.ExpiresAt), q.timeOrNil(inv.AcceptedAt), q.timeOrNil(inv.RevokedAt), inv.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "invitation")
+}
+
+func (q *queries) GetIdempotency(ctx context.Context, scope, key string) (store.IdempotencyRecord, error) {
+	var (
+		r                store.IdempotencyRecord
+		created, expires dbTime
+	)
+	err := q.queryRow(ctx, `SELECT scope, idem_key, request_hash, done, status, content_type, body, created_at,
+		expires_at FROM idempotency_keys WHERE scope = ? AND idem_key = ?`, scope, key).
+		Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.ContentType, &r.Body, &created, &expires)
+	r.CreatedAt, r.ExpiresAt = created.t, expires.t
+	return r, q.wrap(err, "idempotency record")
+}
+
+func (q *queries) CreateIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
+	_, err := q.exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, request_hash, done, status, content_type,
+		body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Scope, r.Key, r.RequestHash, r.Done,
+		r.Status, r.ContentType, r.Body, q.t(r.CreatedAt), q.t(r.ExpiresAt))
+	return err
+}
+
+func (q *queries) CompleteIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
+	res, err := q.exec(ctx, `UPDATE idempotency_keys SET done = ?, status = ?, content_type = ?, body = ?,
+		expires_at = ? WHERE scope = ? AND idem_key = ?`, true, r.Status, r.ContentType, r.Body, q.t(r.ExpiresAt),
+		r.Scope, r.Key)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "idempotency record")
+}
+
+func (q *queries) DeleteIdempotency(ctx context.Context, scope, key string) error {
+	_, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?`, scope, key)
+	return err
+}
+
+func (q *queries) DeleteExpiredIdempotency(ctx context.Context, t time.Time) (int, error) {
+	res, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < ?`, q.t(t))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), q.wrap(err, "")
+}

@@ -1,0 +1,134 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+const apiKeyColumns = `id, name, prefix, hash, COALESCE(user_id, ''), COALESCE(tenant_id, ''), roles, expires_at,
+	last_used_at, revoked_at, elevated_until, created_at, created_by`
+
+func scanAPIKey(row interface{ Scan(...any) error }) (core.APIKey, error) {
+	var (
+		k                                core.APIKey
+		roles                            string
+		expires, used, revoked, elevated dbTime
+		created                          dbTime
+	)
+	err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &k.UserID, &k.TenantID, &roles, &expires, &used,
+		&revoked, &elevated, &created, &k.CreatedBy)
+	k.Roles = splitList(roles)
+	k.ExpiresAt, k.LastUsedAt, k.RevokedAt, k.ElevatedUntil = expires.ptr(), used.ptr(), revoked.ptr(), elevated.ptr()
+	k.CreatedAt = created.t
+	return k, err
+}
+
+func (q *queries) GetAPIKey(ctx context.Context, id string) (core.APIKey, error) {
+	k, err := scanAPIKey(q.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE id = ?`, id))
+	return k, q.wrap(err, "API key")
+}
+
+func (q *queries) GetAPIKeyByHash(ctx context.Context, hash string) (core.APIKey, error) {
+	k, err := scanAPIKey(q.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	return k, q.wrap(err, "API key")
+}
+
+func (q *queries) ListAPIKeys(ctx context.Context, f store.APIKeyFilter) ([]core.APIKey, error) {
+	var (
+		conds []string
+		args  []any
+	)
+	if f.TenantIDs != nil {
+		if len(f.TenantIDs) == 0 {
+			return nil, nil
+		}
+		conds = append(conds, "tenant_id IN ("+placeholders(len(f.TenantIDs))+")")
+		args = append(args, anySlice(f.TenantIDs)...)
+	}
+	if f.UserID != "" {
+		conds = append(conds, "user_id = ?")
+		args = append(args, f.UserID)
+	}
+	if !f.IncludeRevoked {
+		conds = append(conds, "revoked_at IS NULL")
+	}
+	query := `SELECT ` + apiKeyColumns + ` FROM api_keys`
+	if len(conds) > 0 {
+		query += " WHERE " + strings.Join(conds, " AND ")
+	}
+	rows, err := q.query(ctx, query+" ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []core.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, q.wrap(err, "")
+		}
+		out = append(out, k)
+	}
+	return out, q.wrap(rows.Err(), "")
+}
+
+func (q *queries) CountAPIKeys(ctx context.Context) (int, error) {
+	var n int
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n)
+	return n, q.wrap(err, "")
+}
+
+func (q *queries) CreateAPIKey(ctx context.Context, k core.APIKey) error {
+	_, err := q.exec(ctx, `INSERT INTO api_keys (id, name, prefix, hash, user_id, tenant_id, roles, expires_at,
+		last_used_at, revoked_at, elevated_until, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, k.Prefix, k.Hash, nullString(k.UserID), nullString(k.TenantID), joinList(k.Roles),
+		q.timeOrNil(k.ExpiresAt), q.timeOrNil(k.LastUsedAt), q.timeOrNil(k.RevokedAt), q.timeOrNil(k.ElevatedUntil),
+		q.t(k.CreatedAt), k.CreatedBy)
+	return err
+}
+
+func (q *queries) UpdateAPIKey(ctx context.Context, k core.APIKey) error {
+	res, err := q.exec(ctx, `UPDATE api_keys SET name = ?, last_used_at = ?, revoked_at = ?, elevated_until = ?
+		WHERE id = ?`, k.Name, q.timeOrNil(k.LastUsedAt), q.timeOrNil(k.RevokedAt), q.timeOrNil(k.ElevatedUntil), k.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "API key")
+}
+
+func (q *queries) GetSessionByHash(ctx context.Context, hash string) (core.Session, error) {
+	var (
+		s                          core.Session
+		created, expires, elevated dbTime
+	)
+	err := q.queryRow(ctx, `SELECT id, hash, user_id, created_at, expires_at, elevated_until FROM sessions
+		WHERE hash = ?`, hash).Scan(&s.ID, &s.Hash, &s.UserID, &created, &expires, &elevated)
+	s.CreatedAt, s.ExpiresAt, s.ElevatedUntil = created.t, expires.t, elevated.ptr()
+	return s, q.wrap(err, "session")
+}
+
+func (q *queries) CreateSession(ctx context.Context, s core.Session) error {
+	_, err := q.exec(ctx, `INSERT INTO sessions (id, hash, user_id, created_at, expires_at, elevated_until)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.ID, s.Hash, s.UserID, q.t(s.CreatedAt), q.t(s.ExpiresAt), q.timeOrNil(s.ElevatedUntil))
+	return err
+}
+
+func (q *queries) UpdateSession(ctx context.Context, s core.Session) error {
+	res, err := q.exec(ctx, `UPDATE sessions SET expires_at = ?, elevated_until = ? WHERE id = ?`,
+		q.t(s.ExpiresAt), q.timeOrNil(s.ElevatedUntil), s.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "session")
+}
+
+func (q *queries) DeleteSession(ctx context.Context, id string) error {
+	res, err := q.exec(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "session")
+}

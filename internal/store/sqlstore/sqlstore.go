@@ -1,0 +1,300 @@
+// Package sqlstore implements store.Store over database/sql. The SQL it
+// speaks is common to SQLite and PostgreSQL; what differs between them
+// (placeholders, time columns, error codes) is a Dialect, supplied by the
+// sqlite and postgres packages that open the database and migrate it.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// Dialect is what one database does differently.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1, $2 …) instead of ?; queries here are
+	// written with ? and rebound once per query text.
+	Numbered bool
+	// UniqueViolation returns the index (or "table.column") named by a
+	// uniqueness violation.
+	UniqueViolation func(error) (string, bool)
+	// Unavailable reports errors that mean the database cannot be reached
+	// now but may come back.
+	Unavailable func(error) bool
+	// EncodeTime turns a time into a query parameter for a time column.
+	EncodeTime func(time.Time) any
+
+	rebound sync.Map // query text → rebound text
+}
+
+func (d *Dialect) rebind(query string) string {
+	if !d.Numbered {
+		return query
+	}
+	if q, ok := d.rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	d.rebound.Store(query, out)
+	return out
+}
+
+// DB is a store.Store. Writes go through write, which the SQLite backend
+// limits to one connection (SQLite has one writer); reads outside a
+// transaction go through read.
+type DB struct {
+	queries
+	write *sql.DB
+	read  *sql.DB
+}
+
+// New wraps open database handles; read may be the same handle as write.
+func New(write, read *sql.DB, d *Dialect) *DB {
+	return &DB{queries: queries{db: read, d: d}, write: write, read: read}
+}
+
+// InTx implements store.Store.
+func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(err, "")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&queries{db: tx, d: db.d}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return db.wrap(err, "")
+	}
+	return nil
+}
+
+// Ping implements store.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return db.wrap(err, "")
+	}
+	var one int
+	if err := db.write.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return db.wrap(err, "")
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// dbtx is what *sql.DB and *sql.Tx have in common.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type queries struct {
+	db dbtx
+	d  *Dialect
+}
+
+func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := q.db.ExecContext(ctx, q.d.rebind(query), args...)
+	return res, q.wrap(err, "")
+}
+
+func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := q.db.QueryContext(ctx, q.d.rebind(query), args...)
+	return rows, q.wrap(err, "")
+}
+
+func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.db.QueryRowContext(ctx, q.d.rebind(query), args...)
+}
+
+// mustAffect turns "no row changed" into not found.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return core.Internal(err)
+	}
+	if n == 0 {
+		return core.Errorf(core.CodeNotFound, "%s not found", what)
+	}
+	return nil
+}
+
+// uniqueFields maps the indexes that enforce uniqueness to the request field
+// a client should fix. SQLite names the columns, PostgreSQL the index; both
+// forms are listed.
+var uniqueFields = map[string][2]string{
+	"users_email_norm":     {"email", "is already taken"},
+	"users.email_norm":     {"email", "is already taken"},
+	"users_username_norm":  {"username", "is already taken"},
+	"users.username_norm":  {"username", "is already taken"},
+	"users_external_id":    {"external_id", "is already taken"},
+	"users.external_id":    {"external_id", "is already taken"},
+	"users.id":             {"id", "is already taken"},
+	"users_pkey":           {"id", "is already taken"},
+	"users.number":         {"number", "is already taken"},
+	"users_number_key":     {"number", "is already taken"},
+	"tenants.id":           {"id", "is already taken"},
+	"tenants_pkey":         {"id", "is already taken"},
+	"resource_groups_name": {"name", "is already used by another resource group of this tenant"},
+	"resource_groups.tenant_id, resource_groups.name_norm": {"name", "is already used by another resource group of this tenant"},
+}
+
+// wrap turns a driver error into a core error. what names the missing thing
+// for sql.ErrNoRows.
+func (q *queries) wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ce *core.Error
+	switch {
+	case errors.As(err, &ce):
+		return err
+	case errors.Is(err, sql.ErrNoRows):
+		if what == "" {
+			what = "record"
+		}
+		return core.Errorf(core.CodeNotFound, "%s not found", what)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	if index, ok := q.d.UniqueViolation(err); ok {
+		if f, ok := uniqueFields[index]; ok {
+			return &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf("%s %s", f[0], f[1]),
+				Fields: []core.FieldError{{Field: f[0], Code: "taken", Message: f[1]}}, Cause: err}
+		}
+		return &core.Error{Code: core.CodeConflict, Message: "conflicts with an existing record", Cause: err}
+	}
+	if q.d.Unavailable != nil && q.d.Unavailable(err) {
+		return &core.Error{Code: core.CodeUnavailable, Message: "the database is not available", RetryAfter: 1, Cause: err}
+	}
+	return core.Internal(err)
+}
+
+// timeOrNil encodes an optional time.
+func (q *queries) timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return q.d.EncodeTime(*t)
+}
+
+func (q *queries) t(t time.Time) any { return q.d.EncodeTime(t) }
+
+// nullString stores "" as NULL, for optional foreign keys.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// dbTime scans a time column whatever the driver hands back: SQLite stores
+// unix microseconds, PostgreSQL a timestamptz.
+type dbTime struct {
+	t     time.Time
+	valid bool
+}
+
+func (d *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		d.valid = false
+	case int64:
+		d.t, d.valid = time.UnixMicro(v).UTC(), true
+	case time.Time:
+		d.t, d.valid = v.UTC(), true
+	case []byte:
+		return d.Scan(string(v))
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("time column: %w", err)
+		}
+		d.t, d.valid = t.UTC(), true
+	default:
+		return fmt.Errorf("time column: unexpected %T", src)
+	}
+	return nil
+}
+
+func (d dbTime) ptr() *time.Time {
+	if !d.valid {
+		return nil
+	}
+	t := d.t
+	return &t
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+func anySlice[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// prefixEnd is the smallest string greater than every string that starts
+// with prefix, in byte order; with prefix it bounds an index range scan.
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}
+
+// joinList stores a list of simple names (roles, auth types) in one column.
+func joinList(xs []string) string { return strings.Join(xs, ",") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

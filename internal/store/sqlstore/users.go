@@ -1,0 +1,433 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+const userColumns = `u.id, u.number, u.external_id, u.email, u.username, u.name, u.first_name, u.last_name,
+	u.phone, u.lang, u.type, u.status, u.email_confirmed, u.two_fa, u.auth_types, u.security_realm, u.builtin,
+	u.attributes, u.created_at, u.updated_at, u.created_by, u.updated_by, u.first_login_at, u.last_login_at,
+	u.deleted_at, EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)`
+
+func scanUser(row interface{ Scan(...any) error }) (core.User, error) {
+	var (
+		u                                          core.User
+		authTypes, attrs                           string
+		created, updated, first, last, deletedTime dbTime
+	)
+	err := row.Scan(&u.ID, &u.Number, &u.ExternalID, &u.Email, &u.Username, &u.Name, &u.FirstName, &u.LastName,
+		&u.Phone, &u.Lang, &u.Type, &u.Status, &u.EmailConfirmed, &u.TwoFA, &authTypes, &u.SecurityRealm, &u.Builtin,
+		&attrs, &created, &updated, &u.CreatedBy, &u.UpdatedBy, &first, &last, &deletedTime, &u.HasPassword)
+	if err != nil {
+		return u, err
+	}
+	u.AuthTypes = splitList(authTypes)
+	if attrs != "" && attrs != "null" {
+		if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
+			return u, fmt.Errorf("user %s attributes: %w", u.ID, err)
+		}
+	}
+	u.CreatedAt, u.UpdatedAt = created.t, updated.t
+	u.FirstLoginAt, u.LastLoginAt, u.DeletedAt = first.ptr(), last.ptr(), deletedTime.ptr()
+	return u, nil
+}
+
+func (q *queries) GetUser(ctx context.Context, ref store.UserRef) (core.User, error) {
+	var (
+		where string
+		arg   any
+	)
+	switch {
+	case ref.ID != "":
+		where, arg = "u.id = ?", ref.ID
+	case ref.Number != 0:
+		where, arg = "u.number = ?", ref.Number
+	case ref.Username != "":
+		where, arg = "u.username_norm = ? AND u.username_norm <> '' AND u.status <> 'deleted'", core.NormalizeUsername(ref.Username)
+	case ref.Email != "":
+		where, arg = "u.email_norm = ? AND u.email_norm <> '' AND u.status <> 'deleted'", core.NormalizeEmail(ref.Email)
+	default:
+		return core.User{}, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	u, err := scanUser(q.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, arg))
+	if err != nil {
+		return u, q.wrap(err, "user")
+	}
+	users := []core.User{u}
+	if err := q.loadRelations(ctx, users); err != nil {
+		return u, err
+	}
+	return users[0], nil
+}
+
+var userSortColumns = map[string]string{
+	"":           "u.id",
+	"id":         "u.id",
+	"email":      "u.email_norm",
+	"name":       "u.name_norm",
+	"created_at": "u.created_at",
+	"updated_at": "u.updated_at",
+	"status":     "u.status",
+}
+
+// userQuery builds the FROM and WHERE of a user listing. A filter on a
+// single tenant drives the scan from the memberships table, whose primary
+// key (tenant_id, user_id) then yields users already in id order.
+func (q *queries) userQuery(f store.UserFilter) (from string, where []string, args []any) {
+	from = "users u"
+	if f.TenantIDs != nil && len(f.TenantIDs) == 0 {
+		return from, []string{"1 = 0"}, nil
+	}
+	if len(f.TenantIDs) == 1 {
+		from = "memberships m JOIN users u ON u.id = m.user_id"
+		where = append(where, "m.tenant_id = ?")
+		args = append(args, f.TenantIDs[0])
+	} else if len(f.TenantIDs) > 1 {
+		where = append(where, "u.id IN (SELECT user_id FROM memberships WHERE tenant_id IN ("+placeholders(len(f.TenantIDs))+"))")
+		args = append(args, anySlice(f.TenantIDs)...)
+	}
+	if f.Prefix != "" {
+		p := strings.ToLower(strings.TrimSpace(f.Prefix))
+		end := prefixEnd(p)
+		// The <> '' terms let SQLite use the partial unique indexes.
+		where = append(where, `((u.email_norm >= ? AND u.email_norm < ? AND u.email_norm <> '')
+			OR (u.username_norm >= ? AND u.username_norm < ? AND u.username_norm <> '')
+			OR (u.name_norm >= ? AND u.name_norm < ?))`)
+		args = append(args, p, end, p, end, p, end)
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "u.status IN ("+placeholders(len(f.Statuses))+")")
+		args = append(args, anySlice(f.Statuses)...)
+	}
+	switch f.Deleted {
+	case store.ExcludeDeleted:
+		where = append(where, "u.status <> 'deleted'")
+	case store.OnlyDeleted:
+		where = append(where, "u.status = 'deleted'")
+	}
+	if len(f.Roles) > 0 {
+		if len(f.TenantIDs) > 0 {
+			where = append(where, "u.id IN (SELECT user_id FROM membership_roles WHERE role IN ("+placeholders(len(f.Roles))+
+				") AND tenant_id IN ("+placeholders(len(f.TenantIDs))+"))")
+			args = append(args, anySlice(f.Roles)...)
+			args = append(args, anySlice(f.TenantIDs)...)
+		} else {
+			where = append(where, "u.id IN (SELECT user_id FROM membership_roles WHERE role IN ("+placeholders(len(f.Roles))+
+				") UNION SELECT user_id FROM user_provider_roles WHERE role IN ("+placeholders(len(f.Roles))+"))")
+			args = append(args, anySlice(f.Roles)...)
+			args = append(args, anySlice(f.Roles)...)
+		}
+	}
+	if len(f.ResourceGroupIDs) > 0 {
+		where = append(where, "u.id IN (SELECT user_id FROM resource_group_members WHERE group_id IN ("+
+			placeholders(len(f.ResourceGroupIDs))+"))")
+		args = append(args, anySlice(f.ResourceGroupIDs)...)
+	}
+	if len(f.InvitationStatuses) > 0 {
+		var alts []string
+		for _, s := range f.InvitationStatuses {
+			switch s {
+			case core.InvitationPending:
+				alts = append(alts, "(i.state = 'pending' AND i.expires_at > ?)")
+				args = append(args, q.t(f.InvitationsAt))
+			case core.InvitationExpired:
+				alts = append(alts, "(i.state = 'pending' AND i.expires_at <= ?)")
+				args = append(args, q.t(f.InvitationsAt))
+			case core.InvitationAccepted, core.InvitationRevoked:
+				alts = append(alts, "i.state = ?")
+				args = append(args, string(s))
+			}
+		}
+		if len(alts) == 0 {
+			alts = []string{"1 = 0"}
+		}
+		// Only the newest invitation of each user tells its status.
+		where = append(where, `u.id IN (SELECT i.user_id FROM invitations i WHERE i.created_at =
+			(SELECT MAX(i2.created_at) FROM invitations i2 WHERE i2.user_id = i.user_id) AND (`+strings.Join(alts, " OR ")+`))`)
+	}
+	return from, where, args
+}
+
+func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
+	from, where, args := q.userQuery(f)
+	sortCol, ok := userSortColumns[f.Sort.Field]
+	if !ok {
+		return nil, core.FieldInvalid("sort", "invalid", "unknown sort field "+f.Sort.Field)
+	}
+	idCol := "u.id"
+	if len(f.TenantIDs) == 1 {
+		idCol = "m.user_id" // same value, but names the index the scan follows
+		if sortCol == "u.id" {
+			sortCol = idCol
+		}
+	}
+	if f.After != "" {
+		where = append(where, idCol+" > ?")
+		args = append(args, f.After)
+	}
+	query := `SELECT ` + userColumns + ` FROM ` + from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	dir := ""
+	if f.Sort.Desc {
+		dir = " DESC"
+	}
+	query += " ORDER BY " + sortCol + dir
+	if sortCol != idCol {
+		query += ", " + idCol + dir
+	}
+	query, args = limitOffset(query, args, f.Limit, f.Offset)
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []core.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, q.wrap(err, "")
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, q.wrap(err, "")
+	}
+	if err := q.loadRelations(ctx, users); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+func (q *queries) CountUsers(ctx context.Context, f store.UserFilter) (int, error) {
+	f.After = ""
+	from, where, args := q.userQuery(f)
+	query := `SELECT COUNT(*) FROM ` + from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	var n int
+	err := q.queryRow(ctx, query, args...).Scan(&n)
+	return n, q.wrap(err, "")
+}
+
+// loadRelations fills provider roles and memberships (with roles and
+// resource groups) of users, in four queries whatever the page size.
+func (q *queries) loadRelations(ctx context.Context, users []core.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	index := make(map[string]int, len(users))
+	ids := make([]any, len(users))
+	for i, u := range users {
+		index[u.ID] = i
+		ids[i] = u.ID
+	}
+	in := "(" + placeholders(len(ids)) + ")"
+
+	rows, err := q.query(ctx, `SELECT user_id, role FROM user_provider_roles WHERE user_id IN `+in+` ORDER BY role`, ids...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var userID, role string
+		if err := rows.Scan(&userID, &role); err != nil {
+			rows.Close()
+			return q.wrap(err, "")
+		}
+		u := &users[index[userID]]
+		u.ProviderRoles = append(u.ProviderRoles, role)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return q.wrap(err, "")
+	}
+
+	type key struct{ user, tenant string }
+	memberAt := map[key]int{}
+	rows, err = q.query(ctx, `SELECT m.user_id, m.tenant_id, t.number, t.name, m.created_at
+		FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id IN `+in+` ORDER BY t.number`, ids...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			m       core.Membership
+			created dbTime
+		)
+		if err := rows.Scan(&m.UserID, &m.TenantID, &m.TenantNumber, &m.TenantName, &created); err != nil {
+			rows.Close()
+			return q.wrap(err, "")
+		}
+		m.CreatedAt = created.t
+		u := &users[index[m.UserID]]
+		memberAt[key{m.UserID, m.TenantID}] = len(u.Memberships)
+		u.Memberships = append(u.Memberships, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return q.wrap(err, "")
+	}
+	if len(memberAt) == 0 {
+		return nil
+	}
+
+	rows, err = q.query(ctx, `SELECT user_id, tenant_id, role FROM membership_roles WHERE user_id IN `+in+` ORDER BY role`, ids...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var userID, tenantID, role string
+		if err := rows.Scan(&userID, &tenantID, &role); err != nil {
+			rows.Close()
+			return q.wrap(err, "")
+		}
+		if at, ok := memberAt[key{userID, tenantID}]; ok {
+			m := &users[index[userID]].Memberships[at]
+			m.Roles = append(m.Roles, role)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return q.wrap(err, "")
+	}
+
+	rows, err = q.query(ctx, `SELECT gm.user_id, g.tenant_id, g.id FROM resource_group_members gm
+		JOIN resource_groups g ON g.id = gm.group_id WHERE gm.user_id IN `+in+` ORDER BY g.id`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var userID, tenantID, groupID string
+		if err := rows.Scan(&userID, &tenantID, &groupID); err != nil {
+			return q.wrap(err, "")
+		}
+		if at, ok := memberAt[key{userID, tenantID}]; ok {
+			m := &users[index[userID]].Memberships[at]
+			m.ResourceGroupIDs = append(m.ResourceGroupIDs, groupID)
+		}
+	}
+	return q.wrap(rows.Err(), "")
+}
+
+func encodeAttributes(attrs map[string]any) (string, error) {
+	if len(attrs) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return "", core.FieldInvalid("attributes", "invalid", "cannot be stored: "+err.Error())
+	}
+	return string(b), nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+	cols := `id, external_id, email, email_norm, username, username_norm, name, name_norm, first_name, last_name,
+		phone, lang, type, status, email_confirmed, two_fa, auth_types, security_realm, builtin, attributes,
+		created_at, updated_at, created_by, updated_by, first_login_at, last_login_at, deleted_at`
+	args := []any{u.ID, u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username, core.NormalizeUsername(u.Username),
+		u.Name, strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
+		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.CreatedAt), q.t(u.UpdatedAt),
+		u.CreatedBy, u.UpdatedBy, q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt)}
+	if u.Number != 0 {
+		cols = "number, " + cols
+		args = append([]any{u.Number}, args...)
+	}
+	err = q.queryRow(ctx, `INSERT INTO users (`+cols+`) VALUES (`+placeholders(len(args))+`) RETURNING number`,
+		args...).Scan(&u.Number)
+	return q.wrap(err, "")
+}
+
+func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
+	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return err
+	}
+	res, err := q.exec(ctx, `UPDATE users SET external_id = ?, email = ?, email_norm = ?, username = ?,
+		username_norm = ?, name = ?, name_norm = ?, first_name = ?, last_name = ?, phone = ?, lang = ?, type = ?,
+		status = ?, email_confirmed = ?, two_fa = ?, auth_types = ?, security_realm = ?, builtin = ?,
+		attributes = ?, updated_at = ?, updated_by = ?, first_login_at = ?, last_login_at = ?, deleted_at = ?
+		WHERE id = ?`,
+		u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username, core.NormalizeUsername(u.Username), u.Name,
+		strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
+		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.UpdatedAt), u.UpdatedBy,
+		q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt), u.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "user")
+}
+
+func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
+	if _, err := q.exec(ctx, `DELETE FROM user_provider_roles WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	for _, r := range core.NormalizeRoles(roles) {
+		if _, err := q.exec(ctx, `INSERT INTO user_provider_roles (user_id, role) VALUES (?, ?)`, userID, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
+	if _, err := q.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, user_id) DO NOTHING`, m.TenantID, m.UserID, q.t(m.CreatedAt)); err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id = ?`, m.TenantID, m.UserID); err != nil {
+		return err
+	}
+	for _, r := range core.NormalizeRoles(m.Roles) {
+		if _, err := q.exec(ctx, `INSERT INTO membership_roles (tenant_id, user_id, role) VALUES (?, ?, ?)`,
+			m.TenantID, m.UserID, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queries) DeleteMembership(ctx context.Context, tenantID, userID string) error {
+	if _, err := q.exec(ctx, `DELETE FROM resource_group_members WHERE user_id = ?
+		AND group_id IN (SELECT id FROM resource_groups WHERE tenant_id = ?)`, userID, tenantID); err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id = ?`, tenantID, userID); err != nil {
+		return err
+	}
+	res, err := q.exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND user_id = ?`, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "membership")
+}
+
+func (q *queries) GetCredential(ctx context.Context, userID string) (core.Credential, error) {
+	var (
+		c       core.Credential
+		updated dbTime
+	)
+	err := q.queryRow(ctx, `SELECT user_id, hash, updated_at FROM credentials WHERE user_id = ?`, userID).
+		Scan(&c.UserID, &c.Hash, &updated)
+	c.UpdatedAt = updated.t
+	return c, q.wrap(err, "credential")
+}
+
+func (q *queries) PutCredential(ctx context.Context, c core.Credential) error {
+	_, err := q.exec(ctx, `INSERT INTO credentials (user_id, hash, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
+		c.UserID, c.Hash, q.t(c.UpdatedAt))
+	return err
+}

@@ -1,0 +1,217 @@
+// Package store defines roster's persistence interface. Backends live in
+// sub-packages and must all pass the conformance suite in storetest.
+//
+// Stores return *core.Error values with CodeNotFound for missing rows and
+// CodeConflict (with the field that clashed) for uniqueness violations, and
+// CodeUnavailable when the database cannot be reached; anything else is an
+// internal error.
+package store
+
+import (
+	"context"
+	"time"
+
+	"roster/internal/core"
+)
+
+// Store is the whole persistence layer.
+type Store interface {
+	Reader
+	// InTx runs fn inside one write transaction. It commits when fn returns
+	// nil and rolls back otherwise; fn must not keep tx after returning.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is a write transaction; it can read what it has written.
+type Tx interface {
+	Reader
+	Writer
+}
+
+// TenantRef selects one tenant by id or by number.
+type TenantRef struct {
+	ID     string
+	Number int64
+}
+
+// UserRef selects one user by id, number, username or email. Lookups by
+// username or email find only users that are not deleted, since deleted
+// users release both.
+type UserRef struct {
+	ID       string
+	Number   int64
+	Username string
+	Email    string
+}
+
+// DeletedFilter says whether listings show deleted rows.
+type DeletedFilter int
+
+const (
+	ExcludeDeleted DeletedFilter = iota
+	IncludeDeleted
+	OnlyDeleted
+)
+
+// UserSort orders a user listing. Keyset pagination (After) is possible only
+// in id order, which is creation order.
+type UserSort struct {
+	Field string // "id" (default), "email", "name", "created_at", "updated_at", "status"
+	Desc  bool
+}
+
+// UserFilter selects users for a listing. Empty fields do not filter.
+type UserFilter struct {
+	// TenantIDs keeps users with a membership in any of these tenants. A
+	// non-nil empty slice matches nobody.
+	TenantIDs []string
+	// Prefix matches the start of the email, username or name, ignoring case.
+	Prefix             string
+	Statuses           []core.UserStatus
+	Deleted            DeletedFilter
+	Roles              []string // held in any tenant or at the provider level
+	ResourceGroupIDs   []string
+	InvitationStatuses []core.InvitationStatus // of the user's newest invitation
+	// InvitationsAt is the time against which invitation expiry is judged.
+	InvitationsAt time.Time
+	After         string // keyset cursor: the last id of the previous page
+	Offset        int
+	Limit         int // 0 means no limit
+	Sort          UserSort
+}
+
+// TenantFilter selects tenants for a listing.
+type TenantFilter struct {
+	IDs     []string // non-nil: only these (a non-nil empty slice matches none)
+	Prefix  string   // name prefix, ignoring case
+	Deleted DeletedFilter
+	After   string
+	Offset  int
+	Limit   int
+}
+
+// APIKeyFilter selects API keys for a listing.
+type APIKeyFilter struct {
+	TenantIDs      []string // non-nil: only keys of these tenants
+	UserID         string
+	IncludeRevoked bool
+}
+
+// InvitationFilter selects invitations for a listing.
+type InvitationFilter struct {
+	TenantIDs []string // non-nil: only invitations into these tenants
+	UserID    string
+	States    []core.InvitationStatus // expired is derived from At
+	At        time.Time
+	After     string
+	Limit     int
+}
+
+// IdempotencyRecord remembers the first answer to a request made with an
+// Idempotency-Key.
+type IdempotencyRecord struct {
+	Scope       string // who made the request: the same key from two callers is two records
+	Key         string
+	RequestHash string
+	Done        bool
+	Status      int
+	ContentType string
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Reader holds every query.
+type Reader interface {
+	GetProvider(ctx context.Context) (core.Provider, error)
+
+	GetTenant(ctx context.Context, ref TenantRef) (core.Tenant, error)
+	ListTenants(ctx context.Context, f TenantFilter) ([]core.Tenant, error)
+	CountTenants(ctx context.Context, f TenantFilter) (int, error)
+	// ProductDefaults returns the provider-wide availability of each
+	// product that has a default stored.
+	ProductDefaults(ctx context.Context) (map[core.Product]bool, error)
+	// TenantProductOverrides returns the tenant's own settings.
+	TenantProductOverrides(ctx context.Context, tenantID string) (map[core.Product]bool, error)
+
+	// GetUser returns the user with provider roles and memberships.
+	GetUser(ctx context.Context, ref UserRef) (core.User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]core.User, error)
+	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	GetCredential(ctx context.Context, userID string) (core.Credential, error)
+
+	GetResourceGroup(ctx context.Context, id string) (core.ResourceGroup, error)
+	ListResourceGroups(ctx context.Context, tenantID string) ([]core.ResourceGroup, error)
+	ListResourceGroupMembers(ctx context.Context, groupID string) ([]string, error)
+
+	GetAPIKey(ctx context.Context, id string) (core.APIKey, error)
+	GetAPIKeyByHash(ctx context.Context, hash string) (core.APIKey, error)
+	ListAPIKeys(ctx context.Context, f APIKeyFilter) ([]core.APIKey, error)
+	// CountAPIKeys counts every key ever made, revoked ones included.
+	CountAPIKeys(ctx context.Context) (int, error)
+
+	GetSessionByHash(ctx context.Context, hash string) (core.Session, error)
+
+	GetInvitation(ctx context.Context, id string) (core.Invitation, error)
+	GetInvitationByTokenHash(ctx context.Context, hash string) (core.Invitation, error)
+	ListInvitations(ctx context.Context, f InvitationFilter) ([]core.Invitation, error)
+
+	GetIdempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
+}
+
+// Writer holds every change.
+type Writer interface {
+	CreateProvider(ctx context.Context, p core.Provider) error
+
+	// CreateTenant inserts t and sets t.Number.
+	CreateTenant(ctx context.Context, t *core.Tenant) error
+	UpdateTenant(ctx context.Context, t core.Tenant) error
+	// SetTenantProductOverrides writes the given products: a nil value
+	// removes the override, so the product inherits the default again.
+	SetTenantProductOverrides(ctx context.Context, tenantID string, overrides map[core.Product]*bool) error
+	SetProductDefaults(ctx context.Context, defaults map[core.Product]bool) error
+
+	// CreateUser inserts u (not its roles or memberships) and sets u.Number.
+	// A non-zero u.Number is kept, for imports that preserve ids.
+	CreateUser(ctx context.Context, u *core.User) error
+	UpdateUser(ctx context.Context, u core.User) error
+	SetProviderRoles(ctx context.Context, userID string, roles []string) error
+	// PutMembership creates the membership or replaces its roles.
+	PutMembership(ctx context.Context, m core.Membership) error
+	// DeleteMembership removes the membership and the user's resource
+	// group memberships in that tenant.
+	DeleteMembership(ctx context.Context, tenantID, userID string) error
+	PutCredential(ctx context.Context, c core.Credential) error
+
+	CreateResourceGroup(ctx context.Context, g core.ResourceGroup) error
+	UpdateResourceGroup(ctx context.Context, g core.ResourceGroup) error
+	DeleteResourceGroup(ctx context.Context, id string) error
+	AddResourceGroupMember(ctx context.Context, groupID, userID string, at time.Time) error
+	RemoveResourceGroupMember(ctx context.Context, groupID, userID string) error
+
+	CreateAPIKey(ctx context.Context, k core.APIKey) error
+	// UpdateAPIKey writes the mutable fields: name, revoked, last used,
+	// elevated until.
+	UpdateAPIKey(ctx context.Context, k core.APIKey) error
+
+	CreateSession(ctx context.Context, s core.Session) error
+	UpdateSession(ctx context.Context, s core.Session) error
+	DeleteSession(ctx context.Context, id string) error
+
+	CreateInvitation(ctx context.Context, inv core.Invitation) error
+	// UpdateInvitation writes state, failed attempts, token hash, expiry,
+	// accepted and revoked times.
+	UpdateInvitation(ctx context.Context, inv core.Invitation) error
+
+	// CreateIdempotency inserts a pending record; an existing record with
+	// the same scope and key is a conflict.
+	CreateIdempotency(ctx context.Context, r IdempotencyRecord) error
+	// CompleteIdempotency stores the answer of a pending record.
+	CompleteIdempotency(ctx context.Context, r IdempotencyRecord) error
+	DeleteIdempotency(ctx context.Context, scope, key string) error
+	// DeleteExpiredIdempotency removes records that expired before t.
+	DeleteExpiredIdempotency(ctx context.Context, t time.Time) (int, error)
+}

@@ -1,0 +1,918 @@
+// Package storetest is the storage conformance suite: every backend runs
+// RunTests with a constructor of fresh, empty, migrated stores, and must pass
+// it unchanged.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// NewStore returns a fresh, empty, migrated store; the suite closes it.
+type NewStore func(t *testing.T) store.Store
+
+// RunTests runs the whole conformance suite against the backend.
+func RunTests(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s store.Store)
+	}{
+		{"Provider", testProvider},
+		{"Tenants", testTenants},
+		{"TenantListing", testTenantListing},
+		{"Products", testProducts},
+		{"UserCreateAndGet", testUserCreateAndGet},
+		{"UserUniqueness", testUserUniqueness},
+		{"UserUpdate", testUserUpdate},
+		{"Memberships", testMemberships},
+		{"UserListingFilters", testUserListingFilters},
+		{"UserListingPages", testUserListingPages},
+		{"UserListingInvitationStatus", testUserListingInvitationStatus},
+		{"Credentials", testCredentials},
+		{"ResourceGroups", testResourceGroups},
+		{"APIKeys", testAPIKeys},
+		{"Sessions", testSessions},
+		{"Invitations", testInvitations},
+		{"Idempotency", testIdempotency},
+		{"TransactionRollback", testTransactionRollback},
+		{"ConcurrentUniqueEmail", testConcurrentUniqueEmail},
+		{"NotFound", testNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tc.run(t, s)
+		})
+	}
+}
+
+var (
+	ctx   = context.Background()
+	epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)
+
+func tx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
+	t.Helper()
+	if err := s.InTx(ctx, fn); err != nil {
+		t.Fatalf("transaction: %v", err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code core.Code) *core.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want error %s, got nil", code)
+	}
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Code != code {
+		t.Fatalf("want error %s, got %v", code, err)
+	}
+	return ce
+}
+
+func newTenant(t *testing.T, s store.Store, name string) core.Tenant {
+	t.Helper()
+	tn := core.Tenant{ID: core.NewID(), Name: name, Status: core.TenantActive, CreatedAt: epoch, UpdatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateTenant(ctx, &tn) })
+	return tn
+}
+
+func userWith(email string) core.User {
+	return core.User{ID: core.NewID(), Email: email, Name: "User " + email, Status: core.UserActive,
+		Type: core.UserTypeCommon, SecurityRealm: "native", AuthTypes: []string{"password"},
+		CreatedAt: epoch, UpdatedAt: epoch}
+}
+
+func newUser(t *testing.T, s store.Store, u core.User) core.User {
+	t.Helper()
+	tx(t, s, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) })
+	return u
+}
+
+func addMember(t *testing.T, s store.Store, tenantID, userID string, roles ...string) {
+	t.Helper()
+	tx(t, s, func(tx store.Tx) error {
+		return tx.PutMembership(ctx, core.Membership{TenantID: tenantID, UserID: userID, Roles: roles, CreatedAt: epoch})
+	})
+}
+
+func ids(users []core.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
+}
+
+func testProvider(t *testing.T, s store.Store) {
+	_, err := s.GetProvider(ctx)
+	wantCode(t, err, core.CodeNotFound)
+	p := core.Provider{ID: core.NewID(), Name: "Acme Hosting", CreatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateProvider(ctx, p) })
+	got, err := s.GetProvider(ctx)
+	if err != nil || got != p {
+		t.Fatalf("GetProvider = %+v, %v; want %+v", got, err, p)
+	}
+	// A database holds one provider.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateProvider(ctx, core.Provider{ID: core.NewID(), Name: "Second", CreatedAt: epoch})
+	})
+	wantCode(t, err, core.CodeConflict)
+}
+
+func testTenants(t *testing.T, s store.Store) {
+	a := core.Tenant{ID: core.NewID(), Name: "Alpha GmbH", Email: "ops@alpha.example", Phone: "+49 30 1234",
+		CountryCode: "DE", Lang: "de", CustomID: "crm-1", IsTest: true, Status: core.TenantActive, SellerID: 7,
+		PasswordPolicy: "complex", InviteTTL: 48 * time.Hour, CreatedAt: epoch, UpdatedAt: epoch,
+		CreatedBy: "admin", UpdatedBy: "admin"}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateTenant(ctx, &a) })
+	if a.Number == 0 {
+		t.Fatal("CreateTenant did not assign a number")
+	}
+	b := newTenant(t, s, "Beta")
+	if b.Number <= a.Number {
+		t.Fatalf("numbers not increasing: %d then %d", a.Number, b.Number)
+	}
+	byID, err := s.GetTenant(ctx, store.TenantRef{ID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byID != a {
+		t.Fatalf("GetTenant = %+v\nwant %+v", byID, a)
+	}
+	byNumber, err := s.GetTenant(ctx, store.TenantRef{Number: a.Number})
+	if err != nil || byNumber.ID != a.ID {
+		t.Fatalf("GetTenant by number = %+v, %v", byNumber, err)
+	}
+
+	a.Name, a.Status, a.IsTest, a.InviteTTL, a.UpdatedAt = "Alpha AG", core.TenantSuspended, false, 0, epoch.Add(time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateTenant(ctx, a) })
+	got, _ := s.GetTenant(ctx, store.TenantRef{ID: a.ID})
+	if got != a {
+		t.Fatalf("after update = %+v\nwant %+v", got, a)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.UpdateTenant(ctx, core.Tenant{ID: core.NewID(), Name: "ghost", Status: core.TenantActive})
+	})
+	wantCode(t, err, core.CodeNotFound)
+}
+
+func testTenantListing(t *testing.T, s store.Store) {
+	var all []core.Tenant
+	for _, name := range []string{"Apple", "apricot", "Banana", "Cherry", "avocado"} {
+		all = append(all, newTenant(t, s, name))
+	}
+	deleted := all[3]
+	deleted.Status = core.TenantDeleted
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateTenant(ctx, deleted) })
+
+	list, err := s.ListTenants(ctx, store.TenantFilter{})
+	if err != nil || len(list) != 4 {
+		t.Fatalf("ListTenants = %d, %v; want 4 (deleted hidden)", len(list), err)
+	}
+	list, _ = s.ListTenants(ctx, store.TenantFilter{Prefix: "AP"})
+	if len(list) != 2 {
+		t.Fatalf("prefix AP matched %d tenants, want 2", len(list))
+	}
+	list, _ = s.ListTenants(ctx, store.TenantFilter{Deleted: store.OnlyDeleted})
+	if len(list) != 1 || list[0].ID != deleted.ID {
+		t.Fatalf("only deleted = %v", list)
+	}
+	list, _ = s.ListTenants(ctx, store.TenantFilter{IDs: []string{all[0].ID, all[2].ID}})
+	if len(list) != 2 {
+		t.Fatalf("ids filter = %d", len(list))
+	}
+	list, _ = s.ListTenants(ctx, store.TenantFilter{IDs: []string{}})
+	if len(list) != 0 {
+		t.Fatalf("empty ids filter matched %d", len(list))
+	}
+	// Keyset pages walk every tenant once, in id order.
+	var seen []string
+	after := ""
+	for {
+		page, err := s.ListTenants(ctx, store.TenantFilter{Deleted: store.IncludeDeleted, After: after, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, tn := range page {
+			seen = append(seen, tn.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(seen) != 5 || !sort.StringsAreSorted(seen) {
+		t.Fatalf("keyset walk saw %v", seen)
+	}
+	page, _ := s.ListTenants(ctx, store.TenantFilter{Deleted: store.IncludeDeleted, Offset: 3, Limit: 10})
+	if len(page) != 2 {
+		t.Fatalf("offset 3 gave %d", len(page))
+	}
+	n, err := s.CountTenants(ctx, store.TenantFilter{})
+	if err != nil || n != 4 {
+		t.Fatalf("CountTenants = %d, %v", n, err)
+	}
+}
+
+func testProducts(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Products")
+	defaults, err := s.ProductDefaults(ctx)
+	if err != nil || len(defaults) != 0 {
+		t.Fatalf("defaults of an empty store = %v, %v", defaults, err)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		return tx.SetProductDefaults(ctx, map[core.Product]bool{core.ProductCDN: true, core.ProductDNS: false})
+	})
+	tx(t, s, func(tx store.Tx) error {
+		return tx.SetProductDefaults(ctx, map[core.Product]bool{core.ProductDNS: true})
+	})
+	defaults, _ = s.ProductDefaults(ctx)
+	if !defaults[core.ProductCDN] || !defaults[core.ProductDNS] || len(defaults) != 2 {
+		t.Fatalf("defaults = %v", defaults)
+	}
+	yes, no := true, false
+	tx(t, s, func(tx store.Tx) error {
+		return tx.SetTenantProductOverrides(ctx, tn.ID, map[core.Product]*bool{core.ProductCDN: &no, core.ProductCloud: &yes})
+	})
+	over, _ := s.TenantProductOverrides(ctx, tn.ID)
+	if len(over) != 2 || over[core.ProductCDN] || !over[core.ProductCloud] {
+		t.Fatalf("overrides = %v", over)
+	}
+	// nil removes an override.
+	tx(t, s, func(tx store.Tx) error {
+		return tx.SetTenantProductOverrides(ctx, tn.ID, map[core.Product]*bool{core.ProductCDN: nil})
+	})
+	over, _ = s.TenantProductOverrides(ctx, tn.ID)
+	if _, ok := over[core.ProductCDN]; ok || len(over) != 1 {
+		t.Fatalf("overrides after reset = %v", over)
+	}
+}
+
+func testUserCreateAndGet(t *testing.T, s store.Store) {
+	first := epoch.Add(time.Minute)
+	u := core.User{ID: core.NewID(), ExternalID: "ext-1", Email: "Jane.Doe@Example.com", Username: "JaneD",
+		Name: "Jane Doe", FirstName: "Jane", LastName: "Doe", Phone: "+1 555", Lang: "de", Type: core.UserTypeCommon,
+		Status: core.UserActive, EmailConfirmed: true, TwoFA: true, AuthTypes: []string{"password", "sso"},
+		SecurityRealm: "native", Attributes: map[string]any{"team": "red", "level": float64(3)},
+		CreatedAt: epoch, UpdatedAt: epoch, CreatedBy: "admin", UpdatedBy: "admin", FirstLoginAt: &first}
+	u = newUser(t, s, u)
+	if u.Number == 0 {
+		t.Fatal("CreateUser did not assign a number")
+	}
+	for _, ref := range []store.UserRef{{ID: u.ID}, {Number: u.Number}, {Email: "jane.doe@example.COM"}, {Username: "janed"}} {
+		got, err := s.GetUser(ctx, ref)
+		if err != nil {
+			t.Fatalf("GetUser(%+v): %v", ref, err)
+		}
+		if got.ID != u.ID || got.Email != u.Email || got.Username != u.Username || got.Name != u.Name ||
+			got.FirstName != "Jane" || got.LastName != "Doe" || got.Phone != u.Phone || got.Lang != "de" ||
+			got.Status != core.UserActive || !got.EmailConfirmed || !got.TwoFA || got.SecurityRealm != "native" ||
+			!slices.Equal(got.AuthTypes, u.AuthTypes) || got.Attributes["team"] != "red" ||
+			got.Attributes["level"] != float64(3) || !got.CreatedAt.Equal(epoch) || got.CreatedBy != "admin" ||
+			got.FirstLoginAt == nil || !got.FirstLoginAt.Equal(first) || got.LastLoginAt != nil ||
+			got.ExternalID != "ext-1" || got.HasPassword || got.Number != u.Number {
+			t.Fatalf("GetUser(%+v) = %+v\nwant %+v", ref, got, u)
+		}
+	}
+	// An explicit number is kept (imports preserve ids).
+	v := userWith("kept@example.com")
+	v.Number = 50000
+	v = newUser(t, s, v)
+	if v.Number != 50000 {
+		t.Fatalf("explicit number became %d", v.Number)
+	}
+	w := newUser(t, s, userWith("next@example.com"))
+	if w.Number <= 50000 {
+		t.Fatalf("number after an explicit one = %d, want > 50000", w.Number)
+	}
+}
+
+func testUserUniqueness(t *testing.T, s store.Store) {
+	u := userWith("taken@example.com")
+	u.Username = "taken"
+	newUser(t, s, u)
+
+	dup := userWith("TAKEN@example.com")
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &dup) })
+	ce := wantCode(t, err, core.CodeConflict)
+	if len(ce.Fields) != 1 || ce.Fields[0].Field != "email" {
+		t.Fatalf("email conflict fields = %+v", ce.Fields)
+	}
+	dup = userWith("other@example.com")
+	dup.Username = "TAKEN"
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &dup) })
+	ce = wantCode(t, err, core.CodeConflict)
+	if len(ce.Fields) != 1 || ce.Fields[0].Field != "username" {
+		t.Fatalf("username conflict fields = %+v", ce.Fields)
+	}
+	// Users without email or username do not clash with each other.
+	newUser(t, s, core.User{ID: core.NewID(), Username: "robot-1", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})
+	newUser(t, s, core.User{ID: core.NewID(), Username: "robot-2", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})
+	newUser(t, s, core.User{ID: core.NewID(), Email: "noname1@example.com", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})
+	newUser(t, s, core.User{ID: core.NewID(), Email: "noname2@example.com", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})
+
+	// A deleted user frees its email and username.
+	gone, _ := s.GetUser(ctx, store.UserRef{Email: "taken@example.com"})
+	gone.Status = core.UserDeleted
+	deletedAt := epoch.Add(time.Hour)
+	gone.DeletedAt = &deletedAt
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, gone) })
+	if _, err := s.GetUser(ctx, store.UserRef{Email: "taken@example.com"}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("deleted user still found by email: %v", err)
+	}
+	again := userWith("taken@example.com")
+	again.Username = "taken"
+	newUser(t, s, again)
+	old, err := s.GetUser(ctx, store.UserRef{ID: gone.ID})
+	if err != nil || old.Status != core.UserDeleted || old.DeletedAt == nil {
+		t.Fatalf("deleted user by id = %+v, %v", old, err)
+	}
+	// Updating into a taken email is a conflict too.
+	other, _ := s.GetUser(ctx, store.UserRef{Email: "other@example.com"})
+	if other.ID == "" {
+		other = newUser(t, s, userWith("other@example.com"))
+	}
+	other.Email = "Taken@Example.com"
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, other) })
+	wantCode(t, err, core.CodeConflict)
+}
+
+func testUserUpdate(t *testing.T, s store.Store) {
+	u := newUser(t, s, userWith("before@example.com"))
+	last := epoch.Add(2 * time.Hour)
+	u.Email, u.Name, u.Status, u.Attributes, u.LastLoginAt = "after@example.com", "After", core.UserDisabled,
+		map[string]any{"k": "v"}, &last
+	u.UpdatedAt = epoch.Add(time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, u) })
+	got, err := s.GetUser(ctx, store.UserRef{Email: "AFTER@example.com"})
+	if err != nil || got.Name != "After" || got.Status != core.UserDisabled || got.Attributes["k"] != "v" ||
+		got.LastLoginAt == nil || !got.LastLoginAt.Equal(last) || !got.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Fatalf("after update = %+v, %v", got, err)
+	}
+	if _, err := s.GetUser(ctx, store.UserRef{Email: "before@example.com"}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("old email still resolves: %v", err)
+	}
+}
+
+func testMemberships(t *testing.T, s store.Store) {
+	a, b := newTenant(t, s, "A"), newTenant(t, s, "B")
+	u := newUser(t, s, userWith("member@example.com"))
+	addMember(t, s, b.ID, u.ID, "tenant-user")
+	addMember(t, s, a.ID, u.ID, "viewer", "engineer", "viewer")
+	tx(t, s, func(tx store.Tx) error { return tx.SetProviderRoles(ctx, u.ID, []string{"provider-viewer"}) })
+
+	got, _ := s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if len(got.Memberships) != 2 || got.Memberships[0].TenantID != a.ID || got.Memberships[1].TenantID != b.ID {
+		t.Fatalf("memberships = %+v (want ordered by tenant number)", got.Memberships)
+	}
+	m := got.Memberships[0]
+	if m.TenantName != "A" || m.TenantNumber != a.Number || !slices.Equal(m.Roles, []string{"engineer", "viewer"}) {
+		t.Fatalf("membership in A = %+v", m)
+	}
+	if !slices.Equal(got.ProviderRoles, []string{"provider-viewer"}) {
+		t.Fatalf("provider roles = %v", got.ProviderRoles)
+	}
+	// Putting again replaces the roles.
+	addMember(t, s, a.ID, u.ID, "tenant-admin")
+	got, _ = s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if m, _ := got.Membership(a.ID); !slices.Equal(m.Roles, []string{"tenant-admin"}) {
+		t.Fatalf("roles after replace = %v", m.Roles)
+	}
+	// Removing the membership removes the user from the tenant's groups.
+	g := core.ResourceGroup{ID: core.NewID(), TenantID: a.ID, Name: "ops", CreatedAt: epoch, UpdatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateResourceGroup(ctx, g); err != nil {
+			return err
+		}
+		return tx.AddResourceGroupMember(ctx, g.ID, u.ID, epoch)
+	})
+	got, _ = s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if m, _ := got.Membership(a.ID); !slices.Equal(m.ResourceGroupIDs, []string{g.ID}) {
+		t.Fatalf("resource groups in membership = %v", m.ResourceGroupIDs)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteMembership(ctx, a.ID, u.ID) })
+	got, _ = s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if len(got.Memberships) != 1 || got.Memberships[0].TenantID != b.ID {
+		t.Fatalf("after delete = %+v", got.Memberships)
+	}
+	if members, _ := s.ListResourceGroupMembers(ctx, g.ID); len(members) != 0 {
+		t.Fatalf("group members after membership removal = %v", members)
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteMembership(ctx, a.ID, u.ID) })
+	wantCode(t, err, core.CodeNotFound)
+	tx(t, s, func(tx store.Tx) error { return tx.SetProviderRoles(ctx, u.ID, nil) })
+	got, _ = s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if len(got.ProviderRoles) != 0 {
+		t.Fatalf("provider roles after clearing = %v", got.ProviderRoles)
+	}
+}
+
+func testUserListingFilters(t *testing.T, s store.Store) {
+	a, b := newTenant(t, s, "A"), newTenant(t, s, "B")
+	mk := func(email, username, name string, status core.UserStatus) core.User {
+		u := userWith(email)
+		u.Username, u.Name, u.Status = username, name, status
+		return newUser(t, s, u)
+	}
+	alice := mk("alice@example.com", "", "Alice Smith", core.UserActive)
+	bob := mk("bob@example.com", "bobby", "Robert", core.UserInvited)
+	carol := mk("carol@corp.example", "", "Carol", core.UserDisabled)
+	dave := mk("dave@example.com", "", "Dave", core.UserDeleted)
+	erin := mk("erin@example.com", "", "Erin", core.UserActive)
+	addMember(t, s, a.ID, alice.ID, "tenant-admin")
+	addMember(t, s, a.ID, bob.ID, "tenant-user")
+	addMember(t, s, b.ID, bob.ID, "viewer")
+	addMember(t, s, b.ID, carol.ID, "tenant-user")
+	addMember(t, s, a.ID, dave.ID, "tenant-user")
+	tx(t, s, func(tx store.Tx) error { return tx.SetProviderRoles(ctx, erin.ID, []string{"provider-admin"}) })
+	g := core.ResourceGroup{ID: core.NewID(), TenantID: a.ID, Name: "ops", CreatedAt: epoch, UpdatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateResourceGroup(ctx, g); err != nil {
+			return err
+		}
+		return tx.AddResourceGroupMember(ctx, g.ID, bob.ID, epoch)
+	})
+
+	cases := []struct {
+		name string
+		f    store.UserFilter
+		want []core.User
+	}{
+		{"default hides deleted", store.UserFilter{}, []core.User{alice, bob, carol, erin}},
+		{"include deleted", store.UserFilter{Deleted: store.IncludeDeleted}, []core.User{alice, bob, carol, dave, erin}},
+		{"only deleted", store.UserFilter{Deleted: store.OnlyDeleted}, []core.User{dave}},
+		{"one tenant", store.UserFilter{TenantIDs: []string{a.ID}}, []core.User{alice, bob}},
+		{"two tenants", store.UserFilter{TenantIDs: []string{a.ID, b.ID}}, []core.User{alice, bob, carol}},
+		{"no tenants", store.UserFilter{TenantIDs: []string{}}, nil},
+		{"email prefix", store.UserFilter{Prefix: "ALI"}, []core.User{alice}},
+		{"username prefix", store.UserFilter{Prefix: "bobb"}, []core.User{bob}},
+		{"name prefix", store.UserFilter{Prefix: "rob"}, []core.User{bob}},
+		{"prefix matches domain? no", store.UserFilter{Prefix: "corp"}, nil},
+		{"status", store.UserFilter{Statuses: []core.UserStatus{core.UserInvited, core.UserDisabled}}, []core.User{bob, carol}},
+		{"role anywhere", store.UserFilter{Roles: []string{"tenant-user"}}, []core.User{bob, carol}},
+		{"provider role", store.UserFilter{Roles: []string{"provider-admin"}}, []core.User{erin}},
+		{"role in tenant", store.UserFilter{TenantIDs: []string{b.ID}, Roles: []string{"tenant-user"}}, []core.User{carol}},
+		{"role not held in that tenant", store.UserFilter{TenantIDs: []string{a.ID}, Roles: []string{"viewer"}}, nil},
+		{"resource group", store.UserFilter{ResourceGroupIDs: []string{g.ID}}, []core.User{bob}},
+		{"tenant and prefix", store.UserFilter{TenantIDs: []string{b.ID}, Prefix: "c"}, []core.User{carol}},
+	}
+	for _, c := range cases {
+		got, err := s.ListUsers(ctx, c.f)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !slices.Equal(ids(got), ids(c.want)) {
+			t.Errorf("%s: got %v, want %v", c.name, emails(got), emails(c.want))
+		}
+		n, err := s.CountUsers(ctx, c.f)
+		if err != nil || n != len(c.want) {
+			t.Errorf("%s: count = %d, %v; want %d", c.name, n, err, len(c.want))
+		}
+	}
+	// Listed users carry their memberships.
+	got, _ := s.ListUsers(ctx, store.UserFilter{Prefix: "bob"})
+	if len(got) != 1 || len(got[0].Memberships) != 2 {
+		t.Fatalf("listed bob = %+v", got)
+	}
+	if m, _ := got[0].Membership(a.ID); !slices.Equal(m.ResourceGroupIDs, []string{g.ID}) {
+		t.Fatalf("listed membership groups = %v", m.ResourceGroupIDs)
+	}
+	// Sorting.
+	got, _ = s.ListUsers(ctx, store.UserFilter{Sort: store.UserSort{Field: "email", Desc: true}})
+	if want := []string{"erin@example.com", "carol@corp.example", "bob@example.com", "alice@example.com"}; !slices.Equal(emails(got), want) {
+		t.Fatalf("sorted by email desc = %v", emails(got))
+	}
+	got, _ = s.ListUsers(ctx, store.UserFilter{Sort: store.UserSort{Field: "name"}, Offset: 1, Limit: 2})
+	if want := []string{"carol@corp.example", "erin@example.com"}; !slices.Equal(emails(got), want) {
+		t.Fatalf("sorted by name, offset 1 limit 2 = %v", emails(got))
+	}
+	if _, err := s.ListUsers(ctx, store.UserFilter{Sort: store.UserSort{Field: "password"}}); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("unknown sort field: %v", err)
+	}
+}
+
+func emails(users []core.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.Email
+	}
+	return out
+}
+
+func testUserListingPages(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Paged")
+	var want []string
+	for i := 0; i < 23; i++ {
+		u := newUser(t, s, userWith(fmt.Sprintf("page%02d@example.com", i)))
+		if i%2 == 0 {
+			addMember(t, s, tn.ID, u.ID, "tenant-user")
+		}
+		want = append(want, u.ID)
+	}
+	walk := func(f store.UserFilter) []string {
+		var seen []string
+		for {
+			page, err := s.ListUsers(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range page {
+				seen = append(seen, u.ID)
+			}
+			if len(page) < f.Limit {
+				return seen
+			}
+			f.After = page[len(page)-1].ID
+		}
+	}
+	if got := walk(store.UserFilter{Limit: 5}); !slices.Equal(got, want) {
+		t.Fatalf("keyset walk = %d users, want %d in creation order", len(got), len(want))
+	}
+	var inTenant []string
+	for i, id := range want {
+		if i%2 == 0 {
+			inTenant = append(inTenant, id)
+		}
+	}
+	if got := walk(store.UserFilter{TenantIDs: []string{tn.ID}, Limit: 4}); !slices.Equal(got, inTenant) {
+		t.Fatalf("keyset walk in tenant = %v, want %v", got, inTenant)
+	}
+	if got := walk(store.UserFilter{Prefix: "page1", Limit: 3}); len(got) != 10 {
+		t.Fatalf("keyset walk with prefix = %d users, want 10", len(got))
+	}
+	page, _ := s.ListUsers(ctx, store.UserFilter{Offset: 20, Limit: 10})
+	if len(page) != 3 {
+		t.Fatalf("offset page = %d, want 3", len(page))
+	}
+}
+
+func testUserListingInvitationStatus(t *testing.T, s store.Store) {
+	now := epoch.Add(24 * time.Hour)
+	mk := func(email string, invs ...core.Invitation) core.User {
+		u := userWith(email)
+		u.Status = core.UserInvited
+		u = newUser(t, s, u)
+		for i, inv := range invs {
+			inv.ID, inv.UserID, inv.Email, inv.TokenHash = core.NewID(), u.ID, email, core.HashSecret(core.NewSecret(""))
+			inv.CreatedAt = epoch.Add(time.Duration(i) * time.Minute)
+			tx(t, s, func(tx store.Tx) error { return tx.CreateInvitation(ctx, inv) })
+		}
+		return u
+	}
+	pending := mk("pending@example.com", core.Invitation{State: core.InvitationPending, ExpiresAt: now.Add(time.Hour)})
+	expired := mk("expired@example.com", core.Invitation{State: core.InvitationPending, ExpiresAt: now.Add(-time.Hour)})
+	// The newest invitation decides: revoked then re-sent is pending.
+	resent := mk("resent@example.com",
+		core.Invitation{State: core.InvitationRevoked, ExpiresAt: now.Add(time.Hour)},
+		core.Invitation{State: core.InvitationPending, ExpiresAt: now.Add(2 * time.Hour)})
+	accepted := mk("accepted@example.com", core.Invitation{State: core.InvitationAccepted, ExpiresAt: now.Add(-time.Hour)})
+	mk("never@example.com")
+
+	for _, c := range []struct {
+		states []core.InvitationStatus
+		want   []core.User
+	}{
+		{[]core.InvitationStatus{core.InvitationPending}, []core.User{pending, resent}},
+		{[]core.InvitationStatus{core.InvitationExpired}, []core.User{expired}},
+		{[]core.InvitationStatus{core.InvitationAccepted, core.InvitationExpired}, []core.User{expired, accepted}},
+		{[]core.InvitationStatus{core.InvitationRevoked}, nil},
+	} {
+		got, err := s.ListUsers(ctx, store.UserFilter{InvitationStatuses: c.states, InvitationsAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(got), ids(c.want)) {
+			t.Errorf("invitation status %v: got %v, want %v", c.states, emails(got), emails(c.want))
+		}
+	}
+}
+
+func testCredentials(t *testing.T, s store.Store) {
+	u := newUser(t, s, userWith("cred@example.com"))
+	_, err := s.GetCredential(ctx, u.ID)
+	wantCode(t, err, core.CodeNotFound)
+	tx(t, s, func(tx store.Tx) error {
+		return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: "$argon2id$v=19$first", UpdatedAt: epoch})
+	})
+	tx(t, s, func(tx store.Tx) error {
+		return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: "$argon2id$v=19$second", UpdatedAt: epoch.Add(time.Hour)})
+	})
+	c, err := s.GetCredential(ctx, u.ID)
+	if err != nil || c.Hash != "$argon2id$v=19$second" || !c.UpdatedAt.Equal(epoch.Add(time.Hour)) {
+		t.Fatalf("credential = %+v, %v", c, err)
+	}
+	got, _ := s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if !got.HasPassword {
+		t.Fatal("HasPassword false after PutCredential")
+	}
+}
+
+func testResourceGroups(t *testing.T, s store.Store) {
+	a, b := newTenant(t, s, "A"), newTenant(t, s, "B")
+	u1, u2 := newUser(t, s, userWith("g1@example.com")), newUser(t, s, userWith("g2@example.com"))
+	g := core.ResourceGroup{ID: core.NewID(), TenantID: a.ID, Name: "Web Team", Description: "frontends", CreatedAt: epoch, UpdatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) })
+	// Names are unique per tenant, ignoring case; another tenant may reuse one.
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateResourceGroup(ctx, core.ResourceGroup{ID: core.NewID(), TenantID: a.ID, Name: "web team", CreatedAt: epoch, UpdatedAt: epoch})
+	})
+	if ce := wantCode(t, err, core.CodeConflict); len(ce.Fields) != 1 || ce.Fields[0].Field != "name" {
+		t.Fatalf("group name conflict fields = %+v", ce.Fields)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		return tx.CreateResourceGroup(ctx, core.ResourceGroup{ID: core.NewID(), TenantID: b.ID, Name: "Web Team", CreatedAt: epoch, UpdatedAt: epoch})
+	})
+	tx(t, s, func(tx store.Tx) error {
+		for _, u := range []core.User{u1, u2, u1} {
+			if err := tx.AddResourceGroupMember(ctx, g.ID, u.ID, epoch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	members, _ := s.ListResourceGroupMembers(ctx, g.ID)
+	if want := []string{u1.ID, u2.ID}; !slices.Equal(members, want) {
+		t.Fatalf("members = %v, want %v", members, want)
+	}
+	got, err := s.GetResourceGroup(ctx, g.ID)
+	if err != nil || got.MemberCount != 2 || got.Name != "Web Team" || got.Description != "frontends" {
+		t.Fatalf("group = %+v, %v", got, err)
+	}
+	g.Name, g.Description, g.UpdatedAt = "Platform", "", epoch.Add(time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateResourceGroup(ctx, g) })
+	list, _ := s.ListResourceGroups(ctx, a.ID)
+	if len(list) != 1 || list[0].Name != "Platform" {
+		t.Fatalf("list = %+v", list)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u2.ID) })
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u2.ID) })
+	wantCode(t, err, core.CodeNotFound)
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteResourceGroup(ctx, g.ID) })
+	_, err = s.GetResourceGroup(ctx, g.ID)
+	wantCode(t, err, core.CodeNotFound)
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Keys")
+	u := newUser(t, s, userWith("owner@example.com"))
+	if n, _ := s.CountAPIKeys(ctx); n != 0 {
+		t.Fatalf("count on empty store = %d", n)
+	}
+	exp := epoch.Add(24 * time.Hour)
+	owned := core.APIKey{ID: core.NewID(), Name: "ci", Prefix: "rk_abcd", Hash: core.HashSecret("secret-1"),
+		UserID: u.ID, Roles: []string{"provider-admin"}, ExpiresAt: &exp, CreatedAt: epoch, CreatedBy: u.ID}
+	service := core.APIKey{ID: core.NewID(), Name: "svc", Prefix: "rk_efgh", Hash: core.HashSecret("secret-2"),
+		TenantID: tn.ID, Roles: []string{"tenant-admin", "viewer"}, CreatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateAPIKey(ctx, owned); err != nil {
+			return err
+		}
+		return tx.CreateAPIKey(ctx, service)
+	})
+	got, err := s.GetAPIKeyByHash(ctx, core.HashSecret("secret-1"))
+	if err != nil || got.ID != owned.ID || got.UserID != u.ID || got.TenantID != "" || got.ExpiresAt == nil ||
+		!got.ExpiresAt.Equal(exp) || !slices.Equal(got.Roles, owned.Roles) || got.RevokedAt != nil {
+		t.Fatalf("by hash = %+v, %v", got, err)
+	}
+	got, _ = s.GetAPIKey(ctx, service.ID)
+	if got.TenantID != tn.ID || got.UserID != "" || !slices.Equal(got.Roles, service.Roles) {
+		t.Fatalf("service key = %+v", got)
+	}
+	dup := owned
+	dup.ID = core.NewID()
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateAPIKey(ctx, dup) })
+	wantCode(t, err, core.CodeConflict)
+
+	used, revoked := epoch.Add(time.Minute), epoch.Add(time.Hour)
+	owned.LastUsedAt, owned.RevokedAt, owned.ElevatedUntil = &used, &revoked, &exp
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateAPIKey(ctx, owned) })
+	got, _ = s.GetAPIKey(ctx, owned.ID)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || got.RevokedAt == nil || got.ElevatedUntil == nil {
+		t.Fatalf("after update = %+v", got)
+	}
+	list, _ := s.ListAPIKeys(ctx, store.APIKeyFilter{})
+	if len(list) != 1 || list[0].ID != service.ID {
+		t.Fatalf("active keys = %+v", list)
+	}
+	list, _ = s.ListAPIKeys(ctx, store.APIKeyFilter{IncludeRevoked: true})
+	if len(list) != 2 {
+		t.Fatalf("all keys = %d", len(list))
+	}
+	list, _ = s.ListAPIKeys(ctx, store.APIKeyFilter{TenantIDs: []string{tn.ID}})
+	if len(list) != 1 || list[0].ID != service.ID {
+		t.Fatalf("tenant keys = %+v", list)
+	}
+	list, _ = s.ListAPIKeys(ctx, store.APIKeyFilter{UserID: u.ID, IncludeRevoked: true})
+	if len(list) != 1 || list[0].ID != owned.ID {
+		t.Fatalf("user keys = %+v", list)
+	}
+	if n, _ := s.CountAPIKeys(ctx); n != 2 {
+		t.Fatalf("count = %d, want 2 (revoked keys count)", n)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	u := newUser(t, s, userWith("session@example.com"))
+	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret("tok"), UserID: u.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateSession(ctx, sess) })
+	got, err := s.GetSessionByHash(ctx, sess.Hash)
+	if err != nil || got.ID != sess.ID || got.UserID != u.ID || !got.ExpiresAt.Equal(sess.ExpiresAt) || got.ElevatedUntil != nil {
+		t.Fatalf("session = %+v, %v", got, err)
+	}
+	elevated := epoch.Add(10 * time.Minute)
+	sess.ElevatedUntil = &elevated
+	sess.ExpiresAt = epoch.Add(2 * time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateSession(ctx, sess) })
+	got, _ = s.GetSessionByHash(ctx, sess.Hash)
+	if got.ElevatedUntil == nil || !got.ElevatedUntil.Equal(elevated) || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatalf("after update = %+v", got)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteSession(ctx, sess.ID) })
+	_, err = s.GetSessionByHash(ctx, sess.Hash)
+	wantCode(t, err, core.CodeNotFound)
+}
+
+func testInvitations(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Inv")
+	u := newUser(t, s, userWith("invitee@example.com"))
+	now := epoch.Add(time.Hour)
+	inv := core.Invitation{ID: core.NewID(), UserID: u.ID, TenantID: tn.ID, Email: u.Email, InvitedBy: "admin",
+		TokenHash: core.HashSecret("token-1"), State: core.InvitationPending, ExpiresAt: epoch.Add(72 * time.Hour), CreatedAt: epoch}
+	old := core.Invitation{ID: core.NewID(), UserID: u.ID, Email: u.Email, TokenHash: core.HashSecret("token-0"),
+		State: core.InvitationPending, ExpiresAt: epoch.Add(-time.Minute), CreatedAt: epoch.Add(-time.Hour)}
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		return tx.CreateInvitation(ctx, old)
+	})
+	got, err := s.GetInvitationByTokenHash(ctx, core.HashSecret("token-1"))
+	if err != nil || got.ID != inv.ID || got.TenantID != tn.ID || got.Status(now) != core.InvitationPending {
+		t.Fatalf("by token = %+v, %v", got, err)
+	}
+	if st := got.Status(epoch.Add(72 * time.Hour)); st != core.InvitationExpired {
+		t.Fatalf("status at expiry = %s", st)
+	}
+	list, _ := s.ListInvitations(ctx, store.InvitationFilter{States: []core.InvitationStatus{core.InvitationExpired}, At: now})
+	if len(list) != 1 || list[0].ID != old.ID {
+		t.Fatalf("expired = %+v", list)
+	}
+	list, _ = s.ListInvitations(ctx, store.InvitationFilter{TenantIDs: []string{tn.ID}})
+	if len(list) != 1 || list[0].ID != inv.ID {
+		t.Fatalf("by tenant = %+v", list)
+	}
+	accepted := now
+	inv.State, inv.AcceptedAt, inv.FailedAttempts = core.InvitationAccepted, &accepted, 2
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) })
+	got, _ = s.GetInvitation(ctx, inv.ID)
+	if got.State != core.InvitationAccepted || got.AcceptedAt == nil || got.FailedAttempts != 2 {
+		t.Fatalf("after update = %+v", got)
+	}
+	list, _ = s.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID, Limit: 1})
+	if len(list) != 1 {
+		t.Fatalf("limit 1 gave %d", len(list))
+	}
+}
+
+func testIdempotency(t *testing.T, s store.Store) {
+	r := store.IdempotencyRecord{Scope: "key:1", Key: "abc", RequestHash: "h1", CreatedAt: epoch, ExpiresAt: epoch.Add(24 * time.Hour)}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateIdempotency(ctx, r) })
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIdempotency(ctx, r) })
+	wantCode(t, err, core.CodeConflict)
+	// The same key from another caller is another record.
+	other := r
+	other.Scope = "key:2"
+	tx(t, s, func(tx store.Tx) error { return tx.CreateIdempotency(ctx, other) })
+
+	got, err := s.GetIdempotency(ctx, "key:1", "abc")
+	if err != nil || got.Done || got.RequestHash != "h1" {
+		t.Fatalf("pending record = %+v, %v", got, err)
+	}
+	r.Status, r.ContentType, r.Body = 201, "application/json", []byte(`{"id":"x"}`)
+	tx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, r) })
+	got, _ = s.GetIdempotency(ctx, "key:1", "abc")
+	if !got.Done || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id":"x"}` {
+		t.Fatalf("completed record = %+v", got)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, "key:2", "abc") })
+	_, err = s.GetIdempotency(ctx, "key:2", "abc")
+	wantCode(t, err, core.CodeNotFound)
+	var n int
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredIdempotency(ctx, epoch.Add(25*time.Hour))
+		return err
+	})
+	if n != 1 {
+		t.Fatalf("expired records deleted = %d, want 1", n)
+	}
+}
+
+func testTransactionRollback(t *testing.T, s store.Store) {
+	boom := errors.New("boom")
+	u := userWith("rollback@example.com")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		tn := core.Tenant{ID: core.NewID(), Name: "Rolled back", Status: core.TenantActive, CreatedAt: epoch, UpdatedAt: epoch}
+		if err := tx.CreateTenant(ctx, &tn); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		// Reads inside the transaction see its own writes.
+		if _, err := tx.GetUser(ctx, store.UserRef{ID: u.ID}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx returned %v, want the function's error", err)
+	}
+	if _, err := s.GetUser(ctx, store.UserRef{Email: u.Email}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("user survived rollback: %v", err)
+	}
+	if n, _ := s.CountTenants(ctx, store.TenantFilter{}); n != 0 {
+		t.Fatalf("tenant survived rollback: %d", n)
+	}
+	// A failed statement inside fn rolls back the earlier ones too.
+	first := userWith("first@example.com")
+	newUser(t, s, userWith("second@example.com"))
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateUser(ctx, &first); err != nil {
+			return err
+		}
+		dup := userWith("second@example.com")
+		return tx.CreateUser(ctx, &dup)
+	})
+	wantCode(t, err, core.CodeConflict)
+	if _, err := s.GetUser(ctx, store.UserRef{Email: "first@example.com"}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("first user survived a failed transaction: %v", err)
+	}
+}
+
+func testConcurrentUniqueEmail(t *testing.T, s store.Store) {
+	const n = 20
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		created   int
+		conflicts int
+		others    []error
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := userWith("race@example.com")
+			err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) })
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created++
+			case core.ErrorCode(err) == core.CodeConflict:
+				conflicts++
+			default:
+				others = append(others, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 1 || conflicts != n-1 || len(others) > 0 {
+		t.Fatalf("created %d, conflicts %d, other errors %v", created, conflicts, others)
+	}
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	missing := core.NewID()
+	_, err := s.GetTenant(ctx, store.TenantRef{ID: missing})
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetUser(ctx, store.UserRef{ID: missing})
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetUser(ctx, store.UserRef{Number: 987654})
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetUser(ctx, store.UserRef{})
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetAPIKeyByHash(ctx, "nope")
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetInvitationByTokenHash(ctx, "nope")
+	wantCode(t, err, core.CodeNotFound)
+	_, err = s.GetResourceGroup(ctx, missing)
+	wantCode(t, err, core.CodeNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, core.User{ID: missing, Status: core.UserActive}) })
+	wantCode(t, err, core.CodeNotFound)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
