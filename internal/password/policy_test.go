@@ -1,0 +1,68 @@
+package password
+
+import (
+	"strings"
+	"testing"
+)
+
+func codes(problems []Problem) string {
+	var out []string
+	for _, p := range problems {
+		out = append(out, p.Code)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestNISTPolicy(t *testing.T) {
+	ctx := Context{Email: "jane.doe@example.com", Username: "janedoe"}
+	for _, c := range []struct {
+		pw   string
+		want string
+	}{
+		{"tangerine-kayak-41", ""},
+		{"all lower case and spaces are fine", ""},
+		{"ünïcödé-pässwörd", ""},
+		{"short", "too_short"},
+		{"elevenchars", "too_short"},
+		{strings.Repeat("x", 120) + "abcdefghi", "too_long"},
+		{"password1234", "too_common"},
+		{"PASSWORD1234", "too_common"},
+		{"aaaaaaaaaaaa", "too_common"},
+		{"abcabcabcabc", "too_common"},
+		{"123456789012", "too_common"},
+		{"lkjhgfdsapoiu", "too_common"},
+		{"jane.doe@example.com", "too_common"},
+		{"jane.doe2024", "too_common"},
+		{"janedoe12345", "too_common"},
+	} {
+		if got := codes(Check(PolicyNIST, c.pw, ctx)); got != c.want {
+			t.Errorf("nist(%q) = %q, want %q", c.pw, got, c.want)
+		}
+	}
+	// The empty policy name is nist.
+	if got := codes(Check("", "short", ctx)); got != "too_short" {
+		t.Errorf("default policy = %q", got)
+	}
+}
+
+func TestComplexPolicy(t *testing.T) {
+	for _, c := range []struct {
+		pw   string
+		want string
+	}{
+		{"Tangerine-Kayak41", ""},
+		{"Aa1!Aa1!Aa1!", ""},
+		{"Aa1!", "too_short"},
+		{"Aa1!" + strings.Repeat("x", 47), "too_long"},
+		{"Tangerine Kayak41!", "has_space"},
+		{"tangerine-kayak41", "no_upper"},
+		{"TANGERINE-KAYAK41", "no_lower"},
+		{"Tangerine-Kayak!!", "no_digit"},
+		{"TangerineKayak41", "no_special"},
+		{"short", "too_short,no_upper,no_digit,no_special"},
+	} {
+		if got := codes(Check(PolicyComplex, c.pw, Context{})); got != c.want {
+			t.Errorf("complex(%q) = %q, want %q", c.pw, got, c.want)
+		}
+	}
+}

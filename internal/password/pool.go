@@ -1,0 +1,217 @@
+package password
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"roster/internal/core"
+)
+
+// Priority orders work waiting for the pool: interactive requests go before
+// bulk work such as imports.
+type Priority int
+
+const (
+	Interactive Priority = iota
+	Background
+)
+
+// PoolConfig sizes the pool.
+type PoolConfig struct {
+	Params Params
+	// Size is how many hashes may run at once; memory used by hashing never
+	// exceeds Size × Params.Memory.
+	Size int
+	// MaxWait is how long a request may wait for a slot before it is refused
+	// with an overloaded error (503 with Retry-After).
+	MaxWait time.Duration
+}
+
+// Pool runs password hashing with bounded concurrency. Argon2id allocates
+// its whole memory parameter per hash, so an unbounded number of concurrent
+// logins or registrations could exhaust memory; the pool makes the peak a
+// configuration value instead.
+type Pool struct {
+	params  Params
+	size    int
+	maxWait time.Duration
+
+	mu      sync.Mutex
+	free    int
+	waiting [2]*list.List // of chan struct{}, per priority
+
+	inUse    prometheus.Gauge
+	queued   prometheus.Gauge
+	wait     prometheus.Histogram
+	duration prometheus.Histogram
+	rejected prometheus.Counter
+}
+
+// NewPool builds a pool and registers its metrics on reg (which may be nil).
+func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
+	if cfg.Size < 1 {
+		cfg.Size = 1
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 5 * time.Second
+	}
+	p := &Pool{
+		params:  cfg.Params.withDefaults(),
+		size:    cfg.Size,
+		maxWait: cfg.MaxWait,
+		free:    cfg.Size,
+		waiting: [2]*list.List{list.New(), list.New()},
+		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roster_password_pool_in_use", Help: "Password hashes running now."}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roster_password_pool_queue", Help: "Requests waiting for a password hashing slot."}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "roster_password_pool_wait_seconds", Help: "Time spent waiting for a password hashing slot.",
+			Buckets: []float64{.0005, .001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "roster_password_hash_seconds", Help: "Time spent computing one password hash.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_password_pool_rejected_total", Help: "Requests refused because no hashing slot freed in time."}),
+	}
+	if reg != nil {
+		size := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roster_password_pool_size", Help: "Password hashes allowed to run at once."})
+		size.Set(float64(cfg.Size))
+		reg.MustRegister(size, p.inUse, p.queued, p.wait, p.duration, p.rejected)
+	}
+	return p
+}
+
+// Params are the argon2id parameters new hashes use.
+func (p *Pool) Params() Params { return p.params }
+
+// Size is the number of hashing slots.
+func (p *Pool) Size() int { return p.size }
+
+// Hash hashes password with argon2id at the pool's parameters.
+func (p *Pool) Hash(ctx context.Context, prio Priority, password string) (string, error) {
+	var out string
+	err := p.run(ctx, prio, func() { out = HashArgon2id(password, p.params) })
+	return out, err
+}
+
+// Verify checks password against an encoded hash of any supported format.
+func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	var (
+		ok     bool
+		verErr error
+	)
+	if err := p.run(ctx, Interactive, func() { ok, verErr = Verify(encoded, password) }); err != nil {
+		return false, err
+	}
+	return ok, verErr
+}
+
+// NeedsRehash reports whether encoded should be replaced by a hash at the
+// pool's parameters.
+func (p *Pool) NeedsRehash(encoded string) bool { return NeedsRehash(encoded, p.params) }
+
+func (p *Pool) run(ctx context.Context, prio Priority, work func()) error {
+	if err := p.acquire(ctx, prio); err != nil {
+		return err
+	}
+	p.inUse.Inc()
+	start := time.Now()
+	defer func() {
+		p.duration.Observe(time.Since(start).Seconds())
+		p.inUse.Dec()
+		p.release()
+	}()
+	work()
+	return nil
+}
+
+func (p *Pool) acquire(ctx context.Context, prio Priority) error {
+	start := time.Now()
+	p.mu.Lock()
+	// Background work takes a free slot only when no interactive request waits.
+	if p.free > 0 && (prio == Interactive || p.waiting[Interactive].Len() == 0) {
+		p.free--
+		p.mu.Unlock()
+		p.wait.Observe(0)
+		return nil
+	}
+	ready := make(chan struct{})
+	elem := p.waiting[prio].PushBack(ready)
+	p.queued.Inc()
+	p.mu.Unlock()
+
+	maxWait := p.maxWait
+	if prio == Background {
+		// Bulk work is not a person waiting: it may queue as long as it
+		// is willing to, bounded by its context.
+		maxWait = 24 * time.Hour
+	}
+	timer := time.NewTimer(maxWait)
+	defer timer.Stop()
+	var cause error
+	select {
+	case <-ready:
+		p.queued.Dec()
+		p.wait.Observe(time.Since(start).Seconds())
+		return nil
+	case <-timer.C:
+		cause = &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
+	case <-ctx.Done():
+		cause = ctx.Err()
+	}
+	p.mu.Lock()
+	select {
+	case <-ready:
+		// The slot was handed over just as we gave up: pass it on.
+		p.mu.Unlock()
+		p.release()
+	default:
+		p.waiting[prio].Remove(elem)
+		p.mu.Unlock()
+	}
+	p.queued.Dec()
+	if core.ErrorCode(cause) == core.CodeOverloaded {
+		p.rejected.Inc()
+	}
+	return cause
+}
+
+func (p *Pool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, q := range p.waiting {
+		if front := q.Front(); front != nil {
+			q.Remove(front)
+			close(front.Value.(chan struct{}))
+			return
+		}
+	}
+	p.free++
+}
+
+// withDefaults fills unset parameters from DefaultParams.
+func (p Params) withDefaults() Params {
+	d := DefaultParams
+	if p.Memory == 0 {
+		p.Memory = d.Memory
+	}
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	return p
+}

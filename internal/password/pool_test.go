@@ -1,0 +1,169 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"roster/internal/core"
+)
+
+var testParams = Params{Memory: 64, Time: 1, Threads: 1}
+
+func TestPoolHashAndVerify(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 2}, nil)
+	h, err := p.Hash(context.Background(), Interactive, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Verify(context.Background(), h, "correct horse battery"); !ok || err != nil {
+		t.Fatalf("Verify right password = %v, %v", ok, err)
+	}
+	if ok, err := p.Verify(context.Background(), h, "wrong"); ok || err != nil {
+		t.Fatalf("Verify wrong password = %v, %v", ok, err)
+	}
+	if p.NeedsRehash(h) {
+		t.Fatal("a fresh hash needs rehash")
+	}
+}
+
+// The pool never runs more than Size hashes at once, however many ask.
+func TestPoolBoundsConcurrency(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 3, MaxWait: time.Minute}, nil)
+	var running, peak atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := p.run(context.Background(), Interactive, func() {
+				n := running.Add(1)
+				for {
+					old := peak.Load()
+					if n <= old || peak.CompareAndSwap(old, n) {
+						break
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+				running.Add(-1)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := peak.Load(); got != 3 {
+		t.Fatalf("peak concurrency = %d, want 3", got)
+	}
+}
+
+// A request that cannot get a slot within MaxWait is refused with an
+// overloaded error carrying Retry-After, and counted.
+func TestPoolRefusesWhenSaturated(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: 20 * time.Millisecond}, reg)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	<-started
+	_, err := p.Hash(context.Background(), Interactive, "password-that-waits")
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Code != core.CodeOverloaded || ce.RetryAfter < 1 {
+		t.Fatalf("saturated pool returned %v", err)
+	}
+	close(release)
+	if got := testutil.ToFloat64(p.rejected); got != 1 {
+		t.Fatalf("rejected counter = %v", got)
+	}
+	if got := testutil.ToFloat64(p.queued); got != 0 {
+		t.Fatalf("queue gauge after refusal = %v", got)
+	}
+	// The slot is usable again.
+	if _, err := p.Hash(context.Background(), Interactive, "password-after"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := testutil.GatherAndCount(reg, "roster_password_pool_size", "roster_password_pool_in_use",
+		"roster_password_pool_queue", "roster_password_pool_wait_seconds")
+	if err != nil || n != 4 {
+		t.Fatalf("pool metrics gathered = %d, %v", n, err)
+	}
+}
+
+// Interactive requests overtake queued background work.
+func TestPoolPrefersInteractive(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: time.Minute}, nil)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	<-started
+
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	enqueue := func(name string, prio Priority) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.run(context.Background(), prio, func() {
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+			})
+		}()
+	}
+	enqueue("background", Background)
+	waitQueued(t, p, 1)
+	enqueue("interactive", Interactive)
+	waitQueued(t, p, 2)
+	close(release)
+	wg.Wait()
+	if len(order) != 2 || order[0] != "interactive" {
+		t.Fatalf("order = %v, want interactive first", order)
+	}
+}
+
+func waitQueued(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		q := p.waiting[0].Len() + p.waiting[1].Len()
+		p.mu.Unlock()
+		if q == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("queue never reached %d", n)
+}
+
+// A cancelled request leaves the queue and does not leak its slot.
+func TestPoolCancelledWaiter(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: time.Minute}, nil)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, err := p.Hash(ctx, Interactive, "cancelled-password"); done <- err }()
+	waitQueued(t, p, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled hash = %v", err)
+	}
+	close(release)
+	if _, err := p.Hash(context.Background(), Interactive, "after-cancel-password"); err != nil {
+		t.Fatal(err)
+	}
+	if p.free != 1 {
+		t.Fatalf("free slots = %d, want 1", p.free)
+	}
+}
