@@ -86,9 +86,12 @@ func Internal(cause error) *Error {
 	return &Error{Code: CodeInternal, Message: "internal error", Cause: cause}
 }
 
-// ErrorCode returns the code of err, or CodeInternal for errors that are not
-// core errors.
+// ErrorCode returns the code of err: empty for nil, CodeInternal for errors
+// that are not core errors.
 func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

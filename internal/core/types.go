@@ -322,3 +322,19 @@ func (p *Principal) Actor() string {
 
 // System is the principal of roster itself (bootstrap, migrations).
 var System = &Principal{Kind: PrincipalSystem, ProviderRoles: []string{RoleProviderAdmin}}
+
+// TenantRef selects one tenant by id or by number.
+type TenantRef struct {
+	ID     string
+	Number int64
+}
+
+// UserRef selects one user by id, number, username or email. Lookups by
+// username or email find only users that are not deleted, since deleted
+// users release both.
+type UserRef struct {
+	ID       string
+	Number   int64
+	Username string
+	Email    string
+}

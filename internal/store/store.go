@@ -31,21 +31,12 @@ type Tx interface {
 	Writer
 }
 
-// TenantRef selects one tenant by id or by number.
-type TenantRef struct {
-	ID     string
-	Number int64
-}
-
-// UserRef selects one user by id, number, username or email. Lookups by
-// username or email find only users that are not deleted, since deleted
-// users release both.
-type UserRef struct {
-	ID       string
-	Number   int64
-	Username string
-	Email    string
-}
+// TenantRef and UserRef are the core's; they are repeated here so that
+// store code reads naturally.
+type (
+	TenantRef = core.TenantRef
+	UserRef   = core.UserRef
+)
 
 // DeletedFilter says whether listings show deleted rows.
 type DeletedFilter int
@@ -153,6 +144,7 @@ type Reader interface {
 	// CountAPIKeys counts every key ever made, revoked ones included.
 	CountAPIKeys(ctx context.Context) (int, error)
 
+	GetSession(ctx context.Context, id string) (core.Session, error)
 	GetSessionByHash(ctx context.Context, hash string) (core.Session, error)
 
 	GetInvitation(ctx context.Context, id string) (core.Invitation, error)

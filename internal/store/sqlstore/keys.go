@@ -99,13 +99,21 @@ func (q *queries) UpdateAPIKey(ctx context.Context, k core.APIKey) error {
 	return mustAffect(res, "API key")
 }
 
+func (q *queries) GetSession(ctx context.Context, id string) (core.Session, error) {
+	return q.session(ctx, "id", id)
+}
+
 func (q *queries) GetSessionByHash(ctx context.Context, hash string) (core.Session, error) {
+	return q.session(ctx, "hash", hash)
+}
+
+func (q *queries) session(ctx context.Context, column, value string) (core.Session, error) {
 	var (
 		s                          core.Session
 		created, expires, elevated dbTime
 	)
 	err := q.queryRow(ctx, `SELECT id, hash, user_id, created_at, expires_at, elevated_until FROM sessions
-		WHERE hash = ?`, hash).Scan(&s.ID, &s.Hash, &s.UserID, &created, &expires, &elevated)
+		WHERE `+column+` = ?`, value).Scan(&s.ID, &s.Hash, &s.UserID, &created, &expires, &elevated)
 	s.CreatedAt, s.ExpiresAt, s.ElevatedUntil = created.t, expires.t, elevated.ptr()
 	return s, q.wrap(err, "session")
 }

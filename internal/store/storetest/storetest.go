@@ -734,7 +734,7 @@ func testSessions(t *testing.T, s store.Store) {
 	sess.ElevatedUntil = &elevated
 	sess.ExpiresAt = epoch.Add(2 * time.Hour)
 	tx(t, s, func(tx store.Tx) error { return tx.UpdateSession(ctx, sess) })
-	got, _ = s.GetSessionByHash(ctx, sess.Hash)
+	got, _ = s.GetSession(ctx, sess.ID)
 	if got.ElevatedUntil == nil || !got.ElevatedUntil.Equal(elevated) || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 		t.Fatalf("after update = %+v", got)
 	}

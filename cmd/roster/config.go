@@ -1,0 +1,170 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything roster serve can be told, from flags or ROSTER_*
+// environment variables (a flag wins over its variable).
+type Config struct {
+	Addr             string
+	DB               string
+	BootstrapAPIKey  string
+	ProviderName     string
+	LogLevel         string
+	LogFormat        string
+	PasswordMemory   uint32 // KiB
+	PasswordTime     uint32
+	PasswordThreads  uint8
+	HashPoolSize     int
+	HashMaxWait      time.Duration
+	PasswordPolicy   string
+	InviteTTL        time.Duration
+	SessionTTL       time.Duration
+	RequireElevation bool
+	ElevationTTL     time.Duration
+}
+
+// setting describes one configuration value once, for the flag, the
+// environment variable and the README's reference table.
+type setting struct {
+	flag, env, def, help string
+	// flagless settings are secrets: a flag would show in ps.
+	flagless bool
+	set      func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{flag: "addr", env: "ROSTER_ADDR", def: "127.0.0.1:8080", help: "address to listen on",
+			set: func(c *Config, v string) error { c.Addr = v; return nil }},
+		{flag: "db", env: "ROSTER_DB", def: "roster.db", help: "SQLite file path, or a postgres:// URL",
+			set: func(c *Config, v string) error { c.DB = v; return nil }},
+		{env: "ROSTER_BOOTSTRAP_API_KEY", flagless: true, help: "API key (32+ characters) given to the built-in admin while the database has no key; otherwise a random one is printed once",
+			set: func(c *Config, v string) error { c.BootstrapAPIKey = v; return nil }},
+		{flag: "provider-name", env: "ROSTER_PROVIDER_NAME", def: "roster", help: "name of the provider created on an empty database",
+			set: func(c *Config, v string) error { c.ProviderName = v; return nil }},
+		{flag: "log-level", env: "ROSTER_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
+			set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
+		{flag: "log-format", env: "ROSTER_LOG_FORMAT", def: "text", help: "text or json",
+			set: func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
+		{flag: "password-memory", env: "ROSTER_PASSWORD_MEMORY_KIB", def: "19456", help: "argon2id memory per hash, KiB",
+			set: func(c *Config, v string) error { return parseUint(v, 32, func(n uint64) { c.PasswordMemory = uint32(n) }) }},
+		{flag: "password-time", env: "ROSTER_PASSWORD_TIME", def: "2", help: "argon2id passes",
+			set: func(c *Config, v string) error { return parseUint(v, 32, func(n uint64) { c.PasswordTime = uint32(n) }) }},
+		{flag: "password-threads", env: "ROSTER_PASSWORD_THREADS", def: "1", help: "argon2id parallelism",
+			set: func(c *Config, v string) error { return parseUint(v, 8, func(n uint64) { c.PasswordThreads = uint8(n) }) }},
+		{flag: "hash-pool-size", env: "ROSTER_HASH_POOL_SIZE", def: "GOMAXPROCS", help: "password hashes run at once; memory for hashing stays under this × password-memory",
+			set: func(c *Config, v string) error {
+				if v == "GOMAXPROCS" {
+					c.HashPoolSize = runtime.GOMAXPROCS(0)
+					return nil
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return fmt.Errorf("must be a positive integer")
+				}
+				c.HashPoolSize = n
+				return nil
+			}},
+		{flag: "hash-max-wait", env: "ROSTER_HASH_MAX_WAIT", def: "2s", help: "longest wait for a hashing slot before answering 503 with Retry-After",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.HashMaxWait) }},
+		{flag: "password-policy", env: "ROSTER_PASSWORD_POLICY", def: "nist", help: "default password policy: nist (SP 800-63B) or complex (12–50, upper, lower, digit, special)",
+			set: func(c *Config, v string) error { c.PasswordPolicy = v; return oneOf(v, "nist", "complex") }},
+		{flag: "invite-ttl", env: "ROSTER_INVITE_TTL", def: "72h", help: "how long invitations stay valid, unless the tenant or request says otherwise",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.InviteTTL) }},
+		{flag: "session-ttl", env: "ROSTER_SESSION_TTL", def: "12h", help: "how long a login session lasts",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionTTL) }},
+		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin and deleting users need an elevation (ECE _elevate)",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				c.RequireElevation = b
+				return err
+			}},
+		{flag: "elevation-ttl", env: "ROSTER_ELEVATION_TTL", def: "10m", help: "how long an elevation lasts",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.ElevationTTL) }},
+	}
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+}
+
+func parseUint(v string, bits int, set func(uint64)) error {
+	n, err := strconv.ParseUint(v, 10, bits)
+	if err != nil || n == 0 {
+		return fmt.Errorf("must be a positive integer")
+	}
+	set(n)
+	return nil
+}
+
+func parseDuration(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("must be a positive duration such as 90s, 15m or 72h")
+	}
+	*dst = d
+	return nil
+}
+
+// loadConfig applies defaults, then the environment, then flags.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	values := map[string]*string{}
+	for _, s := range settings() {
+		if !s.flagless {
+			values[s.flag] = fs.String(s.flag, "", s.help+" (env "+s.env+", default "+s.def+")")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range settings() {
+		v, from := s.def, "default"
+		if e := getenv(s.env); e != "" {
+			v, from = e, s.env
+		}
+		if p := values[s.flag]; p != nil && *p != "" {
+			v, from = *p, "--"+s.flag
+		}
+		if v == "" && s.flagless {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			return c, fmt.Errorf("%s: %w", from, err)
+		}
+	}
+	return c, nil
+}
+
+// configReference renders the settings as the README's Markdown table.
+func configReference() string {
+	var b strings.Builder
+	b.WriteString("| Flag | Environment | Default | Meaning |\n|---|---|---|---|\n")
+	for _, s := range settings() {
+		flagName := "—"
+		if !s.flagless {
+			flagName = "`--" + s.flag + "`"
+		}
+		def := "—"
+		if s.def != "" {
+			def = "`" + s.def + "`"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", flagName, s.env, def, s.help)
+	}
+	return b.String()
+}

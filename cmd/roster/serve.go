@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/server"
+	"roster/internal/service"
+	"roster/internal/store"
+	"roster/internal/store/sqlite"
+)
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openStore opens the database the DSN names and migrates it.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if isPostgres(dsn) {
+		return nil, errors.New("PostgreSQL is not supported by this build yet; use a SQLite file path")
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// app is what serve runs: the store, the service and the HTTP handler.
+type app struct {
+	store    store.Store
+	svc      *service.Service
+	registry *prometheus.Registry
+	handler  http.Handler
+}
+
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	params := password.Params{Memory: cfg.PasswordMemory, Time: cfg.PasswordTime, Threads: cfg.PasswordThreads}
+	if err := password.ValidateParams(params); err != nil {
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	pool := password.NewPool(password.PoolConfig{Params: params, Size: cfg.HashPoolSize, MaxWait: cfg.HashMaxWait}, reg)
+	svc := service.New(st, pool, core.SystemClock{}, service.Config{
+		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
+		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
+	}, log)
+	h := server.New(server.Options{Service: svc, Logger: log, Registry: reg})
+	return &app{store: st, svc: svc, registry: reg, handler: h}, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roster serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	boot, err := a.svc.Bootstrap(ctx, cfg.BootstrapAPIKey)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	switch {
+	case boot.GeneratedKey != "":
+		// Printed, not logged: logs never hold secrets, and this is shown once.
+		fmt.Fprintf(stderr, "\nroster: created the provider and the built-in user \"admin\" with this API key.\n"+
+			"It is shown only now; store it safely:\n\n    %s\n\n", boot.GeneratedKey)
+	case boot.UsedOperatorKey:
+		log.Info("installed ROSTER_BOOTSTRAP_API_KEY as the admin user's API key")
+	case cfg.BootstrapAPIKey != "":
+		log.Info("ROSTER_BOOTSTRAP_API_KEY ignored: the database already has API keys")
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // imports stream large bodies
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("roster listening", "addr", "http://"+ln.Addr().String(), "db", describeDB(cfg.DB), "version", version())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.svc.Janitor(runCtx, 10*time.Minute)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	defer done()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// describeDB names the database without its password.
+func describeDB(dsn string) string {
+	if !isPostgres(dsn) {
+		return "sqlite:" + dsn
+	}
+	if at := strings.LastIndex(dsn, "@"); at >= 0 {
+		if scheme := strings.Index(dsn, "://"); scheme >= 0 && scheme < at {
+			return dsn[:scheme+3] + "…" + dsn[at:]
+		}
+	}
+	return dsn
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roster migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if isPostgres(cfg.DB) {
+		return errors.New("PostgreSQL is not supported by this build yet; use a SQLite file path")
+	}
+	applied, err := sqlite.Migrate(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "%s: up to date\n", describeDB(cfg.DB))
+	}
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "%s: applied %s\n", describeDB(cfg.DB), m)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+// Package api is roster's native HTTP API under /v1: JSON in and out,
+// Bearer authentication, errors as RFC 9457 problem details. It decodes,
+// calls the service, and encodes; it decides nothing.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"roster/internal/core"
+	"roster/internal/httpx"
+	"roster/internal/service"
+)
+
+// API serves the native surface.
+type API struct {
+	svc *service.Service
+	log *slog.Logger
+}
+
+// New builds the native API over the service.
+func New(svc *service.Service, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{svc: svc, log: log}
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *core.Principal) error
+
+// authed authenticates the Bearer credential, applies the Idempotency-Key
+// protocol to POSTs, runs fn, and renders its error as a problem.
+func (a *API) authed(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secret := httpx.BearerToken(r, "Bearer")
+		if secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+			a.fail(w, r, &core.Error{Code: core.CodeUnauthenticated, Message: "an Authorization: Bearer header with an API key or session token is required"})
+			return
+		}
+		p, err := a.svc.Authenticate(r.Context(), secret)
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeUnauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="roster", error="invalid_token"`)
+			}
+			a.fail(w, r, err)
+			return
+		}
+		httpx.Idempotent(a.svc, p, w, r, a.fail, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r, p); err != nil {
+				a.fail(w, r, err)
+			}
+		})
+	}
+}
+
+// public runs fn without a credential.
+func (a *API) public(fn func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	}
+}
+
+// Problem is an RFC 9457 problem details object with roster's extensions.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Code      core.Code         `json:"code"`
+	Errors    []core.FieldError `json:"errors,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// statusOf maps core codes to HTTP statuses for the native API.
+var statusOf = map[core.Code]int{
+	core.CodeInvalid:             http.StatusBadRequest,
+	core.CodeMalformed:           http.StatusBadRequest,
+	core.CodeRoleInvalid:         http.StatusBadRequest,
+	core.CodeRestrictedField:     http.StatusBadRequest,
+	core.CodeInvitationInvalid:   http.StatusBadRequest,
+	core.CodeUnauthenticated:     http.StatusUnauthorized,
+	core.CodeForbidden:           http.StatusForbidden,
+	core.CodeRoleForbidden:       http.StatusForbidden,
+	core.CodeElevationRequired:   http.StatusForbidden,
+	core.CodeNotFound:            http.StatusNotFound,
+	core.CodeConflict:            http.StatusConflict,
+	core.CodeAlreadyActive:       http.StatusConflict,
+	core.CodeIdempotencyPending:  http.StatusConflict,
+	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
+	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	core.CodeRateLimited:         http.StatusTooManyRequests,
+	core.CodeOverloaded:          http.StatusServiceUnavailable,
+	core.CodeUnavailable:         http.StatusServiceUnavailable,
+	core.CodeInternal:            http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for an error in the native API.
+func Status(err error) int {
+	if s, ok := statusOf[core.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// fail renders err as application/problem+json. Internal details are
+// logged, never sent.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	WriteProblem(w, r, a.log, err)
+}
+
+// WriteProblem renders err as application/problem+json; the server uses it
+// for errors outside any surface too.
+func WriteProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	ce := core.AsError(err)
+	status := Status(ce)
+	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		// The client went away; nobody reads this answer.
+		return
+	}
+	if status >= 500 && ce.Code != core.CodeOverloaded {
+		log.ErrorContext(r.Context(), "request failed", "code", ce.Code, "error", err.Error())
+	}
+	detail := ce.Message
+	if ce.Code == core.CodeInternal {
+		detail = "an internal error occurred; quote the request id when reporting it"
+	}
+	httpx.RetryAfter(w, ce)
+	p := Problem{Type: "/docs#problem-" + string(ce.Code), Title: http.StatusText(status), Status: status,
+		Detail: detail, Code: ce.Code, Errors: ce.Fields, RequestID: httpx.RequestID(r.Context())}
+	httpx.WriteJSON(w, status, "application/problem+json", p)
+}
+
+// decode reads the JSON body strictly into dst.
+func decode(r *http.Request, dst any) error { return httpx.DecodeJSON(r, dst) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) { httpx.WriteJSON(w, status, "", v) }
+
+// optional tells an absent field from null and from a value, for PATCH
+// bodies (JSON merge patch: null clears).
+type optional[T any] struct {
+	Set  bool
+	Null bool
+	V    T
+}
+
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.V)
+}
+
+// ptr returns nil when absent, the zero value when null, else the value.
+func (o optional[T]) ptr() *T {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		var zero T
+		return &zero
+	}
+	v := o.V
+	return &v
+}
+
+// queryInt reads an integer query parameter.
+func queryInt(r *http.Request, name string, v *core.Validation) int {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		v.Add(name, "invalid", "must be an integer")
+	}
+	return n
+}

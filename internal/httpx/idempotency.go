@@ -1,0 +1,97 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+
+	"roster/internal/core"
+	"roster/internal/service"
+)
+
+// Idempotent runs next under the Idempotency-Key protocol when the request
+// carries the header: the first answer is stored, and a retry with the same
+// key and the same request gets that answer again (with
+// "Idempotent-Replayed: true") without anything being done twice. Server
+// errors release the key so that a retry runs again. fail renders errors in
+// the calling surface's format.
+func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, r *http.Request,
+	fail func(http.ResponseWriter, *http.Request, error), next func(http.ResponseWriter, *http.Request)) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" || r.Method != http.MethodPost {
+		next(w, r)
+		return
+	}
+	body, err := ReadBody(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	answer, err := svc.BeginIdempotent(r.Context(), p, key, RequestHash(r, body))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if answer != nil {
+		if answer.ContentType != "" {
+			w.Header().Set("Content-Type", answer.ContentType)
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(answer.Status)
+		_, _ = w.Write(answer.Body)
+		return
+	}
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	completed := false
+	defer func() {
+		// Whatever happened (even a panic), do not leave the key pending
+		// when the answer is not worth replaying.
+		ctx := context.WithoutCancel(r.Context())
+		if completed {
+			return
+		}
+		// If this fails too, the pending record is taken over by a retry
+		// once the service's pending timeout has passed.
+		_ = svc.AbandonIdempotent(ctx, p, key)
+	}()
+	next(rec, r)
+	if rec.status >= 500 {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := svc.FinishIdempotent(ctx, p, key, service.StoredAnswer{Status: rec.status,
+		ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes()}); err == nil {
+		completed = true
+	}
+}
+
+// recorder passes a response through while keeping a copy of it.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// RetryAfter sets the Retry-After header for errors that carry one.
+func RetryAfter(w http.ResponseWriter, err error) {
+	if ce := core.AsError(err); ce.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ce.RetryAfter))
+	}
+}

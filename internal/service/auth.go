@@ -1,0 +1,293 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// SessionPrefix starts every session token, so that authentication knows
+// which table to look in; API keys may be anything (the bootstrap key is
+// chosen by the operator).
+const (
+	SessionPrefix = "rs_"
+	APIKeyPrefix  = "rk_"
+)
+
+var errUnauthenticated = &core.Error{Code: core.CodeUnauthenticated, Message: "missing or invalid credentials"}
+
+// Authenticate turns a bearer secret (API key or session token) into the
+// principal it stands for. Every surface calls this, whatever header the
+// secret came in.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Principal, error) {
+	secret = strings.TrimSpace(secret)
+	if secret == "" || len(secret) > 512 {
+		return nil, errUnauthenticated
+	}
+	if strings.HasPrefix(secret, SessionPrefix) {
+		return s.authenticateSession(ctx, secret)
+	}
+	p, _, err := s.authenticateKey(ctx, secret)
+	return p, err
+}
+
+// AuthenticateUserKey authenticates an API key that must belong to the user
+// with the given username (Everlytic's HTTP Basic "username:key").
+func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret string) (*core.Principal, error) {
+	p, key, err := s.authenticateKey(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if key.UserID == "" {
+		return nil, errUnauthenticated
+	}
+	owner, err := s.store.GetUser(ctx, store.UserRef{ID: key.UserID})
+	if err != nil || core.NormalizeUsername(owner.Username) != core.NormalizeUsername(username) || username == "" {
+		return nil, errUnauthenticated
+	}
+	return p, nil
+}
+
+func (s *Service) authenticateKey(ctx context.Context, secret string) (*core.Principal, core.APIKey, error) {
+	key, err := s.store.GetAPIKeyByHash(ctx, core.HashSecret(secret))
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return nil, key, errUnauthenticated
+		}
+		return nil, key, err
+	}
+	now := s.now()
+	if key.RevokedAt != nil || (key.ExpiresAt != nil && !now.Before(*key.ExpiresAt)) {
+		return nil, key, errUnauthenticated
+	}
+	p := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: key.ID, UserID: key.UserID, TenantRoles: map[string][]string{}}
+	if key.ElevatedUntil != nil {
+		p.ElevatedUntil = *key.ElevatedUntil
+	}
+	switch {
+	case key.UserID != "":
+		// A user's key can never do more than the user can now: its roles
+		// are cut down to what the owner still holds.
+		owner, err := s.store.GetUser(ctx, store.UserRef{ID: key.UserID})
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeNotFound {
+				return nil, key, errUnauthenticated
+			}
+			return nil, key, err
+		}
+		if owner.Status != core.UserActive {
+			return nil, key, errUnauthenticated
+		}
+		userRoles(owner, p)
+		if len(key.Roles) > 0 {
+			restrictRoles(p, key.TenantID, key.Roles)
+		}
+	case key.TenantID != "":
+		tenant, err := s.store.GetTenant(ctx, store.TenantRef{ID: key.TenantID})
+		if err != nil || tenant.Status != core.TenantActive {
+			if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+				return nil, key, err
+			}
+			return nil, key, errUnauthenticated
+		}
+		p.TenantRoles[key.TenantID] = key.Roles
+	default:
+		p.ProviderRoles = key.Roles
+	}
+	s.recordKeyUse(key, now)
+	return p, key, nil
+}
+
+// recordKeyUse writes the key's last use, at most once per interval, off the
+// request path: a busy key must not turn every read into a write.
+func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
+	if key.LastUsedAt != nil && now.Sub(*key.LastUsedAt) < s.cfg.KeyUseInterval {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			current, err := tx.GetAPIKey(ctx, key.ID)
+			if err != nil {
+				return err
+			}
+			if current.LastUsedAt != nil && now.Sub(*current.LastUsedAt) < s.cfg.KeyUseInterval {
+				return nil
+			}
+			current.LastUsedAt = &now
+			return tx.UpdateAPIKey(ctx, current)
+		})
+		if err != nil {
+			s.log.Warn("recording API key use failed", "key_id", key.ID, "error", err)
+		}
+	}()
+}
+
+func (s *Service) authenticateSession(ctx context.Context, token string) (*core.Principal, error) {
+	sess, err := s.store.GetSessionByHash(ctx, core.HashSecret(token))
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return nil, errUnauthenticated
+		}
+		return nil, err
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		return nil, errUnauthenticated
+	}
+	user, err := s.store.GetUser(ctx, store.UserRef{ID: sess.UserID})
+	if err != nil || user.Status != core.UserActive {
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return nil, err
+		}
+		return nil, errUnauthenticated
+	}
+	p := &core.Principal{Kind: core.PrincipalSession, CredentialID: sess.ID, UserID: user.ID, TenantRoles: map[string][]string{}}
+	if sess.ElevatedUntil != nil {
+		p.ElevatedUntil = *sess.ElevatedUntil
+	}
+	userRoles(user, p)
+	return p, nil
+}
+
+// userRoles copies a user's roles into p.
+func userRoles(u core.User, p *core.Principal) {
+	p.ProviderRoles = slices.Clone(u.ProviderRoles)
+	for _, m := range u.Memberships {
+		p.TenantRoles[m.TenantID] = slices.Clone(m.Roles)
+	}
+}
+
+// restrictRoles keeps only the allowed roles, in the key's scope: a key made
+// for one tenant acts only there, a key without a tenant only at the
+// provider level.
+func restrictRoles(p *core.Principal, tenantID string, allowed []string) {
+	keep := func(roles []string) []string {
+		var out []string
+		for _, r := range roles {
+			if slices.Contains(allowed, r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if tenantID == "" {
+		p.ProviderRoles = keep(p.ProviderRoles)
+		p.TenantRoles = map[string][]string{}
+		return
+	}
+	roles := keep(p.TenantRoles[tenantID])
+	p.ProviderRoles = nil
+	p.TenantRoles = map[string][]string{tenantID: roles}
+}
+
+// isProviderAdmin reports whether p may do anything anywhere.
+func isProviderAdmin(p *core.Principal) bool {
+	return p != nil && slices.Contains(p.ProviderRoles, core.RoleProviderAdmin)
+}
+
+// readsAll reports whether p may read every tenant and user.
+func readsAll(p *core.Principal) bool {
+	return p != nil && core.AnyRole(p.ProviderRoles, func(r core.Role) bool { return r.Read })
+}
+
+func canManageTenant(p *core.Principal, tenantID string) bool {
+	return isProviderAdmin(p) || core.AnyRole(p.TenantRoles[tenantID], func(r core.Role) bool { return r.Manage })
+}
+
+func canReadTenant(p *core.Principal, tenantID string) bool {
+	return readsAll(p) || core.AnyRole(p.TenantRoles[tenantID], func(r core.Role) bool { return r.Read })
+}
+
+// tenantsWhere lists the tenants in which p holds a role that pick accepts.
+func tenantsWhere(p *core.Principal, pick func(core.Role) bool) []string {
+	out := []string{}
+	for id, roles := range p.TenantRoles {
+		if core.AnyRole(roles, pick) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// readableTenants is nil when p reads everything.
+func readableTenants(p *core.Principal) []string {
+	if readsAll(p) {
+		return nil
+	}
+	return tenantsWhere(p, func(r core.Role) bool { return r.Read })
+}
+
+func forbidden(format string, args ...any) *core.Error {
+	return core.Errorf(core.CodeForbidden, format, args...)
+}
+
+// checkGrant enforces the escalation rule: nobody grants a role above
+// their own. Provider roles are granted only by provider administrators;
+// a tenant role only by someone who manages the tenant and holds a role at
+// least as high there.
+func checkGrant(p *core.Principal, tenantID string, role core.Role, field string) error {
+	if isProviderAdmin(p) {
+		return nil
+	}
+	deny := &core.Error{Code: core.CodeRoleForbidden,
+		Message: "you may not grant the role " + role.Name + ", which is above your own",
+		Fields:  []core.FieldError{{Field: field, Code: "forbidden", Message: "role " + role.Name + " is above your own"}}}
+	if role.Scope == core.ScopeProvider || !canManageTenant(p, tenantID) {
+		return deny
+	}
+	if role.Level > core.MaxLevel(p.TenantRoles[tenantID]) {
+		return deny
+	}
+	return nil
+}
+
+// canManageUser decides whether p may change a user's profile, password,
+// status or existence. Outside provider administrators, that takes managing
+// every tenant the user belongs to, and outranking the user in each: a
+// tenant administrator must not take over an account that also works in
+// another tenant, nor one of their peers' superiors.
+func canManageUser(p *core.Principal, u core.User) bool {
+	if isProviderAdmin(p) {
+		return true
+	}
+	if len(u.ProviderRoles) > 0 || len(u.Memberships) == 0 {
+		return false
+	}
+	for _, m := range u.Memberships {
+		if !canManageTenant(p, m.TenantID) || core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[m.TenantID]) {
+			return false
+		}
+	}
+	return true
+}
+
+// canReadUser: provider readers see everyone, users see themselves, and
+// tenant members with a reading role see the tenant's users.
+func canReadUser(p *core.Principal, u core.User) bool {
+	if readsAll(p) || (p.UserID != "" && p.UserID == u.ID) {
+		return true
+	}
+	for _, m := range u.Memberships {
+		if canReadTenant(p, m.TenantID) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireElevation applies ECE's elevated-permissions rule when configured.
+func (s *Service) requireElevation(p *core.Principal) error {
+	if !s.cfg.RequireElevation || p.Kind == core.PrincipalSystem {
+		return nil
+	}
+	if s.now().Before(p.ElevatedUntil) {
+		return nil
+	}
+	return &core.Error{Code: core.CodeElevationRequired, Message: "this operation needs elevated permissions; elevate first"}
+}

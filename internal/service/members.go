@@ -1,0 +1,291 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// memberTarget loads what a membership change needs and checks that p may
+// touch the user's place in the tenant: p manages the tenant and is not
+// outranked there by the user.
+func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef) (core.Tenant, core.User, error) {
+	if tenantRef.ID != "" && !core.ValidID(tenantRef.ID) {
+		return core.Tenant{}, core.User{}, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	t, err := s.GetTenant(ctx, p, tenantRef)
+	if err != nil {
+		return t, core.User{}, err
+	}
+	if !canManageTenant(p, t.ID) {
+		return t, core.User{}, forbidden("you may not manage this tenant's members")
+	}
+	if t.Status == core.TenantDeleted {
+		return t, core.User{}, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	u, err := s.store.GetUser(ctx, userRef)
+	if err != nil {
+		return t, u, err
+	}
+	if u.Status == core.UserDeleted {
+		return t, u, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	if m, ok := u.Membership(t.ID); ok && !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[t.ID]) {
+		return t, u, forbidden("this member's role is above your own")
+	}
+	return t, u, nil
+}
+
+// PutMember makes the user a member of the tenant with exactly roles,
+// adding the membership if needed.
+func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
+	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	if err != nil {
+		return u, err
+	}
+	if len(roles) == 0 {
+		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "at least one role is required",
+			Fields: []core.FieldError{{Field: "roles", Code: "required", Message: "at least one role is required"}}}
+	}
+	providerRoles, tenantRoles, err := splitRoles(roles, true)
+	if err != nil {
+		return u, err
+	}
+	if len(providerRoles) > 0 {
+		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
+			Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + strings.Join(providerRoles, ", ") + " is a provider role"}}}
+	}
+	for i, r := range tenantRoles {
+		role, _ := core.LookupRole(r)
+		if err := checkGrant(p, t.ID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
+			return u, err
+		}
+	}
+	now := s.now()
+	m := core.Membership{TenantID: t.ID, UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: now}
+	if old, ok := u.Membership(t.ID); ok {
+		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.PutMembership(ctx, m) }); err != nil {
+		return u, err
+	}
+	s.log.InfoContext(ctx, "membership set", "tenant_id", t.ID, "user_id", u.ID, "roles", m.Roles, "actor", p.Actor())
+	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+}
+
+// RemoveMember takes the user out of the tenant and its resource groups.
+func (s *Service) RemoveMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef) error {
+	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	if err != nil {
+		return err
+	}
+	if _, ok := u.Membership(t.ID); !ok {
+		return core.Errorf(core.CodeNotFound, "the user is not a member of this tenant")
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteMembership(ctx, t.ID, u.ID) }); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "membership removed", "tenant_id", t.ID, "user_id", u.ID, "actor", p.Actor())
+	return nil
+}
+
+// ResourceGroupInput creates or changes a resource group.
+type ResourceGroupInput struct {
+	Name        *string
+	Description *string
+}
+
+func checkGroup(v *core.Validation, g core.ResourceGroup) {
+	if g.Name == "" {
+		v.Add("name", "required", "is required")
+	}
+	checkText(v, "name", g.Name, maxGroupName)
+	checkText(v, "description", g.Description, maxGroupDesc)
+}
+
+// manageGroupTenant checks that p manages the tenant.
+func (s *Service) manageGroupTenant(ctx context.Context, p *core.Principal, ref core.TenantRef) (core.Tenant, error) {
+	t, err := s.GetTenant(ctx, p, ref)
+	if err != nil {
+		return t, err
+	}
+	if t.Status == core.TenantDeleted {
+		return t, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	if !canManageTenant(p, t.ID) {
+		return t, forbidden("you may not manage this tenant's resource groups")
+	}
+	return t, nil
+}
+
+// CreateResourceGroup adds a group to a tenant.
+func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, in ResourceGroupInput) (core.ResourceGroup, error) {
+	t, err := s.manageGroupTenant(ctx, p, tenantRef)
+	if err != nil {
+		return core.ResourceGroup{}, err
+	}
+	now := s.now()
+	g := core.ResourceGroup{ID: core.NewID(), TenantID: t.ID, CreatedAt: now, UpdatedAt: now}
+	if in.Name != nil {
+		g.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Description != nil {
+		g.Description = strings.TrimSpace(*in.Description)
+	}
+	v := &core.Validation{}
+	checkGroup(v, g)
+	if err := v.Err(); err != nil {
+		return g, err
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) }); err != nil {
+		return core.ResourceGroup{}, err
+	}
+	return g, nil
+}
+
+// GetResourceGroup returns a group of a tenant the principal reads; tenantID
+// may be empty when the caller knows only the group.
+func (s *Service) GetResourceGroup(ctx context.Context, p *core.Principal, tenantID, groupID string) (core.ResourceGroup, error) {
+	notFound := core.Errorf(core.CodeNotFound, "resource group not found")
+	if !core.ValidID(groupID) {
+		return core.ResourceGroup{}, notFound
+	}
+	g, err := s.store.GetResourceGroup(ctx, groupID)
+	if err != nil {
+		return g, err
+	}
+	if (tenantID != "" && g.TenantID != tenantID) || !canReadTenant(p, g.TenantID) {
+		return core.ResourceGroup{}, notFound
+	}
+	return g, nil
+}
+
+// ListResourceGroups lists a tenant's groups.
+func (s *Service) ListResourceGroups(ctx context.Context, p *core.Principal, tenantRef core.TenantRef) ([]core.ResourceGroup, error) {
+	t, err := s.GetTenant(ctx, p, tenantRef)
+	if err != nil {
+		return nil, err
+	}
+	if !canReadTenant(p, t.ID) {
+		return nil, forbidden("you may not read this tenant's resource groups")
+	}
+	return s.store.ListResourceGroups(ctx, t.ID)
+}
+
+// AccessibleResourceGroups lists every group of every tenant the principal
+// reads (GPCN lists teams without naming an entity).
+func (s *Service) AccessibleResourceGroups(ctx context.Context, p *core.Principal, tenantID string) ([]core.ResourceGroup, error) {
+	if tenantID != "" {
+		return s.ListResourceGroups(ctx, p, core.TenantRef{ID: tenantID})
+	}
+	var tenants []string
+	if readsAll(p) {
+		all, err := s.store.ListTenants(ctx, store.TenantFilter{})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range all {
+			tenants = append(tenants, t.ID)
+		}
+	} else {
+		tenants = readableTenants(p)
+	}
+	var out []core.ResourceGroup
+	for _, id := range tenants {
+		gs, err := s.store.ListResourceGroups(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+// UpdateResourceGroup renames or re-describes a group.
+func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, tenantID, groupID string, in ResourceGroupInput) (core.ResourceGroup, error) {
+	g, err := s.GetResourceGroup(ctx, p, tenantID, groupID)
+	if err != nil {
+		return g, err
+	}
+	if !canManageTenant(p, g.TenantID) {
+		return g, forbidden("you may not manage this tenant's resource groups")
+	}
+	if in.Name != nil {
+		g.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Description != nil {
+		g.Description = strings.TrimSpace(*in.Description)
+	}
+	v := &core.Validation{}
+	checkGroup(v, g)
+	if err := v.Err(); err != nil {
+		return g, err
+	}
+	g.UpdatedAt = s.now()
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResourceGroup(ctx, g) }); err != nil {
+		return core.ResourceGroup{}, err
+	}
+	return g, nil
+}
+
+// DeleteResourceGroup removes a group and its memberships.
+func (s *Service) DeleteResourceGroup(ctx context.Context, p *core.Principal, tenantID, groupID string) error {
+	g, err := s.GetResourceGroup(ctx, p, tenantID, groupID)
+	if err != nil {
+		return err
+	}
+	if !canManageTenant(p, g.TenantID) {
+		return forbidden("you may not manage this tenant's resource groups")
+	}
+	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteResourceGroup(ctx, g.ID) })
+}
+
+// ResourceGroupMembers lists the ids of a group's members.
+func (s *Service) ResourceGroupMembers(ctx context.Context, p *core.Principal, tenantID, groupID string) ([]string, error) {
+	g, err := s.GetResourceGroup(ctx, p, tenantID, groupID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListResourceGroupMembers(ctx, g.ID)
+}
+
+// AddResourceGroupMember puts a member of the group's tenant into the group.
+func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal, tenantID, groupID string, userRef core.UserRef) error {
+	g, err := s.GetResourceGroup(ctx, p, tenantID, groupID)
+	if err != nil {
+		return err
+	}
+	if !canManageTenant(p, g.TenantID) {
+		return forbidden("you may not manage this tenant's resource groups")
+	}
+	u, err := s.store.GetUser(ctx, userRef)
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return core.FieldInvalid("user_id", "not_found", "no such user")
+		}
+		return err
+	}
+	if _, ok := u.Membership(g.TenantID); !ok || u.Status == core.UserDeleted {
+		return core.FieldInvalid("user_id", "not_member", "the user is not a member of the group's tenant")
+	}
+	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.AddResourceGroupMember(ctx, g.ID, u.ID, s.now()) })
+}
+
+// RemoveResourceGroupMember takes a user out of a group.
+func (s *Service) RemoveResourceGroupMember(ctx context.Context, p *core.Principal, tenantID, groupID string, userRef core.UserRef) error {
+	g, err := s.GetResourceGroup(ctx, p, tenantID, groupID)
+	if err != nil {
+		return err
+	}
+	if !canManageTenant(p, g.TenantID) {
+		return forbidden("you may not manage this tenant's resource groups")
+	}
+	u, err := s.store.GetUser(ctx, userRef)
+	if err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u.ID) })
+}

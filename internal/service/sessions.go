@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/store"
+)
+
+// LoginInput identifies a person by email or username, with a password.
+type LoginInput struct {
+	Login    string // an email or a username
+	Password string
+}
+
+// Login checks a password and opens a session. An unknown login and a wrong
+// password get the same error after the same work, so that answers do not
+// tell which accounts exist.
+func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, string, error) {
+	fail := &core.Error{Code: core.CodeUnauthenticated, Message: "the login or the password is wrong"}
+	login := strings.TrimSpace(in.Login)
+	if login == "" || in.Password == "" || len(in.Password) > 1024 {
+		return core.Session{}, "", fail
+	}
+	ref := core.UserRef{Username: login}
+	if strings.Contains(login, "@") {
+		ref = core.UserRef{Email: login}
+	}
+	u, err := s.store.GetUser(ctx, ref)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return core.Session{}, "", err
+	}
+	if err != nil && ref.Email != "" {
+		// An email-shaped username.
+		u, err = s.store.GetUser(ctx, core.UserRef{Username: login})
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return core.Session{}, "", err
+		}
+	}
+	hash := s.dummyHash()
+	if err == nil {
+		if c, cerr := s.store.GetCredential(ctx, u.ID); cerr == nil {
+			hash = c.Hash
+		} else if core.ErrorCode(cerr) != core.CodeNotFound {
+			return core.Session{}, "", cerr
+		}
+	}
+	ok, verr := s.pool.Verify(ctx, hash, in.Password)
+	if verr != nil {
+		if ce := core.AsError(verr); ce.Code == core.CodeOverloaded || ctx.Err() != nil {
+			return core.Session{}, "", verr
+		}
+		s.log.WarnContext(ctx, "stored password hash cannot be verified", "user_id", u.ID, "error", verr)
+		ok = false
+	}
+	if err != nil || !ok || u.Status != core.UserActive {
+		return core.Session{}, "", fail
+	}
+	// A hash imported in another format, or made with older parameters,
+	// is replaced now that the password is known.
+	var rehash string
+	if s.pool.NeedsRehash(hash) {
+		if rehash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
+			s.log.WarnContext(ctx, "rehash on login failed", "user_id", u.ID, "error", err)
+			rehash = ""
+		}
+	}
+	now := s.now()
+	token := core.NewSecret(SessionPrefix)
+	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if u.FirstLoginAt == nil {
+		u.FirstLoginAt = &now
+	}
+	u.LastLoginAt = &now
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if rehash != "" {
+			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: rehash, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return tx.UpdateUser(ctx, u)
+	})
+	if err != nil {
+		return core.Session{}, "", err
+	}
+	s.log.InfoContext(ctx, "login", "user_id", u.ID, "session_id", sess.ID, "rehashed", rehash != "")
+	return sess, token, nil
+}
+
+var (
+	dummyOnce sync.Once
+	dummy     string
+)
+
+// dummyHash is verified when no user matches, so that an unknown login
+// costs what a wrong password costs.
+func (s *Service) dummyHash() string {
+	dummyOnce.Do(func() { dummy = password.HashArgon2id("no such user; this hash only spends time", s.pool.Params()) })
+	return dummy
+}
+
+// Logout ends the principal's session.
+func (s *Service) Logout(ctx context.Context, p *core.Principal) error {
+	if p.Kind != core.PrincipalSession {
+		return core.Errorf(core.CodeInvalid, "only a session can log out; revoke an API key instead")
+	}
+	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, p.CredentialID) })
+}
+
+// Me returns the principal's own user.
+func (s *Service) Me(ctx context.Context, p *core.Principal) (core.User, error) {
+	if p.UserID == "" {
+		return core.User{}, core.Errorf(core.CodeNotFound, "this credential belongs to no user")
+	}
+	return s.store.GetUser(ctx, core.UserRef{ID: p.UserID})
+}
+
+// Elevate grants the principal's credential elevated permissions for the
+// configured time (ECE's _elevate). Only provider administrators need it.
+func (s *Service) Elevate(ctx context.Context, p *core.Principal) (time.Time, error) {
+	if !isProviderAdmin(p) {
+		return time.Time{}, forbidden("only provider administrators can elevate their permissions")
+	}
+	until := s.now().Add(s.cfg.ElevationTTL)
+	return until, s.setElevation(ctx, p, &until)
+}
+
+// Deelevate ends an elevation early.
+func (s *Service) Deelevate(ctx context.Context, p *core.Principal) error {
+	return s.setElevation(ctx, p, nil)
+}
+
+func (s *Service) setElevation(ctx context.Context, p *core.Principal, until *time.Time) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		switch p.Kind {
+		case core.PrincipalSession:
+			sess, err := tx.GetSession(ctx, p.CredentialID)
+			if err != nil {
+				return err
+			}
+			sess.ElevatedUntil = until
+			return tx.UpdateSession(ctx, sess)
+		case core.PrincipalAPIKey:
+			k, err := tx.GetAPIKey(ctx, p.CredentialID)
+			if err != nil {
+				return err
+			}
+			k.ElevatedUntil = until
+			return tx.UpdateAPIKey(ctx, k)
+		}
+		return forbidden("this credential cannot be elevated")
+	})
+}

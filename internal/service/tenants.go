@@ -1,0 +1,356 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/store"
+)
+
+// TenantInput describes a new tenant.
+type TenantInput struct {
+	Name           string
+	Email          string
+	Phone          string
+	CountryCode    string
+	Lang           string
+	CustomID       string
+	IsTest         bool
+	SellerID       int64
+	PasswordPolicy string
+	InviteTTL      time.Duration
+	// Products overrides the provider's defaults: true or false sets the
+	// tenant's own availability, nil inherits.
+	Products map[core.Product]*bool
+}
+
+// buildTenant validates in (field names prefixed by prefix) and returns the
+// tenant to insert with its product overrides.
+func (s *Service) buildTenant(v *core.Validation, prefix string, in TenantInput, p *core.Principal) (core.Tenant, map[core.Product]*bool) {
+	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
+	if in.Name == "" {
+		v.Add(prefix+"name", "required", "is required")
+	}
+	checkText(v, prefix+"name", in.Name, maxName)
+	checkEmail(v, prefix+"email", in.Email, false)
+	checkPhone(v, prefix+"phone", in.Phone)
+	checkCountry(v, prefix+"country_code", in.CountryCode)
+	checkLang(v, prefix+"lang", in.Lang)
+	checkText(v, prefix+"custom_id", in.CustomID, maxCustomID)
+	if in.SellerID < 0 {
+		v.Add(prefix+"seller", "invalid", "must be a positive number")
+	}
+	if in.PasswordPolicy != "" && !password.ValidPolicy(in.PasswordPolicy) {
+		v.Add(prefix+"password_policy", "invalid", "must be one of "+strings.Join(password.Policies, ", "))
+	}
+	if in.InviteTTL != 0 && (in.InviteTTL < minInviteTTL || in.InviteTTL > maxInviteTTL) {
+		v.Add(prefix+"invite_ttl", "out_of_range", "must be between 5 minutes and 30 days")
+	}
+	now := s.now()
+	t := core.Tenant{ID: core.NewID(), Name: in.Name, Email: in.Email, Phone: in.Phone, CountryCode: in.CountryCode,
+		Lang: in.Lang, CustomID: in.CustomID, IsTest: in.IsTest, Status: core.TenantActive, SellerID: in.SellerID,
+		PasswordPolicy: in.PasswordPolicy, InviteTTL: in.InviteTTL, CreatedAt: now, UpdatedAt: now,
+		CreatedBy: p.Actor(), UpdatedBy: p.Actor()}
+	return t, in.Products
+}
+
+// CreateTenant creates a tenant; only provider administrators may.
+func (s *Service) CreateTenant(ctx context.Context, p *core.Principal, in TenantInput) (core.Tenant, error) {
+	if !isProviderAdmin(p) {
+		return core.Tenant{}, forbidden("only provider administrators create tenants")
+	}
+	v := &core.Validation{}
+	t, overrides := s.buildTenant(v, "", in, p)
+	if err := v.Err(); err != nil {
+		return core.Tenant{}, err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateTenant(ctx, &t); err != nil {
+			return err
+		}
+		if len(overrides) > 0 {
+			return tx.SetTenantProductOverrides(ctx, t.ID, overrides)
+		}
+		return nil
+	})
+	if err != nil {
+		return core.Tenant{}, err
+	}
+	s.log.InfoContext(ctx, "tenant created", "tenant_id", t.ID, "actor", p.Actor())
+	return t, nil
+}
+
+// GetTenant returns a tenant the principal may read.
+func (s *Service) GetTenant(ctx context.Context, p *core.Principal, ref core.TenantRef) (core.Tenant, error) {
+	t, err := s.store.GetTenant(ctx, ref)
+	if err != nil {
+		return t, err
+	}
+	if !canReadTenant(p, t.ID) && !canManageTenant(p, t.ID) {
+		return core.Tenant{}, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	return t, nil
+}
+
+// TenantQuery is a tenant listing request.
+type TenantQuery struct {
+	Prefix    string
+	Deleted   store.DeletedFilter
+	Cursor    string
+	Offset    int
+	Limit     int
+	WithTotal bool
+}
+
+// TenantPage is one page of tenants.
+type TenantPage struct {
+	Tenants    []core.Tenant
+	NextCursor string
+	Total      int
+}
+
+// ListTenants lists the tenants the principal may read.
+func (s *Service) ListTenants(ctx context.Context, p *core.Principal, q TenantQuery) (TenantPage, error) {
+	v := &core.Validation{}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	if q.Limit > MaxPageSize {
+		v.Add("limit", "out_of_range", fmt.Sprintf("must be at most %d", MaxPageSize))
+	}
+	if q.Offset < 0 {
+		v.Add("offset", "out_of_range", "must not be negative")
+	}
+	f := store.TenantFilter{Prefix: q.Prefix, Deleted: q.Deleted, Offset: q.Offset, Limit: q.Limit + 1}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			v.Add("cursor", "invalid", "is not a cursor this server gave out")
+		}
+		f.After = after
+	}
+	if err := v.Err(); err != nil {
+		return TenantPage{}, err
+	}
+	if !readsAll(p) {
+		f.IDs = tenantsWhere(p, func(r core.Role) bool { return r.Read || r.Manage })
+	}
+	tenants, err := s.store.ListTenants(ctx, f)
+	if err != nil {
+		return TenantPage{}, err
+	}
+	page := TenantPage{Tenants: tenants}
+	if len(tenants) > q.Limit {
+		page.Tenants = tenants[:q.Limit]
+		page.NextCursor = encodeCursor(page.Tenants[q.Limit-1].ID)
+	}
+	if q.WithTotal {
+		f.Limit, f.Offset = 0, 0
+		if page.Total, err = s.store.CountTenants(ctx, f); err != nil {
+			return TenantPage{}, err
+		}
+	}
+	return page, nil
+}
+
+// UpdateTenantInput changes a tenant; nil fields stay as they are. Tenant
+// administrators may change the contact fields of their own tenant; the
+// rest is the provider's.
+type UpdateTenantInput struct {
+	Name           *string
+	Email          *string
+	Phone          *string
+	CountryCode    *string
+	Lang           *string
+	CustomID       *string
+	IsTest         *bool
+	SellerID       *int64
+	Status         *core.TenantStatus // active or suspended
+	PasswordPolicy *string
+	InviteTTL      *time.Duration
+}
+
+func (in UpdateTenantInput) providerOnly() bool {
+	return in.CustomID != nil || in.IsTest != nil || in.SellerID != nil || in.Status != nil ||
+		in.PasswordPolicy != nil || in.InviteTTL != nil
+}
+
+// UpdateTenant changes a tenant.
+func (s *Service) UpdateTenant(ctx context.Context, p *core.Principal, ref core.TenantRef, in UpdateTenantInput) (core.Tenant, error) {
+	t, err := s.GetTenant(ctx, p, ref)
+	if err != nil {
+		return t, err
+	}
+	if t.Status == core.TenantDeleted {
+		return core.Tenant{}, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	if !canManageTenant(p, t.ID) || (in.providerOnly() && !isProviderAdmin(p)) {
+		return t, forbidden("you may not change this tenant")
+	}
+	v := &core.Validation{}
+	str := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	str(&t.Name, in.Name)
+	str(&t.Email, in.Email)
+	str(&t.Phone, in.Phone)
+	str(&t.CountryCode, in.CountryCode)
+	str(&t.Lang, in.Lang)
+	str(&t.CustomID, in.CustomID)
+	str(&t.PasswordPolicy, in.PasswordPolicy)
+	if in.IsTest != nil {
+		t.IsTest = *in.IsTest
+	}
+	if in.SellerID != nil {
+		t.SellerID = *in.SellerID
+	}
+	if in.InviteTTL != nil {
+		t.InviteTTL = *in.InviteTTL
+	}
+	if in.Status != nil {
+		if *in.Status != core.TenantActive && *in.Status != core.TenantSuspended {
+			v.Add("status", "invalid", "must be active or suspended; delete the tenant to delete it")
+		} else {
+			t.Status = *in.Status
+		}
+	}
+	// Re-validate the whole tenant as it would be stored.
+	check := TenantInput{Name: t.Name, Email: t.Email, Phone: t.Phone, CountryCode: t.CountryCode, Lang: t.Lang,
+		CustomID: t.CustomID, SellerID: t.SellerID, PasswordPolicy: t.PasswordPolicy, InviteTTL: t.InviteTTL}
+	s.buildTenant(v, "", check, p)
+	if err := v.Err(); err != nil {
+		return t, err
+	}
+	t.UpdatedAt, t.UpdatedBy = s.now(), p.Actor()
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateTenant(ctx, t) }); err != nil {
+		return core.Tenant{}, err
+	}
+	return t, nil
+}
+
+// DeleteTenant deletes a tenant softly: it leaves listings, its service keys
+// stop working and no one can be added to it. Its users keep their other
+// tenants.
+func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.TenantRef) (core.Tenant, error) {
+	if !isProviderAdmin(p) {
+		return core.Tenant{}, forbidden("only provider administrators delete tenants")
+	}
+	t, err := s.store.GetTenant(ctx, ref)
+	if err != nil {
+		return t, err
+	}
+	if t.Status == core.TenantDeleted {
+		return core.Tenant{}, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	now := s.now()
+	t.Status, t.UpdatedAt, t.UpdatedBy = core.TenantDeleted, now, p.Actor()
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateTenant(ctx, t); err != nil {
+			return err
+		}
+		invs, err := tx.ListInvitations(ctx, store.InvitationFilter{TenantIDs: []string{t.ID},
+			States: []core.InvitationStatus{core.InvitationPending}, At: now})
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			inv.State, inv.RevokedAt = core.InvitationRevoked, &now
+			if err := tx.UpdateInvitation(ctx, inv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return core.Tenant{}, err
+	}
+	s.log.InfoContext(ctx, "tenant deleted", "tenant_id", t.ID, "actor", p.Actor())
+	return t, nil
+}
+
+// ProductDefaults returns the provider-wide availability of every product;
+// products never set are unavailable.
+func (s *Service) ProductDefaults(ctx context.Context, p *core.Principal) (map[core.Product]bool, error) {
+	if p == nil || (len(p.ProviderRoles) == 0 && len(p.TenantRoles) == 0) {
+		return nil, forbidden("you may not read product defaults")
+	}
+	stored, err := s.store.ProductDefaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[core.Product]bool, len(core.Products))
+	for _, prod := range core.Products {
+		out[prod] = stored[prod]
+	}
+	return out, nil
+}
+
+// SetProductDefaults changes provider-wide defaults.
+func (s *Service) SetProductDefaults(ctx context.Context, p *core.Principal, defaults map[core.Product]bool) (map[core.Product]bool, error) {
+	if !isProviderAdmin(p) {
+		return nil, forbidden("only provider administrators change product defaults")
+	}
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.SetProductDefaults(ctx, defaults) }); err != nil {
+		return nil, err
+	}
+	return s.ProductDefaults(ctx, p)
+}
+
+// TenantProducts returns each product's setting for a tenant.
+func (s *Service) TenantProducts(ctx context.Context, p *core.Principal, ref core.TenantRef) ([]core.ProductSetting, error) {
+	t, err := s.GetTenant(ctx, p, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.tenantProducts(ctx, s.store, t.ID)
+}
+
+func (s *Service) tenantProducts(ctx context.Context, r store.Reader, tenantID string) ([]core.ProductSetting, error) {
+	defaults, err := r.ProductDefaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := r.TenantProductOverrides(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.ProductSetting, 0, len(core.Products))
+	for _, prod := range core.Products {
+		ps := core.ProductSetting{Product: prod, Available: defaults[prod]}
+		if v, ok := overrides[prod]; ok {
+			ps.Override, ps.Available = &v, v
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// SetTenantProducts changes a tenant's overrides: true or false sets, nil
+// returns the product to the provider's default. Products not named stay.
+func (s *Service) SetTenantProducts(ctx context.Context, p *core.Principal, ref core.TenantRef, overrides map[core.Product]*bool) ([]core.ProductSetting, error) {
+	if !isProviderAdmin(p) {
+		return nil, forbidden("only provider administrators change product availability")
+	}
+	t, err := s.store.GetTenant(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status == core.TenantDeleted {
+		return nil, core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	var out []core.ProductSetting
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.SetTenantProductOverrides(ctx, t.ID, overrides); err != nil {
+			return err
+		}
+		out, err = s.tenantProducts(ctx, tx, t.ID)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,758 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/store"
+)
+
+// Actions of CreateUser.
+const (
+	ActionInvite   = "invite"
+	ActionRegister = "register"
+)
+
+// CreateUserInput is everything a surface may ask of user creation.
+type CreateUserInput struct {
+	// Action is ActionInvite (the default: an invitation is created and the
+	// user sets a password) or ActionRegister (the password is given).
+	Action     string
+	Email      string
+	Username   string
+	Name       string
+	FirstName  string
+	LastName   string
+	Phone      string
+	Lang       string
+	Password   string
+	ExternalID string
+	// TenantID puts the user in an existing tenant; Tenant creates a new
+	// one in the same transaction. At most one may be given.
+	TenantID string
+	Tenant   *TenantInput
+	// Roles are role names of the catalogue, provider or tenant scope;
+	// nil gives tenant-user when the user joins a tenant.
+	Roles            []string
+	ResourceGroupIDs []string
+	Attributes       map[string]any
+	// Type must be empty or "common": users made through an API are
+	// common users (Gcore's rule).
+	Type string
+	// Disabled creates a registered user who cannot log in yet.
+	Disabled bool
+	// EmailConfirmed marks the email as confirmed from the start.
+	EmailConfirmed bool
+	SecurityRealm  string
+	// InviteTTL overrides the invitation lifetime for this request.
+	InviteTTL time.Duration
+	// PasswordPolicy adds a vendor's password rule to the tenant's.
+	PasswordPolicy string
+	// RoleRules selects a vendor's role combination rules (RoleRulesECE).
+	RoleRules string
+}
+
+// CreateUserResult is what creation made.
+type CreateUserResult struct {
+	User       core.User
+	Tenant     *core.Tenant // set when the call created a tenant
+	Invitation *core.Invitation
+	// InvitationToken is the secret for the invitation link. It is sent by
+	// email and must never be returned by an API.
+	InvitationToken string
+}
+
+const (
+	minInviteTTL = 5 * time.Minute
+	maxInviteTTL = 30 * 24 * time.Hour
+)
+
+// CreateUser creates a user — with a tenant, memberships, roles, resource
+// groups, credential and invitation — in one transaction: all of it or none.
+func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUserInput) (CreateUserResult, error) {
+	var res CreateUserResult
+	in.Email, in.Username = strings.TrimSpace(in.Email), strings.TrimSpace(in.Username)
+	in.Name, in.FirstName, in.LastName = strings.TrimSpace(in.Name), strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	if in.Action == "" {
+		in.Action = ActionInvite
+	}
+	v := &core.Validation{}
+	if in.Action != ActionInvite && in.Action != ActionRegister {
+		v.Add("action", "invalid", "must be invite or register")
+		return res, v.Err()
+	}
+
+	// Where the user goes decides who may create them.
+	var (
+		tenant    *core.Tenant
+		newTenant bool
+	)
+	switch {
+	case in.Tenant != nil && in.TenantID != "":
+		v.Add("tenant", "conflict", "give tenant_id or tenant, not both")
+		return res, v.Err()
+	case in.Tenant != nil:
+		if !isProviderAdmin(p) {
+			return res, forbidden("only provider administrators create tenants")
+		}
+		t, overrides := s.buildTenant(v, "tenant.", *in.Tenant, p)
+		if err := v.Err(); err != nil {
+			return res, err
+		}
+		tenant, newTenant = &t, true
+		defer func() {
+			if res.Tenant != nil {
+				res.Tenant = tenant
+			}
+		}()
+		in.Tenant.Products = overrides
+	case in.TenantID != "":
+		if !checkID(v, "tenant_id", in.TenantID) {
+			return res, v.Err()
+		}
+		if !canManageTenant(p, in.TenantID) {
+			return res, forbidden("you may not add users to this tenant")
+		}
+		t, err := s.store.GetTenant(ctx, store.TenantRef{ID: in.TenantID})
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeNotFound {
+				return res, core.FieldInvalid("tenant_id", "not_found", "no such tenant")
+			}
+			return res, err
+		}
+		if t.Status != core.TenantActive {
+			return res, core.FieldInvalid("tenant_id", "inactive", "the tenant is "+string(t.Status))
+		}
+		tenant = &t
+	default:
+		if !isProviderAdmin(p) {
+			return res, forbidden("only provider administrators create users outside a tenant")
+		}
+	}
+	tenantID := ""
+	if tenant != nil {
+		tenantID = tenant.ID
+	}
+
+	// Roles: known names first (400), then the escalation rule (403).
+	roles := in.Roles
+	if roles == nil && tenant != nil {
+		roles = []string{core.RoleTenantUser}
+	}
+	providerRoles, tenantRoles, err := splitRoles(roles, tenant != nil)
+	if err != nil {
+		return res, err
+	}
+	checkRoleRules(v, "roles", in.RoleRules, roles)
+	if err := v.Err(); err != nil {
+		return res, &core.Error{Code: core.CodeRoleInvalid, Message: "the roles are not valid", Fields: err.(*core.Error).Fields}
+	}
+	for i, r := range roles {
+		role, _ := core.LookupRole(r)
+		if err := checkGrant(p, tenantID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
+			return res, err
+		}
+	}
+	if slices.Contains(providerRoles, core.RoleProviderAdmin) {
+		if err := s.requireElevation(p); err != nil {
+			return res, err
+		}
+	}
+
+	// Fields.
+	checkEmail(v, "email", in.Email, in.Action == ActionInvite)
+	checkUsername(v, "username", in.Username)
+	if in.Email == "" && in.Username == "" && !v.Has("email") {
+		v.Add("email", "required", "an email or a username is required")
+	}
+	checkText(v, "name", in.Name, maxName)
+	checkText(v, "first_name", in.FirstName, maxName)
+	checkText(v, "last_name", in.LastName, maxName)
+	checkPhone(v, "phone", in.Phone)
+	checkLang(v, "lang", in.Lang)
+	checkText(v, "external_id", in.ExternalID, maxCustomID)
+	checkAttributes(v, "attributes", in.Attributes)
+	if in.Type != "" && in.Type != string(core.UserTypeCommon) {
+		v.Add("user_type", "invalid", "must be common")
+	}
+	if in.SecurityRealm != "" && in.SecurityRealm != "native" {
+		v.Add("security_realm", "invalid", "only the native realm is supported")
+	}
+	if in.InviteTTL != 0 && (in.InviteTTL < minInviteTTL || in.InviteTTL > maxInviteTTL) {
+		v.Add("invite_ttl", "out_of_range", "must be between 5 minutes and 30 days")
+	}
+	switch in.Action {
+	case ActionRegister:
+		s.checkPassword(v, "password", in.Password, in.PasswordPolicy, tenant, in.Email, in.Username)
+	case ActionInvite:
+		if in.Password != "" {
+			v.Add("password", "not_allowed", "is not accepted with action invite: the invited user chooses it")
+		}
+		if in.Disabled {
+			v.Add("status", "not_allowed", "an invited user cannot be created disabled")
+		}
+	}
+	groups := s.checkResourceGroups(ctx, v, in.ResourceGroupIDs, tenant, newTenant)
+	if err := v.Err(); err != nil {
+		return res, err
+	}
+
+	// Hash outside the transaction: it is the slow part, and the pool
+	// bounds how many run at once.
+	var hash string
+	if in.Action == ActionRegister {
+		if hash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
+			return res, err
+		}
+	}
+
+	now := s.now()
+	u := core.User{
+		ID: core.NewID(), ExternalID: in.ExternalID, Email: in.Email, Username: in.Username,
+		Name: in.Name, FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Lang: in.Lang,
+		Type: core.UserTypeCommon, Status: core.UserInvited, EmailConfirmed: in.EmailConfirmed,
+		AuthTypes: []string{"password"}, SecurityRealm: "native", Attributes: in.Attributes,
+		HasPassword: hash != "", CreatedAt: now, UpdatedAt: now, CreatedBy: p.Actor(), UpdatedBy: p.Actor(),
+		ProviderRoles: core.NormalizeRoles(providerRoles),
+	}
+	if u.Name == "" {
+		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	if u.Lang == "" {
+		u.Lang = core.Languages[0]
+	}
+	if in.Action == ActionRegister {
+		u.Status = core.UserActive
+		if in.Disabled {
+			u.Status = core.UserDisabled
+		}
+	}
+	if len(u.ProviderRoles) == 0 {
+		u.ProviderRoles = nil
+	}
+
+	var inv *core.Invitation
+	if in.Action == ActionInvite {
+		res.InvitationToken = core.NewSecret("")
+		inv = &core.Invitation{ID: core.NewID(), UserID: u.ID, TenantID: tenantID, Email: u.Email,
+			InvitedBy: p.Actor(), TokenHash: core.HashSecret(res.InvitationToken), State: core.InvitationPending,
+			ExpiresAt: now.Add(s.inviteTTL(in.InviteTTL, tenant)), CreatedAt: now}
+	}
+
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if newTenant {
+			if err := tx.CreateTenant(ctx, tenant); err != nil {
+				return err
+			}
+			if len(in.Tenant.Products) > 0 {
+				if err := tx.SetTenantProductOverrides(ctx, tenant.ID, in.Tenant.Products); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		if len(u.ProviderRoles) > 0 {
+			if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
+				return err
+			}
+		}
+		if tenant != nil {
+			m := core.Membership{TenantID: tenant.ID, UserID: u.ID, Roles: tenantRoles, CreatedAt: now}
+			if err := tx.PutMembership(ctx, m); err != nil {
+				return err
+			}
+			for _, g := range groups {
+				if err := tx.AddResourceGroupMember(ctx, g, u.ID, now); err != nil {
+					return err
+				}
+			}
+		}
+		if hash != "" {
+			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		if inv != nil {
+			return tx.CreateInvitation(ctx, *inv)
+		}
+		return nil
+	})
+	if err != nil {
+		return CreateUserResult{}, err
+	}
+	if tenant != nil {
+		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name,
+			UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), ResourceGroupIDs: groups, CreatedAt: now}}
+	}
+	res.User, res.Invitation = u, inv
+	if newTenant {
+		res.Tenant = tenant
+	}
+	s.log.InfoContext(ctx, "user created", "user_id", u.ID, "action", in.Action, "tenant_id", tenantID, "actor", p.Actor())
+	return res, nil
+}
+
+// splitRoles checks that every role exists and fits where it is granted,
+// and splits provider from tenant roles.
+func splitRoles(roles []string, inTenant bool) (providerRoles, tenantRoles []string, err error) {
+	v := &core.Validation{}
+	for i, name := range roles {
+		role, ok := core.LookupRole(name)
+		field := fmt.Sprintf("roles[%d]", i)
+		switch {
+		case !ok:
+			v.Add(field, "unknown", "unknown role "+name)
+		case role.Scope == core.ScopeProvider:
+			providerRoles = append(providerRoles, name)
+		case !inTenant:
+			v.Add(field, "needs_tenant", "role "+name+" is held in a tenant; give tenant_id")
+		default:
+			tenantRoles = append(tenantRoles, name)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, &core.Error{Code: core.CodeRoleInvalid, Message: "some roles are not valid", Fields: err.(*core.Error).Fields}
+	}
+	return providerRoles, tenantRoles, nil
+}
+
+// checkPassword applies the tenant's (or provider's) policy and, when a
+// vendor selects one, its rule as well.
+func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy string, tenant *core.Tenant, email, username string) {
+	if pw == "" {
+		v.Add(field, "required", "is required")
+		return
+	}
+	policies := []string{s.cfg.PasswordPolicy}
+	if tenant != nil && tenant.PasswordPolicy != "" {
+		policies[0] = tenant.PasswordPolicy
+	}
+	if extraPolicy != "" && extraPolicy != policies[0] {
+		policies = append(policies, extraPolicy)
+	}
+	seen := map[string]bool{}
+	for _, policy := range policies {
+		for _, pr := range password.Check(policy, pw, password.Context{Email: email, Username: username}) {
+			if !seen[pr.Code] {
+				seen[pr.Code] = true
+				v.Add(field, pr.Code, pr.Message)
+			}
+		}
+	}
+}
+
+// checkResourceGroups verifies that every group exists in the tenant.
+func (s *Service) checkResourceGroups(ctx context.Context, v *core.Validation, ids []string, tenant *core.Tenant, newTenant bool) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	if tenant == nil || newTenant {
+		v.Add("resource_group_ids", "needs_tenant", "resource groups belong to an existing tenant; give tenant_id")
+		return nil
+	}
+	if len(ids) > maxResourceGroup {
+		v.Add("resource_group_ids", "too_many", fmt.Sprintf("at most %d resource groups", maxResourceGroup))
+		return nil
+	}
+	var out []string
+	for i, id := range ids {
+		field := fmt.Sprintf("resource_group_ids[%d]", i)
+		if !checkID(v, field, id) {
+			continue
+		}
+		g, err := s.store.GetResourceGroup(ctx, id)
+		if err != nil || g.TenantID != tenant.ID {
+			v.Add(field, "not_found", "no such resource group in this tenant")
+			continue
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (s *Service) inviteTTL(requested time.Duration, tenant *core.Tenant) time.Duration {
+	switch {
+	case requested > 0:
+		return requested
+	case tenant != nil && tenant.InviteTTL > 0:
+		return tenant.InviteTTL
+	default:
+		return s.cfg.InviteTTL
+	}
+}
+
+// GetUser returns a user the principal may see.
+func (s *Service) GetUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
+	u, err := s.store.GetUser(ctx, ref)
+	if err != nil {
+		return u, err
+	}
+	if !canReadUser(p, u) {
+		// Not 403: whether the user exists is not the caller's business.
+		return core.User{}, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	return u, nil
+}
+
+// UserQuery is a user listing request.
+type UserQuery struct {
+	TenantID           string
+	Prefix             string
+	Statuses           []core.UserStatus
+	Roles              []string
+	ResourceGroupIDs   []string
+	InvitationStatuses []core.InvitationStatus
+	Deleted            store.DeletedFilter
+	// Cursor continues a keyset listing; Offset pages by position instead.
+	Cursor string
+	Offset int
+	Limit  int
+	Sort   store.UserSort
+	// WithTotal counts every match, for surfaces that show a total.
+	WithTotal bool
+}
+
+// UserPage is one page of a listing.
+type UserPage struct {
+	Users      []core.User
+	NextCursor string // empty on the last page
+	Total      int    // when asked for
+}
+
+// MaxPageSize bounds every listing.
+const MaxPageSize = 1000
+
+// ListUsers lists the users the principal may see.
+func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery) (UserPage, error) {
+	v := &core.Validation{}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	if q.Limit > MaxPageSize {
+		v.Add("limit", "out_of_range", fmt.Sprintf("must be at most %d", MaxPageSize))
+	}
+	if q.Offset < 0 {
+		v.Add("offset", "out_of_range", "must not be negative")
+	}
+	for i, st := range q.Statuses {
+		if !st.Valid() {
+			v.Add(fmt.Sprintf("status[%d]", i), "invalid", "must be invited, active, disabled or deleted")
+		}
+		if st == core.UserDeleted && q.Deleted == store.ExcludeDeleted {
+			q.Deleted = store.IncludeDeleted
+		}
+	}
+	for i, r := range q.Roles {
+		if _, ok := core.LookupRole(r); !ok {
+			v.Add(fmt.Sprintf("role[%d]", i), "unknown", "unknown role "+r)
+		}
+	}
+	if q.TenantID != "" {
+		checkID(v, "tenant_id", q.TenantID)
+	}
+	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, Roles: q.Roles,
+		ResourceGroupIDs: q.ResourceGroupIDs, InvitationStatuses: q.InvitationStatuses, InvitationsAt: s.now(),
+		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			v.Add("cursor", "invalid", "is not a cursor this server gave out")
+		}
+		if q.Sort.Field != "" && q.Sort.Field != "id" {
+			v.Add("cursor", "invalid", "cursors page in id order only")
+		}
+		f.After = after
+	}
+	if err := v.Err(); err != nil {
+		return UserPage{}, err
+	}
+	visible := readableTenants(p)
+	switch {
+	case q.TenantID != "" && visible != nil && !slices.Contains(visible, q.TenantID):
+		return UserPage{}, forbidden("you may not read this tenant's users")
+	case q.TenantID != "":
+		f.TenantIDs = []string{q.TenantID}
+	case visible != nil:
+		f.TenantIDs = visible
+	}
+	users, err := s.store.ListUsers(ctx, f)
+	if err != nil {
+		return UserPage{}, err
+	}
+	page := UserPage{Users: users}
+	if len(users) > q.Limit {
+		page.Users = users[:q.Limit]
+		page.NextCursor = encodeCursor(page.Users[q.Limit-1].ID)
+	}
+	if q.WithTotal {
+		f.Limit, f.Offset = 0, 0
+		if page.Total, err = s.store.CountUsers(ctx, f); err != nil {
+			return UserPage{}, err
+		}
+	}
+	return page, nil
+}
+
+// Cursors are opaque to clients; today they carry the last id.
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("u:" + id)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "u:") || !core.ValidID(string(b[2:])) {
+		return "", fmt.Errorf("bad cursor")
+	}
+	return string(b[2:]), nil
+}
+
+// UpdateUserInput changes a user; nil fields stay as they are. Attributes
+// follow JSON merge patch: keys set to nil are removed.
+type UpdateUserInput struct {
+	Email          *string
+	Username       *string
+	Name           *string
+	FirstName      *string
+	LastName       *string
+	Phone          *string
+	Lang           *string
+	Status         *core.UserStatus // active or disabled
+	EmailConfirmed *bool
+	Password       *string
+	Attributes     map[string]any
+	// ClearAttributes removes every attribute before Attributes merge.
+	ClearAttributes bool
+	PasswordPolicy  string
+}
+
+// selfService lists what users may change about themselves.
+func (in UpdateUserInput) selfService() bool {
+	return in.Email == nil && in.Username == nil && in.Status == nil && in.EmailConfirmed == nil &&
+		in.Password == nil && in.Attributes == nil && !in.ClearAttributes
+}
+
+// UpdateUser changes a user's profile, status or password.
+func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
+	u, err := s.GetUser(ctx, p, ref)
+	if err != nil {
+		return u, err
+	}
+	self := p.UserID != "" && p.UserID == u.ID
+	if !canManageUser(p, u) && !(self && in.selfService()) {
+		return u, forbidden("you may not change this user")
+	}
+	if u.Status == core.UserDeleted {
+		return u, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	v := &core.Validation{}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	oldEmail := u.Email
+	set(&u.Email, in.Email)
+	set(&u.Username, in.Username)
+	set(&u.Name, in.Name)
+	set(&u.FirstName, in.FirstName)
+	set(&u.LastName, in.LastName)
+	set(&u.Phone, in.Phone)
+	set(&u.Lang, in.Lang)
+	checkEmail(v, "email", u.Email, u.Status == core.UserInvited)
+	checkUsername(v, "username", u.Username)
+	if u.Email == "" && u.Username == "" {
+		v.Add("email", "required", "an email or a username is required")
+	}
+	checkText(v, "name", u.Name, maxName)
+	checkText(v, "first_name", u.FirstName, maxName)
+	checkText(v, "last_name", u.LastName, maxName)
+	checkPhone(v, "phone", u.Phone)
+	checkLang(v, "lang", u.Lang)
+	if in.Name == nil && (in.FirstName != nil || in.LastName != nil) {
+		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	if core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) {
+		u.EmailConfirmed = false
+	}
+	if in.EmailConfirmed != nil {
+		u.EmailConfirmed = *in.EmailConfirmed
+	}
+	if in.Status != nil {
+		switch {
+		case *in.Status != core.UserActive && *in.Status != core.UserDisabled:
+			v.Add("status", "invalid", "must be active or disabled; delete the user to delete it")
+		case u.Status == core.UserInvited && *in.Status == core.UserActive:
+			v.Add("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
+		case u.Builtin && *in.Status == core.UserDisabled:
+			v.Add("status", "builtin", "the built-in administrator cannot be disabled")
+		default:
+			u.Status = *in.Status
+		}
+	}
+	if in.Attributes != nil || in.ClearAttributes {
+		merged := maps.Clone(u.Attributes)
+		if merged == nil || in.ClearAttributes {
+			merged = map[string]any{}
+		}
+		for k, val := range in.Attributes {
+			if val == nil {
+				delete(merged, k)
+			} else {
+				merged[k] = val
+			}
+		}
+		u.Attributes = merged
+		checkAttributes(v, "attributes", u.Attributes)
+	}
+	var tenant *core.Tenant
+	if in.Password != nil {
+		if len(u.Memberships) == 1 {
+			if t, err := s.store.GetTenant(ctx, store.TenantRef{ID: u.Memberships[0].TenantID}); err == nil {
+				tenant = &t
+			}
+		}
+		s.checkPassword(v, "password", *in.Password, in.PasswordPolicy, tenant, u.Email, u.Username)
+	}
+	if err := v.Err(); err != nil {
+		return u, err
+	}
+	var hash string
+	if in.Password != nil {
+		if hash, err = s.pool.Hash(ctx, password.Interactive, *in.Password); err != nil {
+			return u, err
+		}
+	}
+	now := s.now()
+	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
+	if hash != "" {
+		u.HasPassword = true
+		// Setting a password for an invited user completes the account.
+		if u.Status == core.UserInvited {
+			u.Status = core.UserActive
+		}
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if hash != "" {
+			return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now})
+		}
+		return nil
+	})
+	if err != nil {
+		return core.User{}, err
+	}
+	s.log.InfoContext(ctx, "user updated", "user_id", u.ID, "actor", p.Actor(), "password_changed", hash != "")
+	return u, nil
+}
+
+// DeleteUser deletes a user softly: the row stays with its id and number,
+// status deleted; email and username become free; keys, sessions and
+// pending invitations stop working.
+func (s *Service) DeleteUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
+	u, err := s.GetUser(ctx, p, ref)
+	if err != nil {
+		return u, err
+	}
+	if u.Status == core.UserDeleted {
+		return u, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	if !canManageUser(p, u) {
+		return u, forbidden("you may not delete this user")
+	}
+	if u.Builtin {
+		return u, forbidden("the built-in administrator cannot be deleted")
+	}
+	if err := s.requireElevation(p); err != nil {
+		return u, err
+	}
+	now := s.now()
+	u.Status, u.DeletedAt, u.UpdatedAt, u.UpdatedBy = core.UserDeleted, &now, now, p.Actor()
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		keys, err := tx.ListAPIKeys(ctx, store.APIKeyFilter{UserID: u.ID})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			k.RevokedAt = &now
+			if err := tx.UpdateAPIKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		invs, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID,
+			States: []core.InvitationStatus{core.InvitationPending}, At: now})
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			inv.State, inv.RevokedAt = core.InvitationRevoked, &now
+			if err := tx.UpdateInvitation(ctx, inv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return core.User{}, err
+	}
+	s.log.InfoContext(ctx, "user deleted", "user_id", u.ID, "actor", p.Actor())
+	return u, nil
+}
+
+// SetProviderRoles replaces a user's provider-level roles.
+func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref core.UserRef, roles []string, rules string) (core.User, error) {
+	if !isProviderAdmin(p) {
+		return core.User{}, forbidden("only provider administrators change provider roles")
+	}
+	u, err := s.GetUser(ctx, p, ref)
+	if err != nil {
+		return u, err
+	}
+	if u.Status == core.UserDeleted {
+		return u, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	v := &core.Validation{}
+	for i, r := range roles {
+		role, ok := core.LookupRole(r)
+		if !ok || role.Scope != core.ScopeProvider {
+			v.Add(fmt.Sprintf("roles[%d]", i), "unknown", "unknown provider role "+r)
+		}
+	}
+	checkRoleRules(v, "roles", rules, roles)
+	if err := v.Err(); err != nil {
+		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "the roles are not valid", Fields: err.(*core.Error).Fields}
+	}
+	if u.Builtin && !slices.Contains(roles, core.RoleProviderAdmin) {
+		return u, forbidden("the built-in administrator keeps provider-admin")
+	}
+	if slices.Contains(roles, core.RoleProviderAdmin) && !slices.Contains(u.ProviderRoles, core.RoleProviderAdmin) {
+		if err := s.requireElevation(p); err != nil {
+			return u, err
+		}
+	}
+	now := s.now()
+	u.ProviderRoles = core.NormalizeRoles(roles)
+	if len(u.ProviderRoles) == 0 {
+		u.ProviderRoles = nil
+	}
+	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
+			return err
+		}
+		return tx.UpdateUser(ctx, u)
+	})
+	return u, err
+}
