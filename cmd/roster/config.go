@@ -54,11 +54,17 @@ func settings() []setting {
 		{flag: "log-format", env: "ROSTER_LOG_FORMAT", def: "text", help: "text or json",
 			set: func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
 		{flag: "password-memory", env: "ROSTER_PASSWORD_MEMORY_KIB", def: "19456", help: "argon2id memory per hash, KiB",
-			set: func(c *Config, v string) error { return parseUint(v, 32, func(n uint64) { c.PasswordMemory = uint32(n) }) }},
+			set: func(c *Config, v string) error {
+				return parseUint(v, 32, func(n uint64) { c.PasswordMemory = uint32(n) })
+			}},
 		{flag: "password-time", env: "ROSTER_PASSWORD_TIME", def: "2", help: "argon2id passes",
-			set: func(c *Config, v string) error { return parseUint(v, 32, func(n uint64) { c.PasswordTime = uint32(n) }) }},
+			set: func(c *Config, v string) error {
+				return parseUint(v, 32, func(n uint64) { c.PasswordTime = uint32(n) })
+			}},
 		{flag: "password-threads", env: "ROSTER_PASSWORD_THREADS", def: "1", help: "argon2id parallelism",
-			set: func(c *Config, v string) error { return parseUint(v, 8, func(n uint64) { c.PasswordThreads = uint8(n) }) }},
+			set: func(c *Config, v string) error {
+				return parseUint(v, 8, func(n uint64) { c.PasswordThreads = uint8(n) })
+			}},
 		{flag: "hash-pool-size", env: "ROSTER_HASH_POOL_SIZE", def: "GOMAXPROCS", help: "password hashes run at once; memory for hashing stays under this × password-memory",
 			set: func(c *Config, v string) error {
 				if v == "GOMAXPROCS" {

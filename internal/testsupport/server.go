@@ -1,0 +1,156 @@
+// Package testsupport starts real roster servers on loopback ports for
+// end-to-end tests, and holds the clients and contract checkers those tests
+// share.
+package testsupport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/server"
+	"roster/internal/service"
+	"roster/internal/store"
+	"roster/internal/store/sqlite"
+)
+
+// AdminKey is the bootstrap API key of every test server: the built-in
+// admin user's key, with provider-admin.
+const AdminKey = "rk_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// FastParams keep argon2id cheap in tests; production parameters are
+// exercised by the password package's own tests and the benchmarks.
+var FastParams = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// Options change the server under test.
+type Options struct {
+	Config service.Config
+	// Clock defaults to a manual clock at a fixed instant, so expiry is
+	// under the test's control.
+	Clock core.Clock
+	// Store defaults to a fresh SQLite database in a temporary directory.
+	Store store.Store
+	// PoolSize and HashMaxWait size the password pool (defaults 4 and 5s).
+	PoolSize    int
+	HashMaxWait time.Duration
+	// Params default to FastParams.
+	Params *password.Params
+	// Surfaces builds extra surfaces (dialects, web pages) over the service.
+	Surfaces func(svc *service.Service, log *slog.Logger) ([]server.Surface, map[string]server.ErrorRenderer)
+}
+
+// Env is a running server.
+type Env struct {
+	URL      string
+	Service  *service.Service
+	Store    store.Store
+	Clock    core.Clock
+	Registry *prometheus.Registry
+	Pool     *password.Pool
+	logs     *syncBuffer
+}
+
+// Logs returns everything the server logged so far.
+func (e *Env) Logs() string { return e.logs.String() }
+
+// ManualClock returns the server's clock when it is a manual one.
+func (e *Env) ManualClock() *core.ManualClock {
+	c, _ := e.Clock.(*core.ManualClock)
+	return c
+}
+
+// Epoch is where manual clocks of test servers start.
+var Epoch = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+
+// OpenSQLite opens a fresh SQLite store in the test's temporary directory.
+func OpenSQLite(t testing.TB) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	return s
+}
+
+// Start runs a roster server on 127.0.0.1 with a random port until the test
+// ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	st := opts.Store
+	if st == nil {
+		st = OpenSQLite(t)
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = core.NewManualClock(Epoch)
+	}
+	params := FastParams
+	if opts.Params != nil {
+		params = *opts.Params
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 4
+	}
+	if opts.HashMaxWait == 0 {
+		opts.HashMaxWait = 5 * time.Second
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	reg := prometheus.NewRegistry()
+	pool := password.NewPool(password.PoolConfig{Params: params, Size: opts.PoolSize, MaxWait: opts.HashMaxWait}, reg)
+	svc := service.New(st, pool, clock, opts.Config, log)
+	if _, err := svc.Bootstrap(context.Background(), AdminKey); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	srvOpts := server.Options{Service: svc, Logger: log, Registry: reg}
+	if opts.Surfaces != nil {
+		srvOpts.Surfaces, srvOpts.Renderers = opts.Surfaces(svc, log)
+	}
+	handler := server.New(srvOpts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(ctx)
+		st.Close()
+	})
+	return &Env{URL: "http://" + ln.Addr().String(), Service: svc, Store: st, Clock: clock, Registry: reg, Pool: pool, logs: logs}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
