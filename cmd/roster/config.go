@@ -28,6 +28,9 @@ type Config struct {
 	SessionTTL       time.Duration
 	RequireElevation bool
 	ElevationTTL     time.Duration
+	// CompatListen maps a dialect name to an address where it is also
+	// served at the root (for clients that cannot change their path).
+	CompatListen map[string]string
 }
 
 // setting describes one configuration value once, for the flag, the
@@ -94,8 +97,29 @@ func settings() []setting {
 			}},
 		{flag: "elevation-ttl", env: "ROSTER_ELEVATION_TTL", def: "10m", help: "how long an elevation lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.ElevationTTL) }},
+		{flag: "compat-listen", env: "ROSTER_COMPAT_LISTEN", help: "also serve a dialect at the root of its own listener, as name=host:port (e.g. ece=127.0.0.1:9201); repeat the flag, or comma-separate in the variable",
+			set: func(c *Config, v string) error {
+				c.CompatListen = map[string]string{}
+				for _, item := range strings.Split(v, ",") {
+					name, addr, ok := strings.Cut(strings.TrimSpace(item), "=")
+					if !ok || name == "" || addr == "" {
+						return fmt.Errorf("%q is not name=host:port", item)
+					}
+					if _, dup := c.CompatListen[name]; dup {
+						return fmt.Errorf("dialect %s is given twice", name)
+					}
+					c.CompatListen[name] = addr
+				}
+				return nil
+			}},
 	}
 }
+
+// multiFlag collects a repeatable flag as one comma-separated value.
+type multiFlag struct{ values []string }
+
+func (m *multiFlag) String() string     { return strings.Join(m.values, ",") }
+func (m *multiFlag) Set(v string) error { m.values = append(m.values, v); return nil }
 
 func oneOf(v string, allowed ...string) error {
 	for _, a := range allowed {
@@ -128,13 +152,24 @@ func parseDuration(v string, dst *time.Duration) error {
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
 	values := map[string]*string{}
+	repeated := map[string]*multiFlag{"compat-listen": {}}
 	for _, s := range settings() {
-		if !s.flagless {
+		switch {
+		case s.flagless:
+		case repeated[s.flag] != nil:
+			fs.Var(repeated[s.flag], s.flag, s.help+" (env "+s.env+")")
+		default:
 			values[s.flag] = fs.String(s.flag, "", s.help+" (env "+s.env+", default "+s.def+")")
 		}
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for name, m := range repeated {
+		if len(m.values) > 0 {
+			v := m.String()
+			values[name] = &v
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -147,7 +182,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 		if p := values[s.flag]; p != nil && *p != "" {
 			v, from = *p, "--"+s.flag
 		}
-		if v == "" && s.flagless {
+		if v == "" && (s.flagless || s.def == "") {
 			continue
 		}
 		if err := s.set(&c, v); err != nil {

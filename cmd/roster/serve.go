@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"roster/internal/compat"
 	"roster/internal/core"
 	"roster/internal/password"
 	"roster/internal/server"
@@ -44,12 +45,14 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	return sqlite.Open(ctx, dsn)
 }
 
-// app is what serve runs: the store, the service and the HTTP handler.
+// app is what serve runs: the store, the service and the HTTP handlers.
 type app struct {
 	store    store.Store
 	svc      *service.Service
 	registry *prometheus.Registry
 	handler  http.Handler
+	// compat holds the handlers of dedicated dialect listeners by address.
+	compat map[string]http.Handler
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
@@ -60,7 +63,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	params := password.Params{Memory: cfg.PasswordMemory, Time: cfg.PasswordTime, Threads: cfg.PasswordThreads}
 	if err := password.ValidateParams(params); err != nil {
 		st.Close()
-		return nil, err
+		return nil, fmt.Errorf("--password-memory, --password-time, --password-threads: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	pool := password.NewPool(password.PoolConfig{Params: params, Size: cfg.HashPoolSize, MaxWait: cfg.HashMaxWait}, reg)
@@ -68,8 +71,25 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
 		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
 	}, log)
-	h := server.New(server.Options{Service: svc, Logger: log, Registry: reg})
-	return &app{store: st, svc: svc, registry: reg, handler: h}, nil
+	metrics := server.NewMetrics(reg)
+	byName := map[string]compat.Dialect{}
+	var mounted []server.Mounted
+	for _, d := range dialects(svc, log) {
+		byName[d.Name()] = d
+		mounted = append(mounted, server.Mounted{Prefix: compat.Prefix(d.Name()), Register: d.Register, Render: d.RenderError})
+	}
+	a := &app{store: st, svc: svc, registry: reg, compat: map[string]http.Handler{},
+		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted})}
+	for name, addr := range cfg.CompatListen {
+		d, ok := byName[name]
+		if !ok {
+			st.Close()
+			return nil, fmt.Errorf("--compat-listen: unknown dialect %q", name)
+		}
+		a.compat[addr] = server.New(server.Options{Service: svc, Logger: log.With("dialect", name), Metrics: metrics, Bare: true,
+			Mounted: []server.Mounted{{Prefix: "", Register: d.Register, Render: d.RenderError}}})
+	}
+	return a, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -101,37 +121,60 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("ROSTER_BOOTSTRAP_API_KEY ignored: the database already has API keys")
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	listeners := map[string]http.Handler{cfg.Addr: a.handler}
+	for addr, h := range a.compat {
+		if _, taken := listeners[addr]; taken {
+			return fmt.Errorf("--compat-listen: %s is already used", addr)
+		}
+		listeners[addr] = h
 	}
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // imports stream large bodies
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	var servers []*http.Server
+	errc := make(chan error, len(listeners))
+	for addr, h := range listeners {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			return err
+		}
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       5 * time.Minute, // imports stream large bodies
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, srv)
+		if h == a.handler {
+			log.Info("roster listening", "addr", "http://"+ln.Addr().String(), "db", describeDB(cfg.DB), "version", version())
+		} else {
+			log.Info("dialect listening", "addr", "http://"+ln.Addr().String())
+		}
+		go func() { errc <- srv.Serve(ln) }()
 	}
-	log.Info("roster listening", "addr", "http://"+ln.Addr().String(), "db", describeDB(cfg.DB), "version", version())
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.svc.Janitor(runCtx, 10*time.Minute)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
 	defer done()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	return nil
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
 }
 
 // describeDB names the database without its password.

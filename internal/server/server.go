@@ -34,40 +34,44 @@ type Surface interface {
 // uses it for requests under the surface's prefix that match no route.
 type ErrorRenderer func(w http.ResponseWriter, r *http.Request, err error)
 
+// Mounted is a surface registered below a path prefix, with its own error
+// format (a vendor dialect).
+type Mounted struct {
+	Prefix   string
+	Register func(mux *http.ServeMux, prefix string)
+	Render   ErrorRenderer
+}
+
 // Options configure the handler.
 type Options struct {
-	Service  *service.Service
-	Logger   *slog.Logger
+	Service *service.Service
+	Logger  *slog.Logger
+	// Metrics are shared by every handler of one process; nil makes new
+	// ones on Registry.
+	Metrics  *Metrics
 	Registry *prometheus.Registry
 	// Surfaces are mounted beside the native API.
 	Surfaces []Surface
-	// Renderers map a path prefix to the error format of the surface
-	// mounted there; the longest matching prefix wins, problem+json else.
-	Renderers map[string]ErrorRenderer
+	// Mounted surfaces answer unknown routes below their prefix in their
+	// own format; everything else answers problem+json.
+	Mounted []Mounted
+	// Bare leaves out the native API, its docs and /metrics: for a listener
+	// that serves one vendor dialect at its root.
+	Bare bool
 }
 
-// Server is roster's HTTP handler.
-type Server struct {
-	mux       *http.ServeMux
-	log       *slog.Logger
-	svc       *service.Service
-	renderers map[string]ErrorRenderer
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	inflight  prometheus.Gauge
+// Metrics are the HTTP metrics.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	inflight prometheus.Gauge
+	registry *prometheus.Registry
 }
 
-// New builds the handler and registers its metrics on opts.Registry.
-func New(opts Options) *Server {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{
-		mux:       http.NewServeMux(),
-		log:       log,
-		svc:       opts.Service,
-		renderers: opts.Renderers,
+// NewMetrics registers the HTTP metrics, and Go and process metrics, on reg.
+func NewMetrics(reg *prometheus.Registry) *Metrics {
+	m := &Metrics{
+		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_http_requests_total", Help: "HTTP requests by route, method and status."},
 			[]string{"route", "method", "status"}),
@@ -78,22 +82,52 @@ func New(opts Options) *Server {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roster_http_requests_in_flight", Help: "HTTP requests being served."}),
 	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	reg.MustRegister(s.requests, s.latency, s.inflight,
+	reg.MustRegister(m.requests, m.latency, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
 
-	api.New(opts.Service, log).Routes(s.mux)
+// Server is roster's HTTP handler.
+type Server struct {
+	mux       *http.ServeMux
+	log       *slog.Logger
+	svc       *service.Service
+	renderers map[string]ErrorRenderer
+	metrics   *Metrics
+}
+
+// New builds the handler and registers its metrics on opts.Registry.
+func New(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	metrics := opts.Metrics
+	if metrics == nil {
+		reg := opts.Registry
+		if reg == nil {
+			reg = prometheus.NewRegistry()
+		}
+		metrics = NewMetrics(reg)
+	}
+	s := &Server{mux: http.NewServeMux(), log: log, svc: opts.Service, renderers: map[string]ErrorRenderer{}, metrics: metrics}
+	if !opts.Bare {
+		api.New(opts.Service, log).Routes(s.mux)
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.registry, promhttp.HandlerOpts{Registry: metrics.registry}))
+	}
 	for _, surface := range opts.Surfaces {
 		surface.Routes(s.mux)
+	}
+	for _, m := range opts.Mounted {
+		m.Register(s.mux, m.Prefix)
+		// At the root of a dedicated listener the dialect's format is
+		// everyone's.
+		s.renderers[m.Prefix+"/"] = m.Render
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, "", map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return s
 }
 
@@ -118,8 +152,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	r = r.WithContext(httpx.WithRequestID(r.Context(), id))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.inflight.Inc()
-	defer s.inflight.Dec()
+	s.metrics.inflight.Inc()
+	defer s.metrics.inflight.Dec()
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -136,8 +170,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		elapsed := time.Since(start)
-		s.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		s.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		s.metrics.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError

@@ -240,10 +240,8 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 
 	var inv *core.Invitation
 	if in.Action == ActionInvite {
-		res.InvitationToken = core.NewSecret("")
-		inv = &core.Invitation{ID: core.NewID(), UserID: u.ID, TenantID: tenantID, Email: u.Email,
-			InvitedBy: p.Actor(), TokenHash: core.HashSecret(res.InvitationToken), State: core.InvitationPending,
-			ExpiresAt: now.Add(s.inviteTTL(in.InviteTTL, tenant)), CreatedAt: now}
+		iss := s.newInvitation(u, tenantID, s.inviteTTL(in.InviteTTL, tenant), p.Actor())
+		inv, res.InvitationToken = &iss.inv, iss.token
 	}
 
 	err = s.store.InTx(ctx, func(tx store.Tx) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"roster/internal/compat"
 	"roster/internal/core"
 	"roster/internal/password"
 	"roster/internal/server"
@@ -46,8 +47,10 @@ type Options struct {
 	HashMaxWait time.Duration
 	// Params default to FastParams.
 	Params *password.Params
-	// Surfaces builds extra surfaces (dialects, web pages) over the service.
-	Surfaces func(svc *service.Service, log *slog.Logger) ([]server.Surface, map[string]server.ErrorRenderer)
+	// Surfaces builds extra surfaces (web pages) over the service.
+	Surfaces func(svc *service.Service, log *slog.Logger) []server.Surface
+	// Dialects builds vendor dialects, mounted at /compat/<name>.
+	Dialects func(svc *service.Service, log *slog.Logger) []compat.Dialect
 }
 
 // Env is a running server.
@@ -115,7 +118,12 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	srvOpts := server.Options{Service: svc, Logger: log, Registry: reg}
 	if opts.Surfaces != nil {
-		srvOpts.Surfaces, srvOpts.Renderers = opts.Surfaces(svc, log)
+		srvOpts.Surfaces = opts.Surfaces(svc, log)
+	}
+	if opts.Dialects != nil {
+		for _, d := range opts.Dialects(svc, log) {
+			srvOpts.Mounted = append(srvOpts.Mounted, server.Mounted{Prefix: compat.Prefix(d.Name()), Register: d.Register, Render: d.RenderError})
+		}
 	}
 	handler := server.New(srvOpts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

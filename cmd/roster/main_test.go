@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer lets the test read what a running server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// started is a roster serve running inside the test.
+type started struct {
+	url    string
+	stderr *lockedBuffer
+	stop   func() int
+}
+
+var listenRE = regexp.MustCompile(`msg="roster listening" addr=(http://[0-9.:]+)`)
+
+func startServe(t *testing.T, args []string, vars map[string]string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env(vars), io.Discard, stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenRE.FindStringSubmatch(stderr.String()); m != nil {
+			stop := func() int {
+				cancel()
+				select {
+				case code := <-done:
+					return code
+				case <-time.After(20 * time.Second):
+					t.Fatal("roster serve did not stop")
+					return -1
+				}
+			}
+			t.Cleanup(func() { cancel() })
+			return &started{url: m[1], stderr: stderr, stop: stop}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("roster serve exited with %d: %s", code, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("roster serve did not start: %s", stderr.String())
+	return nil
+}
+
+func get(t *testing.T, url, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+var keyRE = regexp.MustCompile(`\n    (rk_[A-Za-z0-9_-]{43})\n`)
+
+func TestServeBootstrapsOnceAndRestarts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "roster.db")
+	s := startServe(t, []string{"--db", db}, nil)
+	m := keyRE.FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no generated key on stderr: %s", s.stderr.String())
+	}
+	key := m[1]
+	if get(t, s.url+"/healthz", "") != 200 || get(t, s.url+"/v1/me", key) != 200 || get(t, s.url+"/v1/me", "") != 401 {
+		t.Fatal("the first server does not answer as it should")
+	}
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited with %d", code)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("no database file: %v", err)
+	}
+	// A restart keeps the data and prints no key; the operator's key is
+	// ignored because keys exist.
+	s = startServe(t, []string{"--db", db}, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": strings.Repeat("z", 40)})
+	if keyRE.MatchString(s.stderr.String()) {
+		t.Fatal("a restart printed a new key")
+	}
+	if !strings.Contains(s.stderr.String(), "ROSTER_BOOTSTRAP_API_KEY ignored") {
+		t.Fatalf("no note that the bootstrap key was ignored: %s", s.stderr.String())
+	}
+	if get(t, s.url+"/v1/me", key) != 200 || get(t, s.url+"/v1/me", strings.Repeat("z", 40)) != 401 {
+		t.Fatal("after restart the first key must work and the ignored one must not")
+	}
+	s.stop()
+	if strings.Contains(s.stderr.String(), strings.Repeat("z", 40)) {
+		t.Fatal("the bootstrap key appears in the output")
+	}
+}
+
+func TestServeWithOperatorKey(t *testing.T) {
+	key := "my-own-bootstrap-key-0123456789abcdef"
+	s := startServe(t, []string{"--db", filepath.Join(t.TempDir(), "r.db")}, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": key})
+	if keyRE.MatchString(s.stderr.String()) || strings.Contains(s.stderr.String(), key) {
+		t.Fatalf("a key was printed although the operator chose one: %s", s.stderr.String())
+	}
+	if get(t, s.url+"/v1/me", key) != 200 {
+		t.Fatal("the operator's key does not work")
+	}
+	s.stop()
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{nil, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": "short"}, "at least 32"},
+		{[]string{"--log-level", "loud"}, nil, "--log-level: must be one of"},
+		{nil, map[string]string{"ROSTER_INVITE_TTL": "soon"}, "ROSTER_INVITE_TTL: must be a positive duration"},
+		{[]string{"--compat-listen", "nosuch=127.0.0.1:0"}, nil, `unknown dialect "nosuch"`},
+		{[]string{"--compat-listen", "broken"}, nil, "is not name=host:port"},
+		{[]string{"--password-memory", "1"}, nil, "--password-memory"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+	} {
+		var stderr bytes.Buffer
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bad.db")}, c.args...)
+		if code := run(context.Background(), args, env(c.vars), io.Discard, &stderr); code != 1 && code != 2 {
+			t.Errorf("%v %v: exit %d", c.args, c.vars, code)
+		}
+		if !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v %v: stderr %q lacks %q", c.args, c.vars, stderr.String(), c.want)
+		}
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "m.db")
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "--db", db}, env(nil), &out, io.Discard); code != 0 {
+		t.Fatalf("migrate exited %d", code)
+	}
+	if !strings.Contains(out.String(), "applied 00001_initial.sql") {
+		t.Fatalf("first migrate: %q", out.String())
+	}
+	out.Reset()
+	run(context.Background(), []string{"migrate", "--db", db}, env(map[string]string{}), &out, io.Discard)
+	if !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("second migrate: %q", out.String())
+	}
+}
+
+func TestSmallCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, env(nil), &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "roster ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), nil, env(nil), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
+		t.Fatalf("no command: %d %q", code, errOut.String())
+	}
+	if code := run(context.Background(), []string{"frobnicate"}, env(nil), &out, &errOut); code != 2 {
+		t.Fatalf("unknown command: %d", code)
+	}
+	if code := run(context.Background(), []string{"serve", "-h"}, env(nil), &out, &errOut); code != 0 {
+		t.Fatalf("serve -h: %d", code)
+	}
+}
+
+// The README's configuration reference is generated from the same table as
+// the flags; this keeps them the same.
+func TestREADMEConfigReference(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), configReference()) {
+		t.Fatalf("README.md's configuration table is out of date; replace it with the output of `go run ./cmd/roster config`:\n%s", configReference())
+	}
+}

@@ -1,0 +1,217 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// issued is a new invitation with the secret for its link.
+type issued struct {
+	inv   core.Invitation
+	token string
+}
+
+// newInvitation prepares an invitation for u into tenantID (empty for the
+// provider level). Every path that invites goes through here, so that what
+// an invitation carries is decided in one place.
+func (s *Service) newInvitation(u core.User, tenantID string, ttl time.Duration, actor string) issued {
+	now := s.now()
+	token := core.NewSecret("")
+	return issued{token: token, inv: core.Invitation{ID: core.NewID(), UserID: u.ID, TenantID: tenantID,
+		Email: u.Email, InvitedBy: actor, TokenHash: core.HashSecret(token), State: core.InvitationPending,
+		ExpiresAt: now.Add(ttl), CreatedAt: now}}
+}
+
+// InvitationResult is an invitation with the secret of its link, which goes
+// only into the email.
+type InvitationResult struct {
+	Invitation core.Invitation
+	Token      string
+}
+
+// ResendInvitation issues a new invitation to an invited user: a new token
+// and expiry; the previous token stops working at once.
+func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref core.UserRef, ttl time.Duration) (InvitationResult, error) {
+	u, err := s.GetUser(ctx, p, ref)
+	if err != nil {
+		return InvitationResult{}, err
+	}
+	if u.Status == core.UserDeleted {
+		return InvitationResult{}, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	if !canManageUser(p, u) && !s.managesInvitationTenant(p, u) {
+		return InvitationResult{}, forbidden("you may not invite this user")
+	}
+	if u.Status != core.UserInvited {
+		return InvitationResult{}, &core.Error{Code: core.CodeAlreadyActive, Message: "this user has already accepted the invitation"}
+	}
+	if u.Email == "" {
+		return InvitationResult{}, core.FieldInvalid("email", "required", "the user has no email to send an invitation to")
+	}
+	if ttl != 0 && (ttl < minInviteTTL || ttl > maxInviteTTL) {
+		return InvitationResult{}, core.FieldInvalid("invite_ttl", "out_of_range", "must be between 5 minutes and 30 days")
+	}
+	var out InvitationResult
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		prev, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
+		if err != nil {
+			return err
+		}
+		// The new invitation goes where the last one went.
+		tenantID := ""
+		if n := len(prev); n > 0 {
+			tenantID = prev[n-1].TenantID
+		} else if len(u.Memberships) > 0 {
+			tenantID = u.Memberships[0].TenantID
+		}
+		var tenant *core.Tenant
+		if tenantID != "" {
+			t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+			if err != nil {
+				return err
+			}
+			tenant = &t
+		}
+		now := s.now()
+		for _, old := range prev {
+			if old.State == core.InvitationPending {
+				old.State, old.RevokedAt = core.InvitationRevoked, &now
+				if err := tx.UpdateInvitation(ctx, old); err != nil {
+					return err
+				}
+			}
+		}
+		iss := s.newInvitation(u, tenantID, s.inviteTTL(ttl, tenant), p.Actor())
+		out = InvitationResult{Invitation: iss.inv, Token: iss.token}
+		return tx.CreateInvitation(ctx, iss.inv)
+	})
+	if err != nil {
+		return InvitationResult{}, err
+	}
+	s.log.InfoContext(ctx, "invitation resent", "user_id", u.ID, "invitation_id", out.Invitation.ID, "actor", p.Actor())
+	return out, nil
+}
+
+// managesInvitationTenant lets a tenant administrator re-invite a user
+// whose only place is their tenant, even when canManageUser's outranking
+// rule would not apply because the invitee holds no role yet.
+func (s *Service) managesInvitationTenant(p *core.Principal, u core.User) bool {
+	if len(u.ProviderRoles) > 0 || len(u.Memberships) != 1 {
+		return false
+	}
+	return canManageTenant(p, u.Memberships[0].TenantID)
+}
+
+// LatestInvitation returns the user's newest invitation, or not found.
+func (s *Service) LatestInvitation(ctx context.Context, p *core.Principal, ref core.UserRef) (core.Invitation, error) {
+	u, err := s.GetUser(ctx, p, ref)
+	if err != nil {
+		return core.Invitation{}, err
+	}
+	invs, err := s.store.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
+	if err != nil {
+		return core.Invitation{}, err
+	}
+	if len(invs) == 0 {
+		return core.Invitation{}, core.Errorf(core.CodeNotFound, "the user has no invitation")
+	}
+	latest := invs[0]
+	for _, inv := range invs[1:] {
+		if inv.CreatedAt.After(latest.CreatedAt) || (inv.CreatedAt.Equal(latest.CreatedAt) && inv.ID > latest.ID) {
+			latest = inv
+		}
+	}
+	return latest, nil
+}
+
+// InvitationQuery lists invitations.
+type InvitationQuery struct {
+	TenantID string
+	Statuses []core.InvitationStatus
+	Cursor   string
+	Limit    int
+}
+
+// InvitationPage is a page of invitations.
+type InvitationPage struct {
+	Invitations []core.Invitation
+	NextCursor  string
+}
+
+// ListInvitations lists invitations into tenants the principal manages.
+func (s *Service) ListInvitations(ctx context.Context, p *core.Principal, q InvitationQuery) (InvitationPage, error) {
+	v := &core.Validation{}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	if q.Limit > MaxPageSize {
+		v.Add("limit", "out_of_range", "must be at most 1000")
+	}
+	for _, st := range q.Statuses {
+		switch st {
+		case core.InvitationPending, core.InvitationAccepted, core.InvitationExpired, core.InvitationRevoked:
+		default:
+			v.Add("status", "invalid", "must be pending, accepted, expired or revoked")
+		}
+	}
+	f := store.InvitationFilter{States: q.Statuses, At: s.now(), Limit: q.Limit + 1}
+	if q.Cursor != "" {
+		after, err := decodeCursor(q.Cursor)
+		if err != nil {
+			v.Add("cursor", "invalid", "is not a cursor this server gave out")
+		}
+		f.After = after
+	}
+	if q.TenantID != "" {
+		checkID(v, "tenant_id", q.TenantID)
+	}
+	if err := v.Err(); err != nil {
+		return InvitationPage{}, err
+	}
+	switch {
+	case q.TenantID != "" && !canManageTenant(p, q.TenantID):
+		return InvitationPage{}, forbidden("you may not read this tenant's invitations")
+	case q.TenantID != "":
+		f.TenantIDs = []string{q.TenantID}
+	case !isProviderAdmin(p):
+		f.TenantIDs = tenantsWhere(p, func(r core.Role) bool { return r.Manage })
+	}
+	invs, err := s.store.ListInvitations(ctx, f)
+	if err != nil {
+		return InvitationPage{}, err
+	}
+	page := InvitationPage{Invitations: invs}
+	if len(invs) > q.Limit {
+		page.Invitations = invs[:q.Limit]
+		page.NextCursor = encodeCursor(page.Invitations[q.Limit-1].ID)
+	}
+	return page, nil
+}
+
+// RevokeInvitation stops a pending invitation from working.
+func (s *Service) RevokeInvitation(ctx context.Context, p *core.Principal, id string) (core.Invitation, error) {
+	notFound := core.Errorf(core.CodeNotFound, "invitation not found")
+	if !core.ValidID(id) {
+		return core.Invitation{}, notFound
+	}
+	inv, err := s.store.GetInvitation(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	if !(isProviderAdmin(p) || (inv.TenantID != "" && canManageTenant(p, inv.TenantID))) {
+		return core.Invitation{}, notFound
+	}
+	if st := inv.Status(s.now()); st != core.InvitationPending {
+		return inv, &core.Error{Code: core.CodeConflict, Message: "the invitation is " + string(st) + ", not pending"}
+	}
+	now := s.now()
+	inv.State, inv.RevokedAt = core.InvitationRevoked, &now
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) }); err != nil {
+		return core.Invitation{}, err
+	}
+	s.log.InfoContext(ctx, "invitation revoked", "invitation_id", inv.ID, "actor", p.Actor())
+	return inv, nil
+}
