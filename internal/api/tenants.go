@@ -6,7 +6,6 @@ import (
 
 	"roster/internal/core"
 	"roster/internal/service"
-	"roster/internal/store"
 )
 
 func (a *API) createTenant(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
@@ -38,9 +37,9 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request, p *core.Princi
 	switch q.Get("deleted") {
 	case "", "exclude":
 	case "include":
-		query.Deleted = store.IncludeDeleted
+		query.Deleted = core.IncludeDeleted
 	case "only":
-		query.Deleted = store.OnlyDeleted
+		query.Deleted = core.OnlyDeleted
 	default:
 		v.Add("deleted", "invalid", "must be exclude, include or only")
 	}

@@ -7,7 +7,6 @@ import (
 
 	"roster/internal/core"
 	"roster/internal/service"
-	"roster/internal/store"
 )
 
 type tenantBody struct {
@@ -114,9 +113,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *core.Principa
 	switch q.Get("deleted") {
 	case "", "exclude":
 	case "include":
-		query.Deleted = store.IncludeDeleted
+		query.Deleted = core.IncludeDeleted
 	case "only":
-		query.Deleted = store.OnlyDeleted
+		query.Deleted = core.OnlyDeleted
 	default:
 		v.Add("deleted", "invalid", "must be exclude, include or only")
 	}

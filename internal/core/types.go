@@ -338,3 +338,19 @@ type UserRef struct {
 	Username string
 	Email    string
 }
+
+// DeletedFilter says whether listings show deleted rows.
+type DeletedFilter int
+
+const (
+	ExcludeDeleted DeletedFilter = iota
+	IncludeDeleted
+	OnlyDeleted
+)
+
+// UserSort orders a user listing. Keyset pagination is possible only in id
+// order, which is creation order.
+type UserSort struct {
+	Field string // "id" (default), "email", "name", "created_at", "updated_at", "status"
+	Desc  bool
+}

@@ -99,7 +99,7 @@ func (s *Service) GetTenant(ctx context.Context, p *core.Principal, ref core.Ten
 // TenantQuery is a tenant listing request.
 type TenantQuery struct {
 	Prefix    string
-	Deleted   store.DeletedFilter
+	Deleted   core.DeletedFilter
 	Cursor    string
 	Offset    int
 	Limit     int

@@ -410,12 +410,12 @@ type UserQuery struct {
 	Roles              []string
 	ResourceGroupIDs   []string
 	InvitationStatuses []core.InvitationStatus
-	Deleted            store.DeletedFilter
+	Deleted            core.DeletedFilter
 	// Cursor continues a keyset listing; Offset pages by position instead.
 	Cursor string
 	Offset int
 	Limit  int
-	Sort   store.UserSort
+	Sort   core.UserSort
 	// WithTotal counts every match, for surfaces that show a total.
 	WithTotal bool
 }

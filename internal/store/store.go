@@ -38,21 +38,17 @@ type (
 	UserRef   = core.UserRef
 )
 
-// DeletedFilter says whether listings show deleted rows.
-type DeletedFilter int
-
-const (
-	ExcludeDeleted DeletedFilter = iota
-	IncludeDeleted
-	OnlyDeleted
+// DeletedFilter and UserSort are the core's.
+type (
+	DeletedFilter = core.DeletedFilter
+	UserSort      = core.UserSort
 )
 
-// UserSort orders a user listing. Keyset pagination (After) is possible only
-// in id order, which is creation order.
-type UserSort struct {
-	Field string // "id" (default), "email", "name", "created_at", "updated_at", "status"
-	Desc  bool
-}
+const (
+	ExcludeDeleted = core.ExcludeDeleted
+	IncludeDeleted = core.IncludeDeleted
+	OnlyDeleted    = core.OnlyDeleted
+)
 
 // UserFilter selects users for a listing. Empty fields do not filter.
 type UserFilter struct {
