@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"roster/internal/testsupport"
 )
 
 // lockedBuffer lets the test read what a running server writes.
@@ -211,5 +213,22 @@ func TestREADMEConfigReference(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), configReference()) {
 		t.Fatalf("README.md's configuration table is out of date; replace it with the output of `go run ./cmd/roster config`:\n%s", configReference())
+	}
+}
+
+func TestServeOnPostgres(t *testing.T) {
+	url := testsupport.PostgresSchemaURL(t)
+	key := "postgres-bootstrap-key-0123456789abcdef"
+	s := startServe(t, []string{"--db", url}, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": key})
+	if get(t, s.url+"/v1/me", key) != 200 || get(t, s.url+"/readyz", "") != 200 {
+		t.Fatal("serve on PostgreSQL does not answer")
+	}
+	if !strings.Contains(s.stderr.String(), `db="postgres://postgres@127.0.0.1`) {
+		t.Fatalf("the start line does not name the database: %s", s.stderr.String())
+	}
+	s.stop()
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "--db", url}, env(nil), &out, io.Discard); code != 0 || !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("migrate on PostgreSQL: %d %q", code, out.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"roster/internal/server"
 	"roster/internal/service"
 	"roster/internal/store"
+	"roster/internal/store/postgres"
 	"roster/internal/store/sqlite"
 )
 
@@ -40,7 +42,7 @@ func isPostgres(dsn string) bool {
 // openStore opens the database the DSN names and migrates it.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	if isPostgres(dsn) {
-		return nil, errors.New("PostgreSQL is not supported by this build yet; use a SQLite file path")
+		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
 }
@@ -182,12 +184,11 @@ func describeDB(dsn string) string {
 	if !isPostgres(dsn) {
 		return "sqlite:" + dsn
 	}
-	if at := strings.LastIndex(dsn, "@"); at >= 0 {
-		if scheme := strings.Index(dsn, "://"); scheme >= 0 && scheme < at {
-			return dsn[:scheme+3] + "…" + dsn[at:]
-		}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres (unparsable URL)"
 	}
-	return dsn
+	return u.Redacted()
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -197,10 +198,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	migrateDB := sqlite.Migrate
 	if isPostgres(cfg.DB) {
-		return errors.New("PostgreSQL is not supported by this build yet; use a SQLite file path")
+		migrateDB = postgres.Migrate
 	}
-	applied, err := sqlite.Migrate(ctx, cfg.DB)
+	applied, err := migrateDB(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,12 @@ func fieldErrors(m map[string]any) []string {
 // TestNativeAPI walks every endpoint of /v1 and ends by checking that no
 // operation of the OpenAPI document was left unexercised.
 func TestNativeAPI(t *testing.T) {
-	e := startNative(t, testsupport.Options{})
+	testsupport.EachBackend(t, func(t *testing.T, b testsupport.Backend) {
+		testNativeAPI(t, startNative(t, testsupport.Options{Store: b.Open(t)}))
+	})
+}
+
+func testNativeAPI(t *testing.T, e *nativeEnv) {
 	admin := e.admin
 
 	t.Run("health and docs", func(t *testing.T) {
@@ -665,7 +670,12 @@ func TestNativeAPI(t *testing.T) {
 
 // Forty concurrent creates of one email: one wins, the rest get 409.
 func TestConcurrentCreateSameEmail(t *testing.T) {
-	e := startNative(t, testsupport.Options{})
+	testsupport.EachBackend(t, func(t *testing.T, b testsupport.Backend) {
+		testConcurrentCreateSameEmail(t, startNative(t, testsupport.Options{Store: b.Open(t)}))
+	})
+}
+
+func testConcurrentCreateSameEmail(t *testing.T, e *nativeEnv) {
 	tenant := e.tenant(t, "Race")
 	const n = 40
 	statuses := make([]int, n)
@@ -697,7 +707,12 @@ func TestConcurrentCreateSameEmail(t *testing.T) {
 // A create that fails half-way leaves nothing behind: here the tenant
 // would be created, but the user's email is taken.
 func TestCreateIsAtomic(t *testing.T) {
-	e := startNative(t, testsupport.Options{})
+	testsupport.EachBackend(t, func(t *testing.T, b testsupport.Backend) {
+		testCreateIsAtomic(t, startNative(t, testsupport.Options{Store: b.Open(t)}))
+	})
+}
+
+func testCreateIsAtomic(t *testing.T, e *nativeEnv) {
 	acme := e.tenant(t, "Acme")
 	e.user(t, e.admin, map[string]any{"email": "taken@example.com", "tenant_id": acme})
 	wantProblem(t, e.admin.Do("POST", "/v1/users", map[string]any{"email": "taken@example.com",

@@ -9,7 +9,7 @@ import (
 	"roster/internal/store"
 )
 
-const invitationColumns = `id, user_id, COALESCE(tenant_id, ''), email, invited_by, token_hash, state,
+const invitationColumns = `id, user_id, COALESCE(CAST(tenant_id AS TEXT), ''), email, invited_by, token_hash, state,
 	failed_attempts, expires_at, created_at, accepted_at, revoked_at`
 
 func scanInvitation(row interface{ Scan(...any) error }) (core.Invitation, error) {

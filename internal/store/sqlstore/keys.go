@@ -8,7 +8,7 @@ import (
 	"roster/internal/store"
 )
 
-const apiKeyColumns = `id, name, prefix, hash, COALESCE(user_id, ''), COALESCE(tenant_id, ''), roles, expires_at,
+const apiKeyColumns = `id, name, prefix, hash, COALESCE(CAST(user_id AS TEXT), ''), COALESCE(CAST(tenant_id AS TEXT), ''), roles, expires_at,
 	last_used_at, revoked_at, elevated_until, created_at, created_by`
 
 func scanAPIKey(row interface{ Scan(...any) error }) (core.APIKey, error) {

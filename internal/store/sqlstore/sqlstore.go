@@ -32,6 +32,9 @@ type Dialect struct {
 	Unavailable func(error) bool
 	// EncodeTime turns a time into a query parameter for a time column.
 	EncodeTime func(time.Time) any
+	// SyncSequence, when set, returns the statement that moves a table's
+	// number sequence past a number that was inserted explicitly.
+	SyncSequence func(table string) string
 
 	rebound sync.Map // query text → rebound text
 }

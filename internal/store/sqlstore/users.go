@@ -345,9 +345,16 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 		cols = "number, " + cols
 		args = append([]any{u.Number}, args...)
 	}
+	explicit := u.Number != 0
 	err = q.queryRow(ctx, `INSERT INTO users (`+cols+`) VALUES (`+placeholders(len(args))+`) RETURNING number`,
 		args...).Scan(&u.Number)
-	return q.wrap(err, "")
+	if err != nil {
+		return q.wrap(err, "")
+	}
+	if explicit && q.d.SyncSequence != nil {
+		_, err = q.exec(ctx, q.d.SyncSequence("users"))
+	}
+	return err
 }
 
 func (q *queries) UpdateUser(ctx context.Context, u core.User) error {

@@ -1,0 +1,149 @@
+// Package postgres opens roster's PostgreSQL database through pgx, migrates
+// it (once, under an advisory lock, however many nodes start together), and
+// serves it through the shared SQL store.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"roster/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func dialect() *sqlstore.Dialect {
+	return &sqlstore.Dialect{
+		Name:            "postgres",
+		Numbered:        true,
+		UniqueViolation: uniqueViolation,
+		Unavailable:     Unavailable,
+		EncodeTime:      func(t time.Time) any { return t.UTC() },
+		// An explicit number (an import keeping ids) must move the identity
+		// sequence past it, or the next generated number would clash.
+		SyncSequence: func(table string) string {
+			return "SELECT setval(pg_get_serial_sequence('" + table + "', 'number'), " +
+				"GREATEST((SELECT MAX(number) FROM " + table + "), 1))"
+		},
+	}
+}
+
+func uniqueViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}
+
+// Unavailable reports errors that mean the database cannot be reached now
+// (down, restarting, refusing connections, connection lost mid-query): the
+// request gets 503 and may be retried; roster reconnects by itself.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || // connection exception
+			pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || // shutting down, starting up
+			pe.Code == "53300" || pe.Code == "53400" // too many connections
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"conn closed", "connection refused", "broken pipe", "connection reset", "unexpected EOF",
+		"the database system is", "server closed the connection", "failed to connect"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Open connects to the database at dsn (a postgres:// URL) and applies every
+// pending migration.
+func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	db, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := runMigrations(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(db, db, dialect()), nil
+}
+
+func openDB(dsn string) (*sql.DB, error) {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		return nil, fmt.Errorf("postgres URL: %w", err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	// Connections are replaced now and then, so that a node follows the
+	// database through failovers and restarts.
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// Migrate applies pending migrations to the database at dsn and reports
+// what it did.
+func Migrate(ctx context.Context, dsn string) ([]string, error) {
+	db, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return runMigrations(ctx, db)
+}
+
+func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	// Nodes that start together take turns: the advisory lock makes the
+	// others wait until the first has migrated.
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate postgres: %w", err)
+	}
+	var done []string
+	for _, r := range results {
+		done = append(done, r.Source.Path)
+	}
+	return done, nil
+}
