@@ -31,6 +31,7 @@ func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:            "postgres",
 		Numbered:        true,
+		Explain:         "EXPLAIN",
 		UniqueViolation: uniqueViolation,
 		Unavailable:     Unavailable,
 		EncodeTime:      func(t time.Time) any { return t.UTC() },

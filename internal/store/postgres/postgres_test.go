@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"roster/internal/store"
@@ -24,4 +26,30 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil || len(applied) != 0 {
 		t.Fatalf("second migrate applied %v, %v; want nothing", applied, err)
 	}
+}
+
+func TestIndexesAtSize(t *testing.T) {
+	s, err := postgres.Open(context.Background(), testsupport.PostgresSchemaURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const users = 50000
+	id := func(n int) string { return fmt.Sprintf("%08x-0000-7000-8000-%012x", n, n) }
+	tenant := id(0)
+	storetest.RunIndexTests(t, s, storetest.IndexCase{
+		Users: users, TenantID: tenant, IDOf: id,
+		Fill: []string{
+			`INSERT INTO tenants (id, name, name_norm, status, created_at, updated_at) VALUES ('` + tenant + `', 'Big', 'big', 'active', now(), now())`,
+			fmt.Sprintf(`INSERT INTO users (number, id, email, email_norm, username, username_norm, name, name_norm, status, created_at, updated_at)
+				SELECT n, (lpad(to_hex(n), 8, '0') || '-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
+				'user' || n || '@example.com', 'user' || n || '@example.com', 'u' || n, 'u' || n, 'Name ' || n, 'name ' || n,
+				'active', now(), now() FROM generate_series(1, %d) AS n`, users),
+			`INSERT INTO memberships (tenant_id, user_id, created_at) SELECT '` + tenant + `', id, now() FROM users WHERE number % 10 = 0`,
+			`ANALYZE`,
+		},
+		FullScan: func(plan string) bool {
+			return strings.Contains(plan, "Seq Scan on users") || strings.Contains(plan, "Seq Scan on memberships")
+		},
+	})
 }

@@ -27,6 +27,7 @@ var migrations embed.FS
 func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:            "sqlite",
+		Explain:         "EXPLAIN QUERY PLAN",
 		UniqueViolation: uniqueViolation,
 		Unavailable:     unavailable,
 		// Times are stored as unix microseconds: compact, and they sort.

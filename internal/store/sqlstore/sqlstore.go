@@ -32,6 +32,8 @@ type Dialect struct {
 	Unavailable func(error) bool
 	// EncodeTime turns a time into a query parameter for a time column.
 	EncodeTime func(time.Time) any
+	// Explain is the statement prefix that asks for a query plan.
+	Explain string
 	// SyncSequence, when set, returns the statement that moves a table's
 	// number sequence past a number that was inserted explicitly.
 	SyncSequence func(table string) string
@@ -116,6 +118,60 @@ func (db *DB) Close() error {
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
+	return err
+}
+
+// ExplainUserLookup returns the database's plan for finding one user the
+// way GetUser does; tests use it to prove that lookups use indexes.
+func (db *DB) ExplainUserLookup(ctx context.Context, ref store.UserRef) (string, error) {
+	query, arg, ok := userLookup(ref)
+	if !ok {
+		return "", fmt.Errorf("empty reference")
+	}
+	return db.explain(ctx, query, arg)
+}
+
+// ExplainUserList returns the plan of the listing query ListUsers runs.
+func (db *DB) ExplainUserList(ctx context.Context, f store.UserFilter) (string, error) {
+	query, args, err := db.userList(f)
+	if err != nil {
+		return "", err
+	}
+	return db.explain(ctx, query, args...)
+}
+
+func (db *DB) explain(ctx context.Context, query string, args ...any) (string, error) {
+	rows, err := db.read.QueryContext(ctx, db.d.rebind(db.d.Explain+" "+query), args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for _, v := range vals {
+			fmt.Fprintf(&b, "%v ", v)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), rows.Err()
+}
+
+// Exec runs a statement outside the store's vocabulary; tests use it to
+// fill a database fast.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.write.ExecContext(ctx, query, args...)
 	return err
 }
 

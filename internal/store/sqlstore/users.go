@@ -38,7 +38,8 @@ func scanUser(row interface{ Scan(...any) error }) (core.User, error) {
 	return u, nil
 }
 
-func (q *queries) GetUser(ctx context.Context, ref store.UserRef) (core.User, error) {
+// userLookup is the query that finds one user.
+func userLookup(ref store.UserRef) (string, any, bool) {
 	var (
 		where string
 		arg   any
@@ -53,9 +54,17 @@ func (q *queries) GetUser(ctx context.Context, ref store.UserRef) (core.User, er
 	case ref.Email != "":
 		where, arg = "u.email_norm = ? AND u.email_norm <> '' AND u.status <> 'deleted'", core.NormalizeEmail(ref.Email)
 	default:
+		return "", nil, false
+	}
+	return `SELECT ` + userColumns + ` FROM users u WHERE ` + where, arg, true
+}
+
+func (q *queries) GetUser(ctx context.Context, ref store.UserRef) (core.User, error) {
+	query, arg, ok := userLookup(ref)
+	if !ok {
 		return core.User{}, core.Errorf(core.CodeNotFound, "user not found")
 	}
-	u, err := scanUser(q.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, arg))
+	u, err := scanUser(q.queryRow(ctx, query, arg))
 	if err != nil {
 		return u, q.wrap(err, "user")
 	}
@@ -154,11 +163,12 @@ func (q *queries) userQuery(f store.UserFilter) (from string, where []string, ar
 	return from, where, args
 }
 
-func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
+// userList is the query of a user listing.
+func (q *queries) userList(f store.UserFilter) (string, []any, error) {
 	from, where, args := q.userQuery(f)
 	sortCol, ok := userSortColumns[f.Sort.Field]
 	if !ok {
-		return nil, core.FieldInvalid("sort", "invalid", "unknown sort field "+f.Sort.Field)
+		return "", nil, core.FieldInvalid("sort", "invalid", "unknown sort field "+f.Sort.Field)
 	}
 	idCol := "u.id"
 	if len(f.TenantIDs) == 1 {
@@ -184,6 +194,14 @@ func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.Use
 		query += ", " + idCol + dir
 	}
 	query, args = limitOffset(query, args, f.Limit, f.Offset)
+	return query, args, nil
+}
+
+func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
+	query, args, err := q.userList(f)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
