@@ -354,3 +354,49 @@ type UserSort struct {
 	Field string // "id" (default), "email", "name", "created_at", "updated_at", "status"
 	Desc  bool
 }
+
+// OutboxMessage is an email waiting to be sent, or sent. It is written in
+// the same transaction as what it announces, so that no invitation exists
+// without its email, and a delivery worker sends it.
+type OutboxMessage struct {
+	ID string
+	// Kind says what the message is for: invitation, password_reset.
+	Kind string
+	// MessageID is the RFC 5322 Message-ID (without angle brackets); a
+	// retry sends the same one, so a receiver can drop a duplicate.
+	MessageID string
+	Recipient string
+	Subject   string
+	TextBody  string
+	HTMLBody  string
+	CreatedAt time.Time
+	// NextAttemptAt is when the message may next be tried.
+	NextAttemptAt time.Time
+	Attempts      int
+	LastError     string
+	SentAt        *time.Time
+	// LockedUntil and LockedBy lease the message to one worker while it
+	// tries; an expired lease means the worker died.
+	LockedUntil *time.Time
+	LockedBy    string
+}
+
+// LoginThrottle counts recent failed logins for one key (an account or a
+// client address) and says until when further attempts are refused.
+type LoginThrottle struct {
+	Key          string
+	Failures     int
+	LastFailure  time.Time
+	BlockedUntil *time.Time
+}
+
+// PasswordReset is a single-use token to set a new password; like
+// invitation tokens it is stored as a hash.
+type PasswordReset struct {
+	ID        string
+	UserID    string
+	TokenHash string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}

@@ -97,6 +97,15 @@ type InvitationFilter struct {
 	Limit     int
 }
 
+// OutboxFilter selects outbox messages for a listing.
+type OutboxFilter struct {
+	// Pending keeps unsent messages only; Sent keeps sent ones only.
+	Pending bool
+	Sent    bool
+	After   string
+	Limit   int
+}
+
 // IdempotencyRecord remembers the first answer to a request made with an
 // Idempotency-Key.
 type IdempotencyRecord struct {
@@ -148,6 +157,14 @@ type Reader interface {
 	ListInvitations(ctx context.Context, f InvitationFilter) ([]core.Invitation, error)
 
 	GetIdempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
+
+	ListOutbox(ctx context.Context, f OutboxFilter) ([]core.OutboxMessage, error)
+	GetOutbox(ctx context.Context, id string) (core.OutboxMessage, error)
+
+	// LoginThrottles returns the throttles of the keys that have one.
+	LoginThrottles(ctx context.Context, keys []string) ([]core.LoginThrottle, error)
+
+	GetPasswordResetByTokenHash(ctx context.Context, hash string) (core.PasswordReset, error)
 }
 
 // Writer holds every change.
@@ -202,4 +219,24 @@ type Writer interface {
 	DeleteIdempotency(ctx context.Context, scope, key string) error
 	// DeleteExpiredIdempotency removes records that expired before t.
 	DeleteExpiredIdempotency(ctx context.Context, t time.Time) (int, error)
+
+	EnqueueOutbox(ctx context.Context, m core.OutboxMessage) error
+	// ClaimOutbox leases up to limit messages that are due at now and not
+	// leased to another worker, counting an attempt on each. Workers on
+	// different nodes never claim the same message while its lease holds.
+	ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, worker string, limit int) ([]core.OutboxMessage, error)
+	// MarkOutboxSent records delivery and erases the bodies, which may
+	// hold a link with a token.
+	MarkOutboxSent(ctx context.Context, id string, at time.Time) error
+	// MarkOutboxFailed records a failed attempt and when to try again.
+	MarkOutboxFailed(ctx context.Context, id, lastError string, next time.Time) error
+
+	// AddLoginFailure counts a failed login for key; failures older than
+	// windowStart no longer count. It returns the failures now counted.
+	AddLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (int, error)
+	SetLoginBlock(ctx context.Context, key string, until time.Time) error
+	ClearLoginThrottle(ctx context.Context, key string) error
+
+	CreatePasswordReset(ctx context.Context, r core.PasswordReset) error
+	UpdatePasswordReset(ctx context.Context, r core.PasswordReset) error
 }

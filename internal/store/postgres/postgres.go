@@ -32,6 +32,7 @@ func dialect() *sqlstore.Dialect {
 		Name:            "postgres",
 		Numbered:        true,
 		Explain:         "EXPLAIN",
+		SkipLocked:      " FOR UPDATE SKIP LOCKED",
 		UniqueViolation: uniqueViolation,
 		Unavailable:     Unavailable,
 		EncodeTime:      func(t time.Time) any { return t.UTC() },

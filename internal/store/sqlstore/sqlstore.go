@@ -32,6 +32,10 @@ type Dialect struct {
 	Unavailable func(error) bool
 	// EncodeTime turns a time into a query parameter for a time column.
 	EncodeTime func(time.Time) any
+	// SkipLocked ends a locking subquery so that concurrent claimers skip
+	// each other's rows (" FOR UPDATE SKIP LOCKED"); empty where the
+	// database has a single writer.
+	SkipLocked string
 	// Explain is the statement prefix that asks for a query plan.
 	Explain string
 	// SyncSequence, when set, returns the statement that moves a table's

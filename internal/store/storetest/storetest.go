@@ -46,6 +46,10 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"TransactionRollback", testTransactionRollback},
 		{"ConcurrentUniqueEmail", testConcurrentUniqueEmail},
 		{"NotFound", testNotFound},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"LoginThrottle", testLoginThrottle},
+		{"PasswordResets", testPasswordResets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,43 @@
+-- +goose Up
+-- The mail outbox, login throttling and password resets: all shared through
+-- the database so that several nodes agree on them.
+
+CREATE TABLE outbox (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    kind            TEXT    NOT NULL,
+    message_id      TEXT    NOT NULL UNIQUE,
+    recipient       TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    text_body       TEXT    NOT NULL,
+    html_body       TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    sent_at         INTEGER,
+    locked_until    INTEGER,
+    locked_by       TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;
+
+CREATE TABLE login_throttle (
+    throttle_key  TEXT    NOT NULL PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    last_failure  INTEGER NOT NULL,
+    blocked_until INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE password_resets (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    user_id    TEXT    NOT NULL REFERENCES users (id),
+    token_hash TEXT    NOT NULL UNIQUE,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- +goose Down
+DROP TABLE password_resets;
+DROP TABLE login_throttle;
+DROP TABLE outbox;

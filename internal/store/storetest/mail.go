@@ -1,0 +1,221 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+func outboxMessage(i int, due time.Time) core.OutboxMessage {
+	id := core.NewID()
+	return core.OutboxMessage{ID: id, Kind: "invitation", MessageID: id + "@roster.test",
+		Recipient: fmt.Sprintf("r%d@example.com", i), Subject: "Welcome", TextBody: "link: https://x/invite/secret",
+		HTMLBody: "<a href=\"https://x/invite/secret\">accept</a>", CreatedAt: epoch, NextAttemptAt: due}
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	now := epoch.Add(time.Hour)
+	due := outboxMessage(1, now.Add(-time.Minute))
+	later := outboxMessage(2, now.Add(time.Hour))
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.EnqueueOutbox(ctx, due); err != nil {
+			return err
+		}
+		return tx.EnqueueOutbox(ctx, later)
+	})
+	// A stable Message-ID is unique.
+	dup := outboxMessage(3, now)
+	dup.MessageID = due.MessageID
+	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.EnqueueOutbox(ctx, dup) }), core.CodeConflict)
+
+	var claimed []core.OutboxMessage
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, now, now.Add(time.Minute), "node-a", 10)
+		return err
+	})
+	if len(claimed) != 1 || claimed[0].ID != due.ID || claimed[0].Attempts != 1 || claimed[0].LockedBy != "node-a" ||
+		claimed[0].TextBody != due.TextBody || claimed[0].HTMLBody != due.HTMLBody || claimed[0].Recipient != due.Recipient {
+		t.Fatalf("claimed %+v", claimed)
+	}
+	// A leased message is not claimed again until its lease runs out.
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, now.Add(30*time.Second), now.Add(2*time.Minute), "node-b", 10)
+		return err
+	})
+	if len(claimed) != 0 {
+		t.Fatalf("claimed a leased message: %+v", claimed)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, now.Add(2*time.Minute), now.Add(3*time.Minute), "node-b", 10)
+		return err
+	})
+	if len(claimed) != 1 || claimed[0].Attempts != 2 || claimed[0].LockedBy != "node-b" {
+		t.Fatalf("claim after an expired lease: %+v", claimed)
+	}
+	// A failure releases the lease and schedules the next attempt.
+	tx(t, s, func(tx store.Tx) error {
+		return tx.MarkOutboxFailed(ctx, due.ID, "421 try later", now.Add(10*time.Minute))
+	})
+	m, err := s.GetOutbox(ctx, due.ID)
+	if err != nil || m.LastError != "421 try later" || m.LockedUntil != nil || !m.NextAttemptAt.Equal(now.Add(10*time.Minute)) {
+		t.Fatalf("after failure: %+v, %v", m, err)
+	}
+	pending, _ := s.ListOutbox(ctx, store.OutboxFilter{Pending: true})
+	if len(pending) != 2 {
+		t.Fatalf("pending = %d", len(pending))
+	}
+	// Sent: the bodies, which carry the token, are erased.
+	tx(t, s, func(tx store.Tx) error { return tx.MarkOutboxSent(ctx, due.ID, now.Add(11*time.Minute)) })
+	m, _ = s.GetOutbox(ctx, due.ID)
+	if m.SentAt == nil || m.TextBody != "" || m.HTMLBody != "" || m.Subject != "Welcome" {
+		t.Fatalf("after sent: %+v", m)
+	}
+	sent, _ := s.ListOutbox(ctx, store.OutboxFilter{Sent: true})
+	if len(sent) != 1 || sent[0].ID != due.ID {
+		t.Fatalf("sent = %+v", sent)
+	}
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, now.Add(2*time.Hour), now.Add(3*time.Hour), "node-a", 10)
+		return err
+	})
+	if len(claimed) != 1 || claimed[0].ID != later.ID {
+		t.Fatalf("a sent message was claimed, or the later one was not: %+v", claimed)
+	}
+	all, _ := s.ListOutbox(ctx, store.OutboxFilter{Limit: 1})
+	if len(all) != 1 {
+		t.Fatalf("limit 1 gave %d", len(all))
+	}
+}
+
+// Claims from many workers at once never hand one message to two of them.
+func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
+	const messages, workers = 60, 6
+	now := epoch.Add(time.Hour)
+	tx(t, s, func(tx store.Tx) error {
+		for i := 0; i < messages; i++ {
+			if err := tx.EnqueueOutbox(ctx, outboxMessage(i, now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				var got []core.OutboxMessage
+				err := s.InTx(ctx, func(tx store.Tx) error {
+					var err error
+					got, err = tx.ClaimOutbox(ctx, now, now.Add(time.Hour), fmt.Sprint("w", w), 4)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+	if len(seen) != messages {
+		t.Fatalf("claimed %d distinct messages, want %d", len(seen), messages)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("message %s claimed %d times", id, n)
+		}
+	}
+}
+
+func testLoginThrottle(t *testing.T, s store.Store) {
+	at := epoch
+	count := func(key string, at, window time.Time) int {
+		var n int
+		tx(t, s, func(tx store.Tx) error {
+			var err error
+			n, err = tx.AddLoginFailure(ctx, key, at, window)
+			return err
+		})
+		return n
+	}
+	for i := 1; i <= 3; i++ {
+		if n := count("acct:a@example.com", at.Add(time.Duration(i)*time.Second), at.Add(-time.Hour)); n != i {
+			t.Fatalf("failure %d counted as %d", i, n)
+		}
+	}
+	// Failures before the window start over.
+	if n := count("acct:a@example.com", at.Add(2*time.Hour), at.Add(time.Hour)); n != 1 {
+		t.Fatalf("failure after the window counted as %d", n)
+	}
+	count("ip:127.0.0.1", at, at.Add(-time.Hour))
+	tx(t, s, func(tx store.Tx) error { return tx.SetLoginBlock(ctx, "ip:127.0.0.1", at.Add(time.Minute)) })
+	got, err := s.LoginThrottles(ctx, []string{"acct:a@example.com", "ip:127.0.0.1", "acct:nobody"})
+	if err != nil || len(got) != 2 || got[1].Key != "ip:127.0.0.1" || got[1].BlockedUntil == nil ||
+		!got[1].BlockedUntil.Equal(at.Add(time.Minute)) || got[0].BlockedUntil != nil || got[0].Failures != 1 {
+		t.Fatalf("throttles = %+v, %v", got, err)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.ClearLoginThrottle(ctx, "ip:127.0.0.1") })
+	got, _ = s.LoginThrottles(ctx, []string{"ip:127.0.0.1"})
+	if len(got) != 0 {
+		t.Fatalf("after clear: %+v", got)
+	}
+	// Concurrent failures all count.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.InTx(ctx, func(tx store.Tx) error {
+				_, err := tx.AddLoginFailure(ctx, "acct:race", at, at.Add(-time.Hour))
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	got, _ = s.LoginThrottles(ctx, []string{"acct:race"})
+	if len(got) != 1 || got[0].Failures != 10 {
+		t.Fatalf("concurrent failures: %+v", got)
+	}
+}
+
+func testPasswordResets(t *testing.T, s store.Store) {
+	u := newUser(t, s, userWith("reset@example.com"))
+	r := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret("reset-token"),
+		ExpiresAt: epoch.Add(time.Hour), CreatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error { return tx.CreatePasswordReset(ctx, r) })
+	got, err := s.GetPasswordResetByTokenHash(ctx, r.TokenHash)
+	if err != nil || got.ID != r.ID || got.UserID != u.ID || got.UsedAt != nil || !got.ExpiresAt.Equal(r.ExpiresAt) {
+		t.Fatalf("reset = %+v, %v", got, err)
+	}
+	used := epoch.Add(time.Minute)
+	r.UsedAt = &used
+	tx(t, s, func(tx store.Tx) error { return tx.UpdatePasswordReset(ctx, r) })
+	got, _ = s.GetPasswordResetByTokenHash(ctx, r.TokenHash)
+	if got.UsedAt == nil || !got.UsedAt.Equal(used) {
+		t.Fatalf("after use: %+v", got)
+	}
+	_, err = s.GetPasswordResetByTokenHash(ctx, "nope")
+	wantCode(t, err, core.CodeNotFound)
+}
