@@ -399,6 +399,14 @@ func TestUsers(t *testing.T) {
 		if dave.Name != "Dave" || dave.CustomerID != globex.ID {
 			t.Fatalf("dave: %+v", dave)
 		}
+		// curl -d '{…}' without -H 'Content-Type: application/json' labels
+		// JSON as a form.
+		erin := e.userItem(t, e.admin.Do("POST", "/api/2.0/users",
+			fmt.Sprintf(`{"name": "Erin", "email": "erin@globex.example", "username": "erin", "customer_id": %d}`, globex.ID),
+			testsupport.ContentType("application/x-www-form-urlencoded")).Want(t, 201), "/api/2.0/users")
+		if erin.Name != "Erin" || erin.CustomerID != globex.ID {
+			t.Fatalf("erin: %+v", erin)
+		}
 	})
 
 	t.Run("pages", func(t *testing.T) {
@@ -406,9 +414,9 @@ func TestUsers(t *testing.T) {
 			e.createUser(t, e.admin, map[string]any{"name": fmt.Sprintf("Paged %d", i), "email": fmt.Sprintf("paged%d@acme.example", i),
 				"username": fmt.Sprintf("paged%d", i), "customer_id": acme.ID})
 		}
-		// Everyone: admin, alice, bob, carol, dave, 5 paged = 10.
+		// Everyone: admin, alice, bob, carol, dave, erin, 5 paged = 11.
 		all, links := e.userList(t, e.admin.Do("GET", "/api/2.0/users?count=100", nil).Want(t, 200), "/api/2.0/users?count=100")
-		if len(all) != 10 || href(links, "next") != "" || href(links, "previous") != "" {
+		if len(all) != 11 || href(links, "next") != "" || href(links, "previous") != "" {
 			t.Fatalf("all users: %d, links %+v", len(all), links)
 		}
 		var seen []int64
@@ -422,7 +430,7 @@ func TestUsers(t *testing.T) {
 				t.Fatalf("page %d has no previous link: %+v", pages+1, links)
 			}
 			next := href(links, "next")
-			if next == "" && len(seen) < 10 {
+			if next == "" && len(seen) < 11 {
 				t.Fatalf("no next link after %d users", len(seen))
 			}
 			path = strings.TrimPrefix(next, e.URL+prefix)
@@ -430,7 +438,7 @@ func TestUsers(t *testing.T) {
 				t.Fatal("too many pages")
 			}
 		}
-		if len(seen) != 10 || !slices.IsSorted(seen) {
+		if len(seen) != 11 || !slices.IsSorted(seen) {
 			t.Fatalf("paged users %v", seen)
 		}
 		// Past the end: empty, with a way back.
@@ -441,7 +449,7 @@ func TestUsers(t *testing.T) {
 		// Default page size 20; one customer's users.
 		items, _ = e.userList(t, e.admin.Do("GET", fmt.Sprintf("/api/2.0/users?customer_id=%d", globex.ID), nil).Want(t, 200),
 			fmt.Sprintf("/api/2.0/users?customer_id=%d", globex.ID))
-		if len(items) != 3 {
+		if len(items) != 4 {
 			t.Fatalf("globex users: %+v", items)
 		}
 		for _, u := range items {
