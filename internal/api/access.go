@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"roster/internal/core"
+	"roster/internal/httpx"
 	"roster/internal/service"
 )
 
@@ -238,7 +239,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if login == "" {
 		login = b.Username
 	}
-	sess, token, err := a.svc.Login(r.Context(), service.LoginInput{Login: login, Password: b.Password})
+	sess, token, err := a.svc.Login(r.Context(), service.LoginInput{Login: login, Password: b.Password, ClientAddr: httpx.ClientIP(r)})
 	if err != nil {
 		return err
 	}

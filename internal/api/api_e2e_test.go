@@ -321,6 +321,49 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		wantProblem(t, admin.Do("POST", "/v1/tenants", map[string]any{"name": "T"}, testsupport.Header("Idempotency-Key", strings.Repeat("k", 300)), testsupport.Invalid()), 400, "invalid")
 	})
 
+	t.Run("invitations, outbox and resets", func(t *testing.T) {
+		var l struct {
+			Items []map[string]any `json:"items"`
+		}
+		admin.Do("GET", "/v1/invitations?tenant_id="+acme+"&status=pending", nil).Want(t, 200).JSON(t, &l)
+		if len(l.Items) != 1 || str(l.Items[0], "user_id") != str(bob, "id") {
+			t.Fatalf("pending invitations in acme: %v", l.Items)
+		}
+		first := str(l.Items[0], "id")
+		again := admin.Do("POST", "/v1/users/"+str(bob, "id")+"/invitations", map[string]any{"invite_ttl_seconds": 7200}).Want(t, 201).Map(t)
+		if str(again, "id") == first || str(again, "status") != "pending" {
+			t.Fatalf("resent invitation: %v", again)
+		}
+		admin.Do("GET", "/v1/invitations?tenant_id="+acme+"&status=revoked", nil).Want(t, 200).JSON(t, &l)
+		if len(l.Items) != 1 || str(l.Items[0], "id") != first {
+			t.Fatalf("the first invitation is not revoked: %v", l.Items)
+		}
+		wantProblem(t, admin.Do("POST", "/v1/users/"+str(alice, "id")+"/invitations", nil), 409, "already_active")
+		admin.Do("DELETE", "/v1/invitations/"+str(again, "id"), nil).Want(t, 204)
+		wantProblem(t, admin.Do("DELETE", "/v1/invitations/"+str(again, "id"), nil), 409, "conflict")
+		// Bob gets a live invitation again for the tests that follow.
+		admin.Do("POST", "/v1/users/"+str(bob, "id")+"/invitations", nil).Want(t, 201)
+
+		r := e.anon.Do("POST", "/v1/auth/password-reset", map[string]any{"email": "alice@acme.example"}).Want(t, 202)
+		unknown := e.anon.Do("POST", "/v1/auth/password-reset", map[string]any{"email": "nobody@acme.example"}).Want(t, 202)
+		if r.String() != unknown.String() {
+			t.Fatalf("reset answers differ: %s vs %s", r.Body, unknown.Body)
+		}
+		out := admin.Do("GET", "/v1/outbox?status=pending&limit=1000", nil).Want(t, 200)
+		if strings.Contains(string(out.Body), "/invite/") || strings.Contains(string(out.Body), "/reset/") {
+			t.Fatalf("the outbox listing shows links: %s", out.Body)
+		}
+		var ob struct{ Items []map[string]any }
+		out.JSON(t, &ob)
+		kinds := map[string]int{}
+		for _, m := range ob.Items {
+			kinds[str(m, "kind")+" "+str(m, "recipient")]++
+		}
+		if kinds["invitation bob@acme.example"] != 3 || kinds["password_reset Alice@Acme.example"] != 1 || kinds["password_reset nobody@acme.example"] != 0 {
+			t.Fatalf("outbox: %v", kinds)
+		}
+	})
+
 	t.Run("list and filter users", func(t *testing.T) {
 		var l struct {
 			Items      []map[string]any `json:"items"`

@@ -32,6 +32,11 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /v1/users/{id}", a.authed(a.patchUser))
 	mux.HandleFunc("DELETE /v1/users/{id}", a.authed(a.deleteUser))
 
+	mux.HandleFunc("GET /v1/invitations", a.authed(a.listInvitations))
+	mux.HandleFunc("POST /v1/users/{id}/invitations", a.authed(a.resendInvitation))
+	mux.HandleFunc("DELETE /v1/invitations/{id}", a.authed(a.revokeInvitation))
+	mux.HandleFunc("GET /v1/outbox", a.authed(a.listOutbox))
+
 	mux.HandleFunc("GET /v1/roles", a.authed(a.listRoles))
 
 	mux.HandleFunc("POST /v1/api-keys", a.authed(a.createKey))
@@ -40,6 +45,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /v1/auth/login", a.public(a.login))
 	mux.HandleFunc("POST /v1/auth/logout", a.authed(a.logout))
+	mux.HandleFunc("POST /v1/auth/password-reset", a.public(a.requestPasswordReset))
 	mux.HandleFunc("POST /v1/auth/elevate", a.authed(a.elevate))
 	mux.HandleFunc("DELETE /v1/auth/elevate", a.authed(a.deelevate))
 	mux.HandleFunc("GET /v1/me", a.authed(a.me))

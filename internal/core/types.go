@@ -300,6 +300,8 @@ type Principal struct {
 	Kind         PrincipalKind
 	CredentialID string // the API key's or session's id
 	UserID       string // empty for service keys
+	// Name is how the principal is shown to others (an inviter's name).
+	Name string
 	// ProviderRoles are held at the provider level; TenantRoles per tenant id.
 	ProviderRoles []string
 	TenantRoles   map[string][]string

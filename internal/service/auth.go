@@ -82,6 +82,7 @@ func (s *Service) authenticateKey(ctx context.Context, secret string) (*core.Pri
 		if owner.Status != core.UserActive {
 			return nil, key, errUnauthenticated
 		}
+		p.Name = owner.DisplayName()
 		userRoles(owner, p)
 		if len(key.Roles) > 0 {
 			restrictRoles(p, key.TenantID, key.Roles)
@@ -146,7 +147,8 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (*core.
 		}
 		return nil, errUnauthenticated
 	}
-	p := &core.Principal{Kind: core.PrincipalSession, CredentialID: sess.ID, UserID: user.ID, TenantRoles: map[string][]string{}}
+	p := &core.Principal{Kind: core.PrincipalSession, CredentialID: sess.ID, UserID: user.ID, Name: user.DisplayName(),
+		TenantRoles: map[string][]string{}}
 	if sess.ElevatedUntil != nil {
 		p.ElevatedUntil = *sess.ElevatedUntil
 	}

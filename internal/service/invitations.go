@@ -86,11 +86,12 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		}
 		iss := s.newInvitation(u, tenantID, s.inviteTTL(ttl, tenant), p.Actor())
 		out = InvitationResult{Invitation: iss.inv, Token: iss.token}
-		return tx.CreateInvitation(ctx, iss.inv)
+		return s.enqueueInvitation(ctx, tx, p, u, tenant, iss)
 	})
 	if err != nil {
 		return InvitationResult{}, err
 	}
+	s.mailEnqueued()
 	s.log.InfoContext(ctx, "invitation resent", "user_id", u.ID, "invitation_id", out.Invitation.ID, "actor", p.Actor())
 	return out, nil
 }

@@ -8,6 +8,9 @@ package service
 import (
 	"context"
 	"log/slog"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"roster/internal/core"
@@ -38,6 +41,24 @@ type Config struct {
 	// KeyUseInterval bounds how often the last use of an API key is
 	// written: at most once per interval per key.
 	KeyUseInterval time.Duration
+	// PublicURL is where people reach roster's pages; links in emails
+	// start with it.
+	PublicURL string
+	// MailDomain ends the Message-IDs of emails (default: PublicURL's host).
+	MailDomain string
+	// InviteMaxFailures is how many failed acceptance attempts an
+	// invitation takes before it stops working (the user stays).
+	InviteMaxFailures int
+	// ResetTTL is how long a password-reset link stays valid.
+	ResetTTL time.Duration
+	// LoginFreeFailures failed logins per account (and LoginFreeFailuresIP
+	// per client address) go unpunished; after that each failure doubles
+	// a lockout, starting at one second, up to LoginMaxLockout.
+	LoginFreeFailures   int
+	LoginFreeFailuresIP int
+	LoginMaxLockout     time.Duration
+	// LoginWindow forgets failures older than this.
+	LoginWindow time.Duration
 }
 
 // DefaultConfig is what roster runs with when nothing is configured.
@@ -51,6 +72,13 @@ func DefaultConfig() Config {
 		IdempotencyPendingTimeout: time.Minute,
 		ElevationTTL:              10 * time.Minute,
 		KeyUseInterval:            time.Minute,
+		PublicURL:                 "http://127.0.0.1:8080",
+		InviteMaxFailures:         10,
+		ResetTTL:                  time.Hour,
+		LoginFreeFailures:         5,
+		LoginFreeFailuresIP:       50,
+		LoginMaxLockout:           15 * time.Minute,
+		LoginWindow:               time.Hour,
 	}
 }
 
@@ -61,6 +89,11 @@ type Service struct {
 	clock core.Clock
 	cfg   Config
 	log   *slog.Logger
+
+	// outboxNotify, when set, is called after a transaction that enqueued
+	// mail, so that this node's delivery worker sends it at once.
+	outboxNotify func()
+	provider     atomic.Pointer[core.Provider]
 }
 
 // New builds a service. Unset durations in cfg take their defaults.
@@ -78,10 +111,33 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 	}{
 		{&cfg.InviteTTL, d.InviteTTL}, {&cfg.SessionTTL, d.SessionTTL}, {&cfg.IdempotencyTTL, d.IdempotencyTTL},
 		{&cfg.IdempotencyPendingTimeout, d.IdempotencyPendingTimeout}, {&cfg.ElevationTTL, d.ElevationTTL},
-		{&cfg.KeyUseInterval, d.KeyUseInterval},
+		{&cfg.KeyUseInterval, d.KeyUseInterval}, {&cfg.ResetTTL, d.ResetTTL}, {&cfg.LoginMaxLockout, d.LoginMaxLockout},
+		{&cfg.LoginWindow, d.LoginWindow},
 	} {
 		if *pair.v <= 0 {
 			*pair.v = pair.def
+		}
+	}
+	for _, pair := range []struct {
+		v   *int
+		def int
+	}{
+		{&cfg.InviteMaxFailures, d.InviteMaxFailures}, {&cfg.LoginFreeFailures, d.LoginFreeFailures},
+		{&cfg.LoginFreeFailuresIP, d.LoginFreeFailuresIP},
+	} {
+		if *pair.v <= 0 {
+			*pair.v = pair.def
+		}
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = d.PublicURL
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.MailDomain == "" {
+		if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+			cfg.MailDomain = u.Hostname()
+		} else {
+			cfg.MailDomain = "roster.invalid"
 		}
 	}
 	if clock == nil {
@@ -103,3 +159,28 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 func (s *Service) Roles() []core.Role { return core.Catalogue }
 
 func (s *Service) now() time.Time { return s.clock.Now() }
+
+// Now is the service's clock, for surfaces that show derived statuses.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// OnOutbox registers fn to run after mail is enqueued.
+func (s *Service) OnOutbox(fn func()) { s.outboxNotify = fn }
+
+func (s *Service) mailEnqueued() {
+	if s.outboxNotify != nil {
+		s.outboxNotify()
+	}
+}
+
+// providerInfo returns the provider, read once: it never changes.
+func (s *Service) providerInfo(ctx context.Context, r store.Reader) (core.Provider, error) {
+	if p := s.provider.Load(); p != nil {
+		return *p, nil
+	}
+	p, err := r.GetProvider(ctx)
+	if err != nil {
+		return p, err
+	}
+	s.provider.Store(&p)
+	return p, nil
+}

@@ -15,6 +15,68 @@ import (
 type LoginInput struct {
 	Login    string // an email or a username
 	Password string
+	// ClientAddr is the caller's address, throttled on its own.
+	ClientAddr string
+}
+
+// loginKey and addrKey name the throttles of an account and an address.
+// An account is keyed by what was typed, so that unknown accounts are
+// throttled exactly like known ones and the answer tells nothing.
+func loginKey(login string) string { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
+func addrKey(addr string) string   { return "ip:" + addr }
+
+// loginBlocked refuses an attempt while its account or address is locked
+// out after repeated failures.
+func (s *Service) loginBlocked(ctx context.Context, keys []string) error {
+	throttles, err := s.store.LoginThrottles(ctx, keys)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	wait := time.Duration(0)
+	for _, t := range throttles {
+		if t.BlockedUntil != nil && t.BlockedUntil.After(now) {
+			wait = max(wait, t.BlockedUntil.Sub(now))
+		}
+	}
+	if wait == 0 {
+		return nil
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	return &core.Error{Code: core.CodeRateLimited, RetryAfter: secs,
+		Message: "too many failed logins; try again in " + (time.Duration(secs) * time.Second).String()}
+}
+
+// loginFailed counts a failure on each key and, past the free failures,
+// locks the key out for a time that doubles with every further failure.
+func (s *Service) loginFailed(ctx context.Context, keys []string) {
+	now := s.now()
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		for _, key := range keys {
+			n, err := tx.AddLoginFailure(ctx, key, now, now.Add(-s.cfg.LoginWindow))
+			if err != nil {
+				return err
+			}
+			free := s.cfg.LoginFreeFailures
+			if strings.HasPrefix(key, "ip:") {
+				free = s.cfg.LoginFreeFailuresIP
+			}
+			if n <= free {
+				continue
+			}
+			lock := s.cfg.LoginMaxLockout
+			if shift := n - free - 1; shift < 20 {
+				lock = min(time.Second<<shift, s.cfg.LoginMaxLockout)
+			}
+			if err := tx.SetLoginBlock(ctx, key, now.Add(lock)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "recording a failed login failed", "error", err)
+	}
 }
 
 // Login checks a password and opens a session. An unknown login and a wrong
@@ -25,6 +87,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	login := strings.TrimSpace(in.Login)
 	if login == "" || in.Password == "" || len(in.Password) > 1024 {
 		return core.Session{}, "", fail
+	}
+	keys := []string{loginKey(login)}
+	if in.ClientAddr != "" {
+		keys = append(keys, addrKey(in.ClientAddr))
+	}
+	if err := s.loginBlocked(ctx, keys); err != nil {
+		return core.Session{}, "", err
 	}
 	ref := core.UserRef{Username: login}
 	if strings.Contains(login, "@") {
@@ -58,6 +127,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		ok = false
 	}
 	if err != nil || !ok || u.Status != core.UserActive {
+		s.loginFailed(ctx, keys)
 		return core.Session{}, "", fail
 	}
 	// A hash imported in another format, or made with older parameters,
@@ -85,6 +155,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: rehash, UpdatedAt: now}); err != nil {
 				return err
 			}
+		}
+		if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil {
+			return err
 		}
 		return tx.UpdateUser(ctx, u)
 	})

@@ -280,12 +280,15 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 			}
 		}
 		if inv != nil {
-			return tx.CreateInvitation(ctx, *inv)
+			return s.enqueueInvitation(ctx, tx, p, u, tenant, issued{inv: *inv, token: res.InvitationToken})
 		}
 		return nil
 	})
 	if err != nil {
 		return CreateUserResult{}, err
+	}
+	if inv != nil {
+		s.mailEnqueued()
 	}
 	if tenant != nil {
 		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name,

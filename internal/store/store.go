@@ -205,11 +205,17 @@ type Writer interface {
 	CreateSession(ctx context.Context, s core.Session) error
 	UpdateSession(ctx context.Context, s core.Session) error
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions ends every session of a user.
+	DeleteUserSessions(ctx context.Context, userID string) error
 
 	CreateInvitation(ctx context.Context, inv core.Invitation) error
 	// UpdateInvitation writes state, failed attempts, token hash, expiry,
 	// accepted and revoked times.
 	UpdateInvitation(ctx context.Context, inv core.Invitation) error
+	// ConsumeInvitation marks a pending, unexpired invitation accepted at
+	// at, in one conditional statement: of two concurrent acceptances one
+	// wins and the other gets a conflict.
+	ConsumeInvitation(ctx context.Context, id string, at time.Time) error
 
 	// CreateIdempotency inserts a pending record; an existing record with
 	// the same scope and key is a conflict.
@@ -239,4 +245,6 @@ type Writer interface {
 
 	CreatePasswordReset(ctx context.Context, r core.PasswordReset) error
 	UpdatePasswordReset(ctx context.Context, r core.PasswordReset) error
+	// ConsumePasswordReset marks an unused, unexpired reset used, once.
+	ConsumePasswordReset(ctx context.Context, id string, at time.Time) error
 }

@@ -109,6 +109,18 @@ func (q *queries) UpdateInvitation(ctx context.Context, inv core.Invitation) err
 	return mustAffect(res, "invitation")
 }
 
+func (q *queries) ConsumeInvitation(ctx context.Context, id string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE invitations SET state = 'accepted', accepted_at = ?
+		WHERE id = ? AND state = 'pending' AND expires_at > ?`, q.t(at), id, q.t(at))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return core.Errorf(core.CodeConflict, "the invitation is no longer pending")
+	}
+	return nil
+}
+
 func (q *queries) GetIdempotency(ctx context.Context, scope, key string) (store.IdempotencyRecord, error) {
 	var (
 		r                store.IdempotencyRecord

@@ -140,3 +140,8 @@ func (q *queries) DeleteSession(ctx context.Context, id string) error {
 	}
 	return mustAffect(res, "session")
 }
+
+func (q *queries) DeleteUserSessions(ctx context.Context, userID string) error {
+	_, err := q.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	return err
+}

@@ -177,3 +177,15 @@ func (q *queries) UpdatePasswordReset(ctx context.Context, r core.PasswordReset)
 	}
 	return mustAffect(res, "password reset")
 }
+
+func (q *queries) ConsumePasswordReset(ctx context.Context, id string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE password_resets SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?`,
+		q.t(at), id, q.t(at))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return core.Errorf(core.CodeConflict, "the link was already used or has expired")
+	}
+	return nil
+}

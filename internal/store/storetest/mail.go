@@ -218,4 +218,11 @@ func testPasswordResets(t *testing.T, s store.Store) {
 	}
 	_, err = s.GetPasswordResetByTokenHash(ctx, "nope")
 	wantCode(t, err, core.CodeNotFound)
+
+	fresh := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret("reset-2"),
+		ExpiresAt: epoch.Add(time.Hour), CreatedAt: epoch}
+	tx(t, s, func(tx store.Tx) error { return tx.CreatePasswordReset(ctx, fresh) })
+	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(2*time.Hour)) }), core.CodeConflict)
+	tx(t, s, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(time.Minute)) })
+	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(time.Minute)) }), core.CodeConflict)
 }

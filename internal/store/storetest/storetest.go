@@ -745,6 +745,14 @@ func testSessions(t *testing.T, s store.Store) {
 	tx(t, s, func(tx store.Tx) error { return tx.DeleteSession(ctx, sess.ID) })
 	_, err = s.GetSessionByHash(ctx, sess.Hash)
 	wantCode(t, err, core.CodeNotFound)
+
+	for i := 0; i < 3; i++ {
+		other := core.Session{ID: core.NewID(), Hash: core.HashSecret(fmt.Sprint("tok", i)), UserID: u.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+		tx(t, s, func(tx store.Tx) error { return tx.CreateSession(ctx, other) })
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteUserSessions(ctx, u.ID) })
+	_, err = s.GetSessionByHash(ctx, core.HashSecret("tok1"))
+	wantCode(t, err, core.CodeNotFound)
 }
 
 func testInvitations(t *testing.T, s store.Store) {
@@ -786,6 +794,36 @@ func testInvitations(t *testing.T, s store.Store) {
 	list, _ = s.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID, Limit: 1})
 	if len(list) != 1 {
 		t.Fatalf("limit 1 gave %d", len(list))
+	}
+
+	// Consuming: only a pending, unexpired invitation, and only once.
+	fresh := core.Invitation{ID: core.NewID(), UserID: u.ID, Email: u.Email, TokenHash: core.HashSecret("token-2"),
+		State: core.InvitationPending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateInvitation(ctx, fresh) })
+	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeInvitation(ctx, old.ID, now) }), core.CodeConflict)
+	var wg sync.WaitGroup
+	results := make([]error, 8)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeInvitation(ctx, fresh.ID, now) })
+		}(i)
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range results {
+		switch core.ErrorCode(err) {
+		case "":
+			wins++
+		case core.CodeConflict:
+		default:
+			t.Fatalf("consume: %v", err)
+		}
+	}
+	got, _ = s.GetInvitation(ctx, fresh.ID)
+	if wins != 1 || got.State != core.InvitationAccepted || got.AcceptedAt == nil {
+		t.Fatalf("%d concurrent acceptances won; invitation %+v", wins, got)
 	}
 }
 

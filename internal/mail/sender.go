@@ -1,0 +1,126 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"roster/internal/core"
+)
+
+// Sender delivers one message.
+type Sender interface {
+	Send(ctx context.Context, m core.OutboxMessage) error
+}
+
+// SMTPConfig says how to reach the mail server.
+type SMTPConfig struct {
+	// URL is smtp://[user:pass@]host[:port] (STARTTLS when the server
+	// offers it; port 587 by default) or smtps://… (TLS from the first
+	// byte; port 465). ?starttls=required refuses a server without STARTTLS.
+	URL string
+	// From is the sender address, e.g. "Acme <no-reply@acme.example>".
+	From    string
+	Timeout time.Duration
+	// TLSConfig overrides certificate checks (tests with a private CA).
+	TLSConfig *tls.Config
+}
+
+// SMTPSender sends over SMTP with go-mail.
+type SMTPSender struct {
+	cfg  SMTPConfig
+	host string
+	opts []gomail.Option
+}
+
+// NewSMTPSender checks the configuration and returns a sender.
+func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
+		return nil, fmt.Errorf("ROSTER_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
+	}
+	if cfg.From == "" {
+		return nil, fmt.Errorf("ROSTER_MAIL_FROM is required to send mail")
+	}
+	if _, err := parseAddress(cfg.From); err != nil {
+		return nil, fmt.Errorf("ROSTER_MAIL_FROM: %w", err)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
+	port := 587
+	if u.Scheme == "smtps" {
+		port = 465
+		opts = append(opts, gomail.WithSSL())
+	} else if u.Query().Get("starttls") == "required" {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("ROSTER_SMTP_URL: bad port %q", p)
+		}
+	}
+	opts = append(opts, gomail.WithPort(port))
+	if cfg.TLSConfig != nil {
+		opts = append(opts, gomail.WithTLSConfig(cfg.TLSConfig))
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	return &SMTPSender{cfg: cfg, host: u.Hostname(), opts: opts}, nil
+}
+
+// Describe names the server without credentials, for logs.
+func (s *SMTPSender) Describe() string {
+	u, _ := url.Parse(s.cfg.URL)
+	return u.Redacted()
+}
+
+// Send delivers m. The Message-ID is the outbox's, so a retry of a message
+// whose first delivery was not recorded carries the same id.
+func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage) error {
+	msg := gomail.NewMsg()
+	if err := msg.From(s.cfg.From); err != nil {
+		return fmt.Errorf("from: %w", err)
+	}
+	if err := msg.To(m.Recipient); err != nil {
+		return permanent(fmt.Errorf("recipient: %w", err))
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(m.MessageID)
+	msg.SetDateWithValue(m.CreatedAt)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
+	if m.HTMLBody != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	}
+	client, err := gomail.NewClient(s.host, s.opts...)
+	if err != nil {
+		return err
+	}
+	return client.DialAndSendWithContext(ctx, msg)
+}
+
+// permanentError marks a failure that retrying cannot fix.
+type permanentError struct{ error }
+
+func permanent(err error) error { return permanentError{err} }
+
+func parseAddress(a string) (string, error) {
+	msg := gomail.NewMsg()
+	if err := msg.From(a); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(a), nil
+}

@@ -1,0 +1,310 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/mail"
+	"roster/internal/password"
+	"roster/internal/store"
+)
+
+// InvitationView is what the invitation page shows. Looking at an
+// invitation never consumes it: mail scanners fetch links too.
+type InvitationView struct {
+	Invitation  core.Invitation
+	Status      core.InvitationStatus
+	User        core.User
+	TenantName  string
+	OrgName     string
+	InviterName string
+	// Locked is true when too many failed attempts stopped the invitation.
+	Locked bool
+}
+
+func invalidInvitation(msg string) *core.Error {
+	return &core.Error{Code: core.CodeInvitationInvalid, Message: msg}
+}
+
+// ViewInvitation describes the invitation behind a token.
+func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationView, error) {
+	if token == "" || len(token) > 200 {
+		return InvitationView{}, invalidInvitation("this invitation link is not valid")
+	}
+	inv, err := s.store.GetInvitationByTokenHash(ctx, core.HashSecret(token))
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return InvitationView{}, invalidInvitation("this invitation link is not valid")
+		}
+		return InvitationView{}, err
+	}
+	v := InvitationView{Invitation: inv, Status: inv.Status(s.now()), Locked: inv.FailedAttempts >= s.cfg.InviteMaxFailures}
+	if v.User, err = s.store.GetUser(ctx, core.UserRef{ID: inv.UserID}); err != nil {
+		return InvitationView{}, err
+	}
+	prov, err := s.providerInfo(ctx, s.store)
+	if err != nil {
+		return InvitationView{}, err
+	}
+	v.OrgName = prov.Name
+	if inv.TenantID != "" {
+		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: inv.TenantID})
+		if err != nil {
+			return InvitationView{}, err
+		}
+		v.TenantName, v.OrgName = t.Name, t.Name
+	}
+	v.InviterName = v.OrgName
+	if core.ValidID(inv.InvitedBy) {
+		if inviter, err := s.store.GetUser(ctx, core.UserRef{ID: inv.InvitedBy}); err == nil {
+			v.InviterName = inviter.DisplayName()
+		}
+	}
+	if v.Status == core.InvitationPending && (v.Locked || v.User.Status != core.UserInvited) {
+		// A user disabled or deleted meanwhile cannot accept.
+		v.Status = core.InvitationRevoked
+	}
+	return v, nil
+}
+
+// AcceptInput is what the invited person chooses.
+type AcceptInput struct {
+	Name     string
+	Password string
+}
+
+// AcceptInvitation activates the invited user with a name and a password,
+// marks the email confirmed (the link proved it), consumes the token and
+// opens a session. Failed attempts count against the invitation; past the
+// limit it stops working, and the user stays as it is, invited.
+func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptInput) (core.User, core.Session, string, error) {
+	v, err := s.ViewInvitation(ctx, token)
+	if err != nil {
+		return core.User{}, core.Session{}, "", err
+	}
+	if v.Status != core.InvitationPending {
+		return core.User{}, core.Session{}, "", invalidInvitation("this invitation is " + string(v.Status))
+	}
+	u := v.User
+	name := strings.TrimSpace(in.Name)
+	val := &core.Validation{}
+	if name == "" {
+		val.Add("name", "required", "is required")
+	}
+	checkText(val, "name", name, maxName)
+	var tenant *core.Tenant
+	if v.Invitation.TenantID != "" {
+		if t, err := s.store.GetTenant(ctx, core.TenantRef{ID: v.Invitation.TenantID}); err == nil {
+			tenant = &t
+		}
+	}
+	s.checkPassword(val, "password", in.Password, "", tenant, u.Email, u.Username)
+	if err := val.Err(); err != nil {
+		s.countInvitationFailure(ctx, v.Invitation)
+		return core.User{}, core.Session{}, "", err
+	}
+	hash, err := s.pool.Hash(ctx, password.Interactive, in.Password)
+	if err != nil {
+		return core.User{}, core.Session{}, "", err
+	}
+	now := s.now()
+	sessToken := core.NewSecret(SessionPrefix)
+	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(sessToken), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ConsumeInvitation(ctx, v.Invitation.ID, now); err != nil {
+			if core.ErrorCode(err) == core.CodeConflict {
+				return invalidInvitation("this invitation was already used")
+			}
+			return err
+		}
+		cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		if cur.Status != core.UserInvited {
+			return invalidInvitation("this invitation is no longer valid")
+		}
+		u = cur
+		u.Name, u.Status, u.EmailConfirmed, u.HasPassword = name, core.UserActive, true, true
+		u.FirstLoginAt, u.LastLoginAt, u.UpdatedAt, u.UpdatedBy = &now, &now, now, u.ID
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, sess)
+	})
+	if err != nil {
+		return core.User{}, core.Session{}, "", err
+	}
+	s.log.InfoContext(ctx, "invitation accepted", "user_id", u.ID, "invitation_id", v.Invitation.ID)
+	return u, sess, sessToken, nil
+}
+
+// countInvitationFailure records a failed acceptance; the invitation stops
+// working at the limit. Errors here are logged, not returned: the person
+// gets the validation problem either way.
+func (s *Service) countInvitationFailure(ctx context.Context, inv core.Invitation) {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetInvitation(ctx, inv.ID)
+		if err != nil {
+			return err
+		}
+		cur.FailedAttempts++
+		return tx.UpdateInvitation(ctx, cur)
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "counting a failed invitation attempt failed", "invitation_id", inv.ID, "error", err)
+	}
+}
+
+// RequestPasswordReset emails a reset link to the account with this email,
+// if there is one that is active. The answer is the same whether or not the
+// account exists; at most a few emails per account and hour are sent.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	v := &core.Validation{}
+	checkEmail(v, "email", strings.TrimSpace(email), true)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, core.UserRef{Email: email})
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if u.Status != core.UserActive {
+		return nil
+	}
+	now := s.now()
+	token := core.NewSecret("")
+	reset := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret(token),
+		ExpiresAt: now.Add(s.cfg.ResetTTL), CreatedAt: now}
+	sent := false
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		n, err := tx.AddLoginFailure(ctx, "reset:"+u.ID, now, now.Add(-time.Hour))
+		if err != nil || n > 3 {
+			return err
+		}
+		if err := tx.CreatePasswordReset(ctx, reset); err != nil {
+			return err
+		}
+		prov, err := s.providerInfo(ctx, tx)
+		if err != nil {
+			return err
+		}
+		d := mail.Data{ProviderName: prov.Name, RecipientName: u.Name, Email: u.Email,
+			Link: s.link("/reset/" + token), ExpiresAt: reset.ExpiresAt}
+		if len(u.Memberships) == 1 {
+			d.TenantName = u.Memberships[0].TenantName
+		}
+		m, err := s.outboxMessage(mail.KindPasswordReset, u.Lang, u.Email, d)
+		if err != nil {
+			return err
+		}
+		sent = true
+		return tx.EnqueueOutbox(ctx, m)
+	})
+	if err != nil {
+		return err
+	}
+	if sent {
+		s.mailEnqueued()
+		s.log.InfoContext(ctx, "password reset requested", "user_id", u.ID)
+	}
+	return nil
+}
+
+// PasswordResetView says whether a reset link still works.
+type PasswordResetView struct {
+	Valid bool
+	// Reason is unknown, used or expired when not valid.
+	Reason string
+	Email  string
+}
+
+// ViewPasswordReset looks at a reset link without using it.
+func (s *Service) ViewPasswordReset(ctx context.Context, token string) (PasswordResetView, error) {
+	if token == "" || len(token) > 200 {
+		return PasswordResetView{Reason: "unknown"}, nil
+	}
+	r, err := s.store.GetPasswordResetByTokenHash(ctx, core.HashSecret(token))
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return PasswordResetView{Reason: "unknown"}, nil
+	}
+	if err != nil {
+		return PasswordResetView{}, err
+	}
+	u, err := s.store.GetUser(ctx, core.UserRef{ID: r.UserID})
+	if err != nil {
+		return PasswordResetView{}, err
+	}
+	switch {
+	case r.UsedAt != nil:
+		return PasswordResetView{Reason: "used", Email: u.Email}, nil
+	case !s.now().Before(r.ExpiresAt), u.Status != core.UserActive:
+		return PasswordResetView{Reason: "expired", Email: u.Email}, nil
+	}
+	return PasswordResetView{Valid: true, Email: u.Email}, nil
+}
+
+// ResetPassword sets a new password through a reset link, once, and ends
+// every session of the account.
+func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) (core.User, error) {
+	view, err := s.ViewPasswordReset(ctx, token)
+	if err != nil {
+		return core.User{}, err
+	}
+	if !view.Valid {
+		return core.User{}, invalidInvitation("this password reset link is " + view.Reason)
+	}
+	r, err := s.store.GetPasswordResetByTokenHash(ctx, core.HashSecret(token))
+	if err != nil {
+		return core.User{}, err
+	}
+	u, err := s.store.GetUser(ctx, core.UserRef{ID: r.UserID})
+	if err != nil {
+		return core.User{}, err
+	}
+	v := &core.Validation{}
+	var tenant *core.Tenant
+	if len(u.Memberships) == 1 {
+		if t, err := s.store.GetTenant(ctx, core.TenantRef{ID: u.Memberships[0].TenantID}); err == nil {
+			tenant = &t
+		}
+	}
+	s.checkPassword(v, "password", newPassword, "", tenant, u.Email, u.Username)
+	if err := v.Err(); err != nil {
+		return core.User{}, err
+	}
+	hash, err := s.pool.Hash(ctx, password.Interactive, newPassword)
+	if err != nil {
+		return core.User{}, err
+	}
+	now := s.now()
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ConsumePasswordReset(ctx, r.ID, now); err != nil {
+			if core.ErrorCode(err) == core.CodeConflict {
+				return invalidInvitation("this password reset link was already used")
+			}
+			return err
+		}
+		if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return tx.ClearLoginThrottle(ctx, loginKey(u.Email))
+	})
+	if err != nil {
+		return core.User{}, err
+	}
+	s.log.InfoContext(ctx, "password reset", "user_id", u.ID)
+	return u, nil
+}
