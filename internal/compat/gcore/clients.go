@@ -24,10 +24,10 @@ func (d *Dialect) caller(r *http.Request, p *core.Principal) int64 {
 // client builds the Client of tenant t. withUsers lists every member;
 // otherwise only the administrators are read, for the owner and
 // has_active_admin.
-func (d *Dialect) client(r *http.Request, p *core.Principal, t core.Tenant, caller int64, withUsers bool) (clientJSON, error) {
+func (d *Dialect) client(r *http.Request, p *core.Principal, t core.Tenant, caller int64, withUsers bool) (clientJSON, []core.ProductSetting, error) {
 	products, err := d.svc.TenantProducts(r.Context(), p, core.TenantRef{ID: t.ID})
 	if err != nil {
-		return clientJSON{}, err
+		return clientJSON{}, nil, err
 	}
 	var members []core.User
 	if withUsers {
@@ -39,9 +39,9 @@ func (d *Dialect) client(r *http.Request, p *core.Principal, t core.Tenant, call
 		members = pg.Users
 	}
 	if err != nil {
-		return clientJSON{}, err
+		return clientJSON{}, nil, err
 	}
-	return toClient(clientView{Tenant: t, Products: products, Members: members, WithUsers: withUsers, Caller: caller}), nil
+	return toClient(clientView{Tenant: t, Products: products, Members: members, WithUsers: withUsers, Caller: caller}), products, nil
 }
 
 func (d *Dialect) tenantByPath(r *http.Request, p *core.Principal) (core.Tenant, error) {
@@ -53,30 +53,29 @@ func (d *Dialect) tenantByPath(r *http.Request, p *core.Principal) (core.Tenant,
 }
 
 // listClients is GET /iam/clients: the accounts the caller may see; a plain
-// array without limit, a page with it. Filters: deleted, companyName (a
-// prefix of the company name), reseller_id and client_type; see the
-// dialect's documentation for the others.
+// array without limit, a page with it. deleted, limit and offset go to the
+// service; Gcore's other filters and ordering (filters.go) are applied here
+// over every visible account.
 func (d *Dialect) listClients(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
 	q := r.URL.Query()
-	query := service.TenantQuery{Prefix: q.Get("companyName")}
+	var query service.TenantQuery
 	switch q.Get("deleted") {
 	case "true":
 		query.Deleted = core.OnlyDeleted
 	case "false", "":
-	default:
+	default: // Gcore: any other value lists all
 		query.Deleted = core.IncludeDeleted
 	}
-	// roster has one reseller, and every account is a common one.
-	none := (q.Has("reseller_id") && q.Get("reseller_id") != fmt.Sprint(ResellerID)) ||
-		(q.Has("client_type") && q.Get("client_type") != string(core.UserTypeCommon))
+	f := parseClientFilter(q)
 	limit, offset, paged := page(r)
+	caller := d.caller(r, p)
 	var (
 		tenants []core.Tenant
 		count   int
 	)
 	switch {
-	case none:
-	case paged:
+	case f.none:
+	case paged && !f.set:
 		query.Offset, query.Limit, query.WithTotal = offset, limit, true
 		pg, err := d.svc.ListTenants(r.Context(), p, query)
 		if err != nil {
@@ -97,14 +96,31 @@ func (d *Dialect) listClients(w http.ResponseWriter, r *http.Request, p *core.Pr
 			query.Cursor = pg.NextCursor
 		}
 	}
-	caller := d.caller(r, p)
 	clients := make([]clientJSON, 0, len(tenants))
 	for _, t := range tenants {
-		c, err := d.client(r, p, t, caller, false)
+		c, products, err := d.client(r, p, t, caller, false)
 		if err != nil {
 			return err
 		}
+		if f.set {
+			var members []core.User
+			if f.needsMembers() {
+				if members, err = d.allUsers(r, p, t.ID); err != nil {
+					return err
+				}
+			}
+			if !f.match(t, c, products, members) {
+				continue
+			}
+		}
 		clients = append(clients, c)
+	}
+	if f.set {
+		f.sortClients(clients)
+		count = len(clients)
+		if paged {
+			clients = clients[min(offset, count):min(offset+limit, count)]
+		}
 	}
 	if !paged {
 		writeJSON(w, http.StatusOK, clients)
@@ -122,7 +138,7 @@ func (d *Dialect) getClient(w http.ResponseWriter, r *http.Request, p *core.Prin
 	if err != nil {
 		return err
 	}
-	c, err := d.client(r, p, t, d.caller(r, p), true)
+	c, _, err := d.client(r, p, t, d.caller(r, p), true)
 	if err != nil {
 		return err
 	}
@@ -172,7 +188,7 @@ func (d *Dialect) patchClient(w http.ResponseWriter, r *http.Request, p *core.Pr
 			return err
 		}
 	}
-	c, err := d.client(r, p, t, d.caller(r, p), true)
+	c, _, err := d.client(r, p, t, d.caller(r, p), true)
 	if err != nil {
 		return err
 	}

@@ -523,6 +523,40 @@ func TestGcoreAPI(t *testing.T) {
 		if str(u, "company") != "Acme Cloud" {
 			t.Fatalf("user's company after rename: %v", u["company"])
 		}
+		// Filters and ordering.
+		ids := func(query string) string {
+			t.Helper()
+			var l []map[string]any
+			admin.Do("GET", "/iam/clients"+query, nil).Want(t, 200).JSON(t, &l)
+			var out []string
+			for _, c := range l {
+				out = append(out, fmt.Sprint(num(c, "id")))
+			}
+			return strings.Join(out, ",")
+		}
+		a, g := fmt.Sprint(acme), fmt.Sprint(globex)
+		for query, want := range map[string]string{
+			"?email=OPS@acme.example": a, "?is_test=false": g, "?is_test=true": a, "?name=liddell": a,
+			"?users_email=carol": a, "?users_email=bob@": a + "," + g, "?users_name=BOB": a + "," + g,
+			"?id__in__exclude=" + a: g, "?ordering=-id": g + "," + a, "?ordering=companyName": a + "," + g,
+			"?companyName=CLOUD": a, "?country_code=null": a + "," + g, "?country_code=DE": "",
+			"?cdn=active": "", "?client_type=reseller": "", "?reseller_id=1": a + "," + g, "?seller_id=7": "",
+			"?created_at_gte=2000-01-01T00:00:00Z": a + "," + g, "?created_at_lte=2000-01-01T00:00:00Z": "", "?activated=true": a + "," + g,
+			"?personal_product_availability=CDN": "", "?deleted=true": "", "?deleted=false": a + "," + g,
+		} {
+			if got := ids(query); got != want {
+				t.Errorf("GET /iam/clients%s = [%s], want [%s]", query, got, want)
+			}
+		}
+		admin.Do("GET", "/iam/clients?ordering=-id&limit=1", nil).Want(t, 200).JSON(t, &pg)
+		if pg.Count != 2 || len(pg.Results) != 1 || num(pg.Results[0], "id") != globex || pg.Next == nil {
+			t.Fatalf("ordered page: %+v", pg)
+		}
+		admin.Do("GET", "/iam/clients?users_email=carol&limit=10&offset=1", nil).Want(t, 200).JSON(t, &pg)
+		if pg.Count != 1 || len(pg.Results) != 0 {
+			t.Fatalf("filtered page past the end: %+v", pg)
+		}
+
 		wantErrors(t, admin.Do("PATCH", path, map[string]any{"name": "Someone"}), map[string]string{"name": "The account's name is its owner's name"})
 		wantErrors(t, admin.Do("PATCH", path, map[string]any{"reseller": 2}), map[string]string{"reseller": `Invalid pk "2"`})
 		wantErrors(t, admin.Do("PATCH", path, map[string]any{"companyName": ""}), map[string]string{"companyName": "This field is required."})
