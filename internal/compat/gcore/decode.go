@@ -40,8 +40,9 @@ func decodeBytes(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(body, err)
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		at := skipSpace(body, dec.InputOffset())
+		at := skipSpace(body, end)
 		line, col := httpx.Position(body, at)
 		return malformed(fmt.Sprintf("Extra data: line %d column %d (char %d)", line, col, at))
 	}

@@ -707,6 +707,11 @@ func TestGcoreAPI(t *testing.T) {
 		if !strings.Contains(r.Header.Get("Allow"), "GET") {
 			t.Fatalf("Allow: %q", r.Header.Get("Allow"))
 		}
+		// Gcore documents no 404 for the availability changes; an unknown
+		// account is not found all the same.
+		r = e.raw.With("Authorization", "apikey "+testsupport.AdminKey).Do("PATCH", prefix+"/iam/products/availability/clients/999999",
+			map[string]any{"product_name": "CDN", "available": true})
+		wantMessage(t, r, 404, "Not found.")
 		big := `{"email": "` + strings.Repeat("a", 2<<20) + `"}`
 		wantMessage(t, e.raw.With("Authorization", "apikey "+testsupport.AdminKey).Do("POST", prefix+"/iam/users", big), 413, "The body is larger than")
 	})
