@@ -299,6 +299,12 @@ func TestGcoreAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	acmeAdmin := e.client("apikey " + acmeKey)
+	_, acmeUserKey, err := e.Service.CreateAPIKey(ctx, adminP, service.CreateAPIKeyInput{Name: "acme user",
+		TenantID: tenantID(acme), Roles: []string{core.RoleTenantUser}, Service: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeUser := e.client("apikey " + acmeUserKey)
 	_, _, err = e.Service.Login(ctx, service.LoginInput{Login: "alice@acme.example", Password: "Horse-battery-staple-42"})
 	if err != nil {
 		t.Fatal(err)
@@ -389,6 +395,9 @@ func TestGcoreAPI(t *testing.T) {
 		// A tenant administrator cannot touch another tenant's user: it
 		// does not exist for them.
 		wantMessage(t, acmeAdmin.Do("PATCH", fmt.Sprintf("/iam/users/%d", bobID), map[string]any{"name": "x"}), 404, "Not found.")
+		// A plain user of Acme sees Alice but may not change her.
+		acmeUser.Do("GET", path, nil).Want(t, 200)
+		wantMessage(t, acmeUser.Do("PATCH", path, map[string]any{"name": "x"}), 403, "You do not have permission to perform this action.")
 	})
 
 	var carolID int64
@@ -408,6 +417,12 @@ func TestGcoreAPI(t *testing.T) {
 		inv, err := e.Service.LatestInvitation(ctx, adminP, core.UserRef{Number: carolID})
 		if err != nil || inv.State != core.InvitationPending || inv.TenantID != tenantID(acme) {
 			t.Fatalf("invitation: %+v, %v", inv, err)
+		}
+		// Acme's administrator cannot see Globex's Bob, so cannot add him.
+		r = acmeAdmin.Do("POST", "/iam/clients/invite_user", map[string]any{"email": "bob@globex.example",
+			"user_role": map[string]any{"id": 2}, "client_id": acme}).Want(t, 400)
+		if r.String() != `["This user cannot be added to this client."]` {
+			t.Fatalf("cannot be added: %s", r.Body)
 		}
 		// An existing user is given access to the account.
 		m = admin.Do("POST", "/iam/clients/invite_user", map[string]any{"email": "bob@globex.example",
@@ -464,7 +479,7 @@ func TestGcoreAPI(t *testing.T) {
 			t.Fatalf("no new invitation: %+v", after)
 		}
 		wantMessage(t, admin.Do("POST", "/iam/auth/renew_invitation", map[string]any{"email": "alice@acme.example"}), 400, "This user already activated.")
-		r = admin.Do("POST", "/iam/auth/renew_invitation", map[string]any{"email": "nobody@acme.example"}).Want(t, 404)
+		wantMessage(t, admin.Do("POST", "/iam/auth/renew_invitation", map[string]any{"email": "nobody@acme.example"}), 404, "Not found.")
 		wantErrors(t, admin.Do("POST", "/iam/auth/renew_invitation", map[string]any{}, testsupport.Invalid()),
 			map[string]string{"email": "This field is required."})
 		wantMessage(t, e.client("").Do("POST", "/iam/auth/renew_invitation", map[string]any{"email": "carol@acme.example"}), 401, "Authentication credentials")
@@ -506,6 +521,7 @@ func TestGcoreAPI(t *testing.T) {
 			t.Fatalf("client: %v", c)
 		}
 		wantMessage(t, admin.Do("GET", "/iam/clients/999999", nil), 404, "Not found.")
+		wantMessage(t, e.client("").Do("GET", fmt.Sprintf("/iam/clients/%d", acme), nil), 401, "Authentication credentials")
 		wantMessage(t, e.client("").Do("GET", "/iam/clients", nil), 401, "Authentication credentials")
 
 		path := fmt.Sprintf("/iam/clients/%d", acme)
@@ -660,7 +676,8 @@ func TestGcoreAPI(t *testing.T) {
 		// Bob has two accounts: he cannot be deleted before losing one.
 		wantMessage(t, admin.Do("DELETE", fmt.Sprintf("/iam/users/%d", bobID), nil), 403, "Cannot delete user with multiple accounts.")
 		admin.Do("DELETE", path, nil).Want(t, 200)
-		admin.Do("GET", path, nil).Want(t, 404)
+		wantMessage(t, admin.Do("GET", path, nil), 404, "Not found.")
+		wantMessage(t, admin.Do("DELETE", path, nil), 404, "Not found.")
 		b := admin.Do("GET", fmt.Sprintf("/iam/users/%d", bobID), nil).Want(t, 200).Map(t)
 		if len(b["client_and_roles"].([]any)) != 1 || b["deleted"] != false {
 			t.Fatalf("bob after revoke: %v", b)

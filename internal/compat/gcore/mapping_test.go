@@ -1,7 +1,11 @@
 package gcore
 
 import (
+	"errors"
+	"log/slog"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"roster/internal/core"
@@ -77,5 +81,36 @@ func TestDecodeErrorsLikePython(t *testing.T) {
 	}
 	if err := decodeBytes([]byte("  "), &v); err != nil {
 		t.Errorf("an empty body is an empty object: %v", err)
+	}
+}
+
+func TestRenderStatusesAndHeaders(t *testing.T) {
+	cases := []struct {
+		err    *core.Error
+		status int
+		body   string
+		header [2]string
+	}{
+		{&core.Error{Code: core.CodeOverloaded, Message: "the password hashing pool is busy", RetryAfter: 2}, 503,
+			`{"message":"The password hashing pool is busy."}`, [2]string{"Retry-After", "2"}},
+		{&core.Error{Code: core.CodeRateLimited, Message: "too many requests", RetryAfter: 5}, 429,
+			`{"message":"Too many requests."}`, [2]string{"Retry-After", "5"}},
+		{&core.Error{Code: core.CodeUnauthenticated, Message: msgBadToken}, 401,
+			`{"message":"Given token not valid for any token type"}`, [2]string{"WWW-Authenticate", `APIKey realm="api"`}},
+		{core.Internal(errors.New("secret detail")), 500, `{"message":"A server error occurred."}`, [2]string{"Content-Type", "application/json"}},
+		{&core.Error{Code: core.CodeTooLarge, Message: "the body is larger than 1048576 bytes"}, 413,
+			`{"message":"The body is larger than 1048576 bytes."}`, [2]string{"Content-Type", "application/json"}},
+		{&core.Error{Code: core.CodeAlreadyActive, Message: "x"}, 400, `{"message":"This user already activated."}`, [2]string{"Content-Type", "application/json"}},
+	}
+	for _, c := range cases {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/iam/users", nil)
+		renderer{log: slog.New(slog.DiscardHandler)}.render(w, r, c.err)
+		if w.Code != c.status || strings.TrimSpace(w.Body.String()) != c.body || w.Header().Get(c.header[0]) != c.header[1] {
+			t.Errorf("%s: %d %s %v, want %d %s %s: %s", c.err.Code, w.Code, w.Body, w.Header(), c.status, c.body, c.header[0], c.header[1])
+		}
+		if strings.Contains(w.Body.String(), "secret") {
+			t.Errorf("internal detail leaked: %s", w.Body)
+		}
 	}
 }
