@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -750,5 +749,4 @@ func TestGcoreAPI(t *testing.T) {
 			t.Errorf("%s was never checked against Gcore's document", op)
 		}
 	}
-	_ = http.MethodGet
 }

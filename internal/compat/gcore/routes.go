@@ -4,7 +4,7 @@ import "net/http"
 
 // Field renames per endpoint, on top of fieldNames (errors.go).
 var (
-	renameInvite = map[string]string{"roles": "user_role", "tenant_id": "client_id", "email": "email"}
+	renameInvite = map[string]string{"roles": "user_role", "tenant_id": "client_id"}
 	renameMember = map[string]string{"roles": "user_role"}
 	renameClient = map[string]string{"name": "companyName", "owner_name": "name"}
 )
