@@ -5,6 +5,7 @@ import (
 
 	"roster/internal/compat"
 	"roster/internal/compat/everlytic"
+	"roster/internal/compat/gcore"
 	"roster/internal/service"
 )
 
@@ -12,5 +13,6 @@ import (
 func dialects(svc *service.Service, log *slog.Logger) []compat.Dialect {
 	return []compat.Dialect{
 		everlytic.New(svc, log),
+		gcore.New(svc, log),
 	}
 }

@@ -354,3 +354,35 @@ func (s *Service) SetTenantProducts(ctx context.Context, p *core.Principal, ref 
 	})
 	return out, err
 }
+
+// ResetAllTenantProducts returns the given products to the provider's
+// default in every tenant: each tenant's own setting for them is removed.
+func (s *Service) ResetAllTenantProducts(ctx context.Context, p *core.Principal, products []core.Product) error {
+	if !isProviderAdmin(p) {
+		return forbidden("only provider administrators change product availability")
+	}
+	if len(products) == 0 {
+		return nil
+	}
+	reset := make(map[core.Product]*bool, len(products))
+	for _, prod := range products {
+		reset[prod] = nil
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		tenants, err := tx.ListTenants(ctx, store.TenantFilter{Deleted: store.IncludeDeleted})
+		if err != nil {
+			return err
+		}
+		for _, t := range tenants {
+			if err := tx.SetTenantProductOverrides(ctx, t.ID, reset); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "tenant product settings reset", "products", products, "actor", p.Actor())
+	return nil
+}

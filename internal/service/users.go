@@ -102,10 +102,9 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		if !isProviderAdmin(p) {
 			return res, forbidden("only provider administrators create tenants")
 		}
+		// The new tenant's field problems are reported with the user's,
+		// all at once, after the role checks below.
 		t, overrides := s.buildTenant(v, "tenant.", *in.Tenant, p)
-		if err := v.Err(); err != nil {
-			return res, err
-		}
 		tenant, newTenant = &t, true
 		defer func() {
 			if res.Tenant != nil {
@@ -150,8 +149,9 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	if err != nil {
 		return res, err
 	}
-	checkRoleRules(v, "roles", in.RoleRules, roles)
-	if err := v.Err(); err != nil {
+	rv := &core.Validation{}
+	checkRoleRules(rv, "roles", in.RoleRules, roles)
+	if err := rv.Err(); err != nil {
 		return res, &core.Error{Code: core.CodeRoleInvalid, Message: "the roles are not valid", Fields: err.(*core.Error).Fields}
 	}
 	for i, r := range roles {
@@ -660,6 +660,23 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 // status deleted; email and username become free; keys, sessions and
 // pending invitations stop working.
 func (s *Service) DeleteUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
+	return s.DeleteUserWith(ctx, p, ref, DeleteUserOptions{})
+}
+
+// DeleteUserOptions select a vendor's preconditions for deleting a user.
+type DeleteUserOptions struct {
+	// RefuseMultiTenant refuses to delete a user who belongs to more than
+	// one tenant: access to the other tenants must be removed first
+	// (Gcore). The refusal is CodeForbidden with a field error coded
+	// "multiple_tenants".
+	RefuseMultiTenant bool
+}
+
+// CodeMultipleTenants is the field error code of DeleteUserOptions.RefuseMultiTenant.
+const CodeMultipleTenants = "multiple_tenants"
+
+// DeleteUserWith is DeleteUser with a vendor's preconditions.
+func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref core.UserRef, opts DeleteUserOptions) (core.User, error) {
 	u, err := s.GetUser(ctx, p, ref)
 	if err != nil {
 		return u, err
@@ -672,6 +689,10 @@ func (s *Service) DeleteUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	if u.Builtin {
 		return u, forbidden("the built-in administrator cannot be deleted")
+	}
+	if opts.RefuseMultiTenant && len(u.Memberships) > 1 {
+		return u, &core.Error{Code: core.CodeForbidden, Message: "the user belongs to more than one tenant; remove the other memberships first",
+			Fields: []core.FieldError{{Field: "memberships", Code: CodeMultipleTenants, Message: "the user belongs to more than one tenant"}}}
 	}
 	if err := s.requireElevation(p); err != nil {
 		return u, err
