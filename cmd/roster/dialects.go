@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"roster/internal/compat"
+	"roster/internal/compat/ece"
 	"roster/internal/compat/everlytic"
 	"roster/internal/compat/gcore"
 	"roster/internal/service"
@@ -12,6 +13,7 @@ import (
 // dialects builds every vendor dialect this binary serves.
 func dialects(svc *service.Service, log *slog.Logger) []compat.Dialect {
 	return []compat.Dialect{
+		ece.New(svc, log),
 		everlytic.New(svc, log),
 		gcore.New(svc, log),
 	}

@@ -232,3 +232,28 @@ func (s *Service) setElevation(ctx context.Context, p *core.Principal, until *ti
 		return forbidden("this credential cannot be elevated")
 	})
 }
+
+// RefreshSession extends the principal's session by the full session
+// lifetime from now (ECE's _refresh) and returns the new expiry. The token
+// stays the same; an elevation keeps its own expiry.
+func (s *Service) RefreshSession(ctx context.Context, p *core.Principal) (time.Time, error) {
+	if p.Kind != core.PrincipalSession {
+		return time.Time{}, core.Errorf(core.CodeInvalid, "only a login session can be refreshed; API keys do not expire by session")
+	}
+	until := s.now().Add(s.cfg.SessionTTL)
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		sess, err := tx.GetSession(ctx, p.CredentialID)
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeNotFound {
+				return errUnauthenticated
+			}
+			return err
+		}
+		sess.ExpiresAt = until
+		return tx.UpdateSession(ctx, sess)
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return until, nil
+}

@@ -93,6 +93,10 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	var (
 		tenant    *core.Tenant
 		newTenant bool
+		// providerLevel users are made by provider administrators only;
+		// that is checked after the roles, so that a request for roles
+		// the caller may not grant is told which role (role_forbidden).
+		providerLevel bool
 	)
 	switch {
 	case in.Tenant != nil && in.TenantID != "":
@@ -131,9 +135,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		}
 		tenant = &t
 	default:
-		if !isProviderAdmin(p) {
-			return res, forbidden("only provider administrators create users outside a tenant")
-		}
+		providerLevel = true
 	}
 	tenantID := ""
 	if tenant != nil {
@@ -159,6 +161,9 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		if err := checkGrant(p, tenantID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
 			return res, err
 		}
+	}
+	if providerLevel && !isProviderAdmin(p) {
+		return res, forbidden("only provider administrators create users outside a tenant")
 	}
 	if slices.Contains(providerRoles, core.RoleProviderAdmin) {
 		if err := s.requireElevation(p); err != nil {
@@ -532,12 +537,17 @@ type UpdateUserInput struct {
 	// ClearAttributes removes every attribute before Attributes merge.
 	ClearAttributes bool
 	PasswordPolicy  string
+	// ProviderRoles, when set, replaces the user's provider-level roles in
+	// the same transaction as the other changes (as SetProviderRoles
+	// would); RoleRules selects a vendor's combination rules for them.
+	ProviderRoles *[]string
+	RoleRules     string
 }
 
 // selfService lists what users may change about themselves.
 func (in UpdateUserInput) selfService() bool {
 	return in.Email == nil && in.Username == nil && in.Status == nil && in.EmailConfirmed == nil &&
-		in.Password == nil && in.Attributes == nil && !in.ClearAttributes
+		in.Password == nil && in.Attributes == nil && !in.ClearAttributes && in.ProviderRoles == nil
 }
 
 // UpdateUser changes a user's profile, status or password.
@@ -552,6 +562,13 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	if u.Status == core.UserDeleted {
 		return u, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	var providerRoles []string
+	if in.ProviderRoles != nil {
+		providerRoles = *in.ProviderRoles
+		if err := s.checkProviderRoles(p, u, providerRoles, in.RoleRules); err != nil {
+			return u, err
+		}
 	}
 	v := &core.Validation{}
 	set := func(dst *string, src *string) {
@@ -633,6 +650,12 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	now := s.now()
 	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
+	if in.ProviderRoles != nil {
+		u.ProviderRoles = core.NormalizeRoles(providerRoles)
+		if len(u.ProviderRoles) == 0 {
+			u.ProviderRoles = nil
+		}
+	}
 	if hash != "" {
 		u.HasPassword = true
 		// Setting a password for an invited user completes the account.
@@ -643,6 +666,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
+		}
+		if in.ProviderRoles != nil {
+			if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
+				return err
+			}
 		}
 		if hash != "" {
 			return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now})
@@ -688,7 +716,7 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 		return u, forbidden("you may not delete this user")
 	}
 	if u.Builtin {
-		return u, forbidden("the built-in administrator cannot be deleted")
+		return u, builtinRefusal("builtin", "the built-in administrator cannot be deleted")
 	}
 	if opts.RefuseMultiTenant && len(u.Memberships) > 1 {
 		return u, &core.Error{Code: core.CodeForbidden, Message: "the user belongs to more than one tenant; remove the other memberships first",
@@ -745,24 +773,8 @@ func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref c
 	if u.Status == core.UserDeleted {
 		return u, core.Errorf(core.CodeNotFound, "user not found")
 	}
-	v := &core.Validation{}
-	for i, r := range roles {
-		role, ok := core.LookupRole(r)
-		if !ok || role.Scope != core.ScopeProvider {
-			v.Add(fmt.Sprintf("roles[%d]", i), "unknown", "unknown provider role "+r)
-		}
-	}
-	checkRoleRules(v, "roles", rules, roles)
-	if err := v.Err(); err != nil {
-		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "the roles are not valid", Fields: err.(*core.Error).Fields}
-	}
-	if u.Builtin && !slices.Contains(roles, core.RoleProviderAdmin) {
-		return u, forbidden("the built-in administrator keeps provider-admin")
-	}
-	if slices.Contains(roles, core.RoleProviderAdmin) && !slices.Contains(u.ProviderRoles, core.RoleProviderAdmin) {
-		if err := s.requireElevation(p); err != nil {
-			return u, err
-		}
+	if err := s.checkProviderRoles(p, u, roles, rules); err != nil {
+		return u, err
 	}
 	now := s.now()
 	u.ProviderRoles = core.NormalizeRoles(roles)
@@ -777,4 +789,40 @@ func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref c
 		return tx.UpdateUser(ctx, u)
 	})
 	return u, err
+}
+
+// checkProviderRoles decides whether p may give u exactly these
+// provider-level roles: known provider roles, the named combination rules,
+// the built-in administrator keeping provider-admin, and an elevation for
+// granting provider-admin.
+func (s *Service) checkProviderRoles(p *core.Principal, u core.User, roles []string, rules string) error {
+	if !isProviderAdmin(p) {
+		return forbidden("only provider administrators change provider roles")
+	}
+	v := &core.Validation{}
+	for i, r := range roles {
+		role, ok := core.LookupRole(r)
+		if !ok || role.Scope != core.ScopeProvider {
+			v.Add(fmt.Sprintf("roles[%d]", i), "unknown", "unknown provider role "+r)
+		}
+	}
+	checkRoleRules(v, "roles", rules, roles)
+	if err := v.Err(); err != nil {
+		return &core.Error{Code: core.CodeRoleInvalid, Message: "the roles are not valid", Fields: err.(*core.Error).Fields}
+	}
+	if u.Builtin && !slices.Contains(roles, core.RoleProviderAdmin) {
+		return builtinRefusal("roles", "the built-in administrator keeps provider-admin")
+	}
+	if slices.Contains(roles, core.RoleProviderAdmin) && !slices.Contains(u.ProviderRoles, core.RoleProviderAdmin) {
+		return s.requireElevation(p)
+	}
+	return nil
+}
+
+// builtinRefusal is the answer to changing what the built-in administrator
+// must keep. The field error's code "builtin" lets surfaces tell it from
+// other refusals (ECE answers user.cannot_modify).
+func builtinRefusal(field, message string) *core.Error {
+	return &core.Error{Code: core.CodeForbidden, Message: message,
+		Fields: []core.FieldError{{Field: field, Code: "builtin", Message: message}}}
 }

@@ -174,6 +174,8 @@ func checkRoleRules(v *core.Validation, field, rules string, roles []string) {
 		v.Add(field, "invalid", "unknown role rules "+rules)
 		return
 	}
+	// A role named twice is still one role: the rules are about the set.
+	roles = core.NormalizeRoles(roles)
 	if r.atLeastOne && len(roles) == 0 {
 		v.Add(field, "required", "at least one role is required")
 		return

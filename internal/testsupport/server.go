@@ -62,6 +62,7 @@ type Env struct {
 	Registry *prometheus.Registry
 	Pool     *password.Pool
 	logs     *syncBuffer
+	log      *slog.Logger
 }
 
 // Logs returns everything the server logged so far.
@@ -142,7 +143,39 @@ func Start(t testing.TB, opts Options) *Env {
 		_ = httpSrv.Shutdown(ctx)
 		st.Close()
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Service: svc, Store: st, Clock: clock, Registry: reg, Pool: pool, logs: logs}
+	return &Env{URL: "http://" + ln.Addr().String(), Service: svc, Store: st, Clock: clock, Registry: reg, Pool: pool, logs: logs, log: log}
+}
+
+// ServeAtRoot runs the dialect that build makes at the root of a listener
+// of its own, over the same service, as `roster serve --compat-listen
+// name=host:port` does, and returns that listener's base URL.
+func (e *Env) ServeAtRoot(t testing.TB, build func(svc *service.Service, log *slog.Logger) compat.Dialect) string {
+	t.Helper()
+	d := build(e.Service, e.log)
+	handler := server.New(server.Options{Service: e.Service, Logger: e.log.With("dialect", d.Name()), Bare: true,
+		Mounted: []server.Mounted{{Prefix: "", Register: d.Register, Render: d.RenderError}}})
+	return serve(t, handler)
+}
+
+// serve runs handler on a loopback port until the test ends.
+func serve(t testing.TB, handler http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
