@@ -70,6 +70,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
 		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
+		RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow,
 	}, log)
 	metrics := server.NewMetrics(reg)
 	byName := map[string]compat.Dialect{}

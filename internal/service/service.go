@@ -38,6 +38,11 @@ type Config struct {
 	// KeyUseInterval bounds how often the last use of an API key is
 	// written: at most once per interval per key.
 	KeyUseInterval time.Duration
+	// RateLimit is how many requests one credential may make per
+	// RateLimitWindow on the surfaces that limit requests (GPCN's dialect);
+	// the count is kept per process.
+	RateLimit       int
+	RateLimitWindow time.Duration
 }
 
 // DefaultConfig is what roster runs with when nothing is configured.
@@ -51,6 +56,8 @@ func DefaultConfig() Config {
 		IdempotencyPendingTimeout: time.Minute,
 		ElevationTTL:              10 * time.Minute,
 		KeyUseInterval:            time.Minute,
+		RateLimit:                 1000,
+		RateLimitWindow:           time.Minute,
 	}
 }
 
@@ -78,11 +85,14 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 	}{
 		{&cfg.InviteTTL, d.InviteTTL}, {&cfg.SessionTTL, d.SessionTTL}, {&cfg.IdempotencyTTL, d.IdempotencyTTL},
 		{&cfg.IdempotencyPendingTimeout, d.IdempotencyPendingTimeout}, {&cfg.ElevationTTL, d.ElevationTTL},
-		{&cfg.KeyUseInterval, d.KeyUseInterval},
+		{&cfg.KeyUseInterval, d.KeyUseInterval}, {&cfg.RateLimitWindow, d.RateLimitWindow},
 	} {
 		if *pair.v <= 0 {
 			*pair.v = pair.def
 		}
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = d.RateLimit
 	}
 	if clock == nil {
 		clock = core.SystemClock{}
@@ -103,3 +113,7 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 func (s *Service) Roles() []core.Role { return core.Catalogue }
 
 func (s *Service) now() time.Time { return s.clock.Now() }
+
+// Now is the service's clock, for surfaces whose answers depend on time
+// (an invitation's expiry, a rate-limit window) and must agree with it.
+func (s *Service) Now() time.Time { return s.now() }
