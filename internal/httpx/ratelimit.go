@@ -122,22 +122,35 @@ func (l *RateLimiter) makeRoom(now time.Time) {
 	}
 }
 
+// The rate-limit headers, spelt as the APIs that use them document them.
+// They are stored under these exact keys (not Go's canonical
+// X-Ratelimit-Limit) so that they go on the wire in that spelling; header
+// names are case-insensitive, and Go clients canonicalise them on reading.
+const (
+	HeaderRateLimit     = "X-RateLimit-Limit"
+	HeaderRateRemaining = "X-RateLimit-Remaining"
+	HeaderRateReset     = "X-RateLimit-Reset"
+)
+
 // SetHeaders writes the decision as X-RateLimit-Limit, X-RateLimit-Remaining
 // and X-RateLimit-Reset (the Unix time, in seconds, at which the window
 // ends), and Retry-After (whole seconds, at least 1) when the request was
 // refused.
 func (d RateDecision) SetHeaders(h http.Header) {
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
 	reset := d.Reset.Unix()
 	if d.Reset.Nanosecond() > 0 {
 		reset++
 	}
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	h[HeaderRateLimit] = []string{strconv.Itoa(d.Limit)}
+	h[HeaderRateRemaining] = []string{strconv.Itoa(d.Remaining)}
+	h[HeaderRateReset] = []string{strconv.FormatInt(reset, 10)}
 	if !d.Allowed {
 		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
 	}
 }
+
+// HasRateHeaders reports whether SetHeaders already ran on h.
+func HasRateHeaders(h http.Header) bool { return len(h[HeaderRateLimit]) > 0 }
 
 // RetryAfterSeconds is RetryAfter rounded up to whole seconds, at least 1.
 func (d RateDecision) RetryAfterSeconds() int {

@@ -40,14 +40,18 @@ func TestRateLimiterCountsPerKeyAndResets(t *testing.T) {
 func TestRateLimiterHeaders(t *testing.T) {
 	at := time.Date(2026, 6, 1, 9, 0, 0, 500_000_000, time.UTC)
 	h := http.Header{}
+	if HasRateHeaders(h) {
+		t.Fatal("an empty header has rate headers")
+	}
 	RateDecision{Allowed: true, Limit: 10, Remaining: 4, Reset: at}.SetHeaders(h)
-	if h.Get("X-RateLimit-Limit") != "10" || h.Get("X-RateLimit-Remaining") != "4" ||
-		h.Get("X-RateLimit-Reset") != fmt.Sprint(at.Unix()+1) || h.Get("Retry-After") != "" {
+	// The documented spelling goes on the wire as it is.
+	if h["X-RateLimit-Limit"][0] != "10" || h["X-RateLimit-Remaining"][0] != "4" ||
+		h["X-RateLimit-Reset"][0] != fmt.Sprint(at.Unix()+1) || h.Get("Retry-After") != "" || !HasRateHeaders(h) {
 		t.Fatalf("allowed headers: %v", h)
 	}
 	h = http.Header{}
 	RateDecision{Limit: 10, Reset: at, RetryAfter: 200 * time.Millisecond}.SetHeaders(h)
-	if h.Get("X-RateLimit-Remaining") != "0" || h.Get("Retry-After") != "1" {
+	if h["X-RateLimit-Remaining"][0] != "0" || h.Get("Retry-After") != "1" {
 		t.Fatalf("refused headers: %v", h)
 	}
 }
