@@ -83,8 +83,6 @@ var fieldNames = map[string]string{
 	"offset":             "page",
 	"cursor":             "page",
 	"role":               "roleId",
-	"status":             "inviteStatus",
-	"username":           "email",
 }
 
 // renameField gives a core field name its GPCN name, keeping an index

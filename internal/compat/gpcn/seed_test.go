@@ -119,6 +119,21 @@ func TestSeedRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("the example as printed", func(t *testing.T) {
+		// The page's example with its placeholders left empty is refused:
+		// roles are checked first, and "" is no role.
+		m := wantError(t, e.admin.Do(t, "POST", "/v1/users", seedBody("register", "", "", "", "", "", "", "")), 400, "VALIDATION_ERROR")
+		if got := details(m); !slices.Equal(got, []string{"roleNames[0]:unknown"}) {
+			t.Fatalf("details: %v", got)
+		}
+		// With a role, every remaining problem is named at once.
+		m = wantError(t, e.admin.Do(t, "POST", "/v1/users", seedBody("register", "", "", "", "", "tenant-user", "", acme)), 400, "VALIDATION_ERROR")
+		want := []string{"email:required", "firstName:required", "lastName:required", "password:required", "resourceGroupIds[0]:invalid"}
+		if got := details(m); !slices.Equal(got, want) {
+			t.Fatalf("details: %v, want %v", got, want)
+		}
+	})
+
 	t.Run("listed natively", func(t *testing.T) {
 		var l struct{ Items []map[string]any }
 		e.native.T = t
