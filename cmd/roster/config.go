@@ -28,6 +28,8 @@ type Config struct {
 	SessionTTL       time.Duration
 	RequireElevation bool
 	ElevationTTL     time.Duration
+	RateLimit        int
+	RateLimitWindow  time.Duration
 	// CompatListen maps a dialect name to an address where it is also
 	// served at the root (for clients that cannot change their path).
 	CompatListen map[string]string
@@ -97,6 +99,12 @@ func settings() []setting {
 			}},
 		{flag: "elevation-ttl", env: "ROSTER_ELEVATION_TTL", def: "10m", help: "how long an elevation lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.ElevationTTL) }},
+		{flag: "rate-limit", env: "ROSTER_RATE_LIMIT", def: "1000", help: "requests one API key may make per rate-limit window on surfaces that limit requests (the GPCN dialect); counted per process",
+			set: func(c *Config, v string) error {
+				return parseUint(v, 31, func(n uint64) { c.RateLimit = int(n) })
+			}},
+		{flag: "rate-limit-window", env: "ROSTER_RATE_LIMIT_WINDOW", def: "1m", help: "the window of --rate-limit",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.RateLimitWindow) }},
 		{flag: "compat-listen", env: "ROSTER_COMPAT_LISTEN", help: "also serve a dialect at the root of its own listener, as name=host:port (e.g. ece=127.0.0.1:9201); repeat the flag, or comma-separate in the variable",
 			set: func(c *Config, v string) error {
 				c.CompatListen = map[string]string{}

@@ -7,6 +7,7 @@ import (
 	"roster/internal/compat/ece"
 	"roster/internal/compat/everlytic"
 	"roster/internal/compat/gcore"
+	"roster/internal/compat/gpcn"
 	"roster/internal/service"
 )
 
@@ -16,5 +17,6 @@ func dialects(svc *service.Service, log *slog.Logger) []compat.Dialect {
 		ece.New(svc, log),
 		everlytic.New(svc, log),
 		gcore.New(svc, log),
+		gpcn.New(svc, log),
 	}
 }

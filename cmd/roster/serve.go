@@ -47,14 +47,20 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	return sqlite.Open(ctx, dsn)
 }
 
+// compatListener serves one dialect at the root of its own address.
+type compatListener struct {
+	dialect string
+	handler http.Handler
+}
+
 // app is what serve runs: the store, the service and the HTTP handlers.
 type app struct {
 	store    store.Store
 	svc      *service.Service
 	registry *prometheus.Registry
 	handler  http.Handler
-	// compat holds the handlers of dedicated dialect listeners by address.
-	compat map[string]http.Handler
+	// compat holds the dedicated dialect listeners by address.
+	compat map[string]compatListener
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
@@ -72,6 +78,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
 		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
+		RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow,
 	}, log)
 	metrics := server.NewMetrics(reg)
 	byName := map[string]compat.Dialect{}
@@ -80,7 +87,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		byName[d.Name()] = d
 		mounted = append(mounted, server.Mounted{Prefix: compat.Prefix(d.Name()), Register: d.Register, Render: d.RenderError})
 	}
-	a := &app{store: st, svc: svc, registry: reg, compat: map[string]http.Handler{},
+	a := &app{store: st, svc: svc, registry: reg, compat: map[string]compatListener{},
 		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted})}
 	for name, addr := range cfg.CompatListen {
 		d, ok := byName[name]
@@ -88,8 +95,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			st.Close()
 			return nil, fmt.Errorf("--compat-listen: unknown dialect %q", name)
 		}
-		a.compat[addr] = server.New(server.Options{Service: svc, Logger: log.With("dialect", name), Metrics: metrics, Bare: true,
-			Mounted: []server.Mounted{{Prefix: "", Register: d.Register, Render: d.RenderError}}})
+		a.compat[addr] = compatListener{dialect: name, handler: server.New(server.Options{Service: svc,
+			Logger: log.With("dialect", name), Metrics: metrics, Bare: true,
+			Mounted: []server.Mounted{{Prefix: "", Register: d.Register, Render: d.RenderError}}})}
 	}
 	return a, nil
 }
@@ -123,16 +131,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("ROSTER_BOOTSTRAP_API_KEY ignored: the database already has API keys")
 	}
 
-	listeners := map[string]http.Handler{cfg.Addr: a.handler}
-	for addr, h := range a.compat {
+	listeners := map[string]compatListener{cfg.Addr: {handler: a.handler}}
+	for addr, l := range a.compat {
 		if _, taken := listeners[addr]; taken {
 			return fmt.Errorf("--compat-listen: %s is already used", addr)
 		}
-		listeners[addr] = h
+		listeners[addr] = l
 	}
 	var servers []*http.Server
 	errc := make(chan error, len(listeners))
-	for addr, h := range listeners {
+	for addr, l := range listeners {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, s := range servers {
@@ -141,17 +149,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 		srv := &http.Server{
-			Handler:           h,
+			Handler:           l.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       5 * time.Minute, // imports stream large bodies
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		servers = append(servers, srv)
-		if h == a.handler {
+		if l.dialect == "" {
 			log.Info("roster listening", "addr", "http://"+ln.Addr().String(), "db", describeDB(cfg.DB), "version", version())
 		} else {
-			log.Info("dialect listening", "addr", "http://"+ln.Addr().String())
+			log.Info("dialect listening", "dialect", l.dialect, "addr", "http://"+ln.Addr().String())
 		}
 		go func() { errc <- srv.Serve(ln) }()
 	}

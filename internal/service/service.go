@@ -59,6 +59,11 @@ type Config struct {
 	LoginMaxLockout     time.Duration
 	// LoginWindow forgets failures older than this.
 	LoginWindow time.Duration
+	// RateLimit is how many requests one credential may make per
+	// RateLimitWindow on the surfaces that limit requests (GPCN's dialect);
+	// the count is kept per process.
+	RateLimit       int
+	RateLimitWindow time.Duration
 }
 
 // DefaultConfig is what roster runs with when nothing is configured.
@@ -79,6 +84,8 @@ func DefaultConfig() Config {
 		LoginFreeFailuresIP:       50,
 		LoginMaxLockout:           15 * time.Minute,
 		LoginWindow:               time.Hour,
+		RateLimit:                 1000,
+		RateLimitWindow:           time.Minute,
 	}
 }
 
@@ -112,7 +119,7 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 		{&cfg.InviteTTL, d.InviteTTL}, {&cfg.SessionTTL, d.SessionTTL}, {&cfg.IdempotencyTTL, d.IdempotencyTTL},
 		{&cfg.IdempotencyPendingTimeout, d.IdempotencyPendingTimeout}, {&cfg.ElevationTTL, d.ElevationTTL},
 		{&cfg.KeyUseInterval, d.KeyUseInterval}, {&cfg.ResetTTL, d.ResetTTL}, {&cfg.LoginMaxLockout, d.LoginMaxLockout},
-		{&cfg.LoginWindow, d.LoginWindow},
+		{&cfg.LoginWindow, d.LoginWindow}, {&cfg.RateLimitWindow, d.RateLimitWindow},
 	} {
 		if *pair.v <= 0 {
 			*pair.v = pair.def
@@ -123,7 +130,7 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 		def int
 	}{
 		{&cfg.InviteMaxFailures, d.InviteMaxFailures}, {&cfg.LoginFreeFailures, d.LoginFreeFailures},
-		{&cfg.LoginFreeFailuresIP, d.LoginFreeFailuresIP},
+		{&cfg.LoginFreeFailuresIP, d.LoginFreeFailuresIP}, {&cfg.RateLimit, d.RateLimit},
 	} {
 		if *pair.v <= 0 {
 			*pair.v = pair.def

@@ -57,6 +57,8 @@ type CreateUserInput struct {
 	PasswordPolicy string
 	// RoleRules selects a vendor's role combination rules (RoleRulesECE).
 	RoleRules string
+	// RequireNames makes first and last name required (GPCN's register).
+	RequireNames bool
 }
 
 // CreateUserResult is what creation made.
@@ -180,6 +182,14 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	checkText(v, "name", in.Name, maxName)
 	checkText(v, "first_name", in.FirstName, maxName)
 	checkText(v, "last_name", in.LastName, maxName)
+	if in.RequireNames {
+		if in.FirstName == "" {
+			v.Add("first_name", "required", "is required")
+		}
+		if in.LastName == "" {
+			v.Add("last_name", "required", "is required")
+		}
+	}
 	checkPhone(v, "phone", in.Phone)
 	checkLang(v, "lang", in.Lang)
 	checkText(v, "external_id", in.ExternalID, maxCustomID)
