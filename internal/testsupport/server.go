@@ -40,7 +40,9 @@ type Options struct {
 	// Clock defaults to a manual clock at a fixed instant, so expiry is
 	// under the test's control.
 	Clock core.Clock
-	// Store defaults to a fresh SQLite database in a temporary directory.
+	// Store defaults to a fresh database of the backend under test (see
+	// MainOnEachBackend): SQLite in a temporary directory, or a PostgreSQL
+	// schema of its own.
 	Store store.Store
 	// PoolSize and HashMaxWait size the password pool (defaults 4 and 5s).
 	PoolSize    int
@@ -93,7 +95,7 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	st := opts.Store
 	if st == nil {
-		st = OpenSQLite(t)
+		st = OpenDefault(t)
 	}
 	clock := opts.Clock
 	if clock == nil {

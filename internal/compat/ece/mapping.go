@@ -186,7 +186,15 @@ func translate(ce *core.Error, sc scope) (int, []errorElement) {
 		}
 		return http.StatusNotFound, one(codeNotFound, ce.Message)
 	case core.CodeConflict, core.CodeAlreadyActive:
-		return http.StatusConflict, fieldElements(ce)
+		els := fieldElements(ce)
+		// ECE documents one code for a create that clashes: the user
+		// name's. It names the user; a clashing email comes second.
+		for _, el := range els {
+			if el.Code == codeUserNameConflict {
+				return http.StatusConflict, []errorElement{el}
+			}
+		}
+		return http.StatusConflict, els
 	case core.CodeElevationRequired:
 		return StatusElevationRequired, one(codeElevationRequired, "elevated permissions are required; call POST /api/v1/users/auth/_elevate first")
 	case core.CodeIdempotencyMismatch:

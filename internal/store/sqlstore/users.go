@@ -347,9 +347,47 @@ func encodeAttributes(attrs map[string]any) (string, error) {
 	return string(b), nil
 }
 
+// checkUserUnique reports every identifier of u that another live user
+// holds, in a fixed order, before the write: the unique indexes still decide
+// under concurrency, but a client hears of all its clashes at once, and
+// alike from every backend (they check their indexes in different orders).
+func (q *queries) checkUserUnique(ctx context.Context, u core.User) error {
+	email, username := core.NormalizeEmail(u.Email), core.NormalizeUsername(u.Username)
+	if (email == "" && username == "") || u.Status == core.UserDeleted {
+		return nil
+	}
+	var emailTaken, usernameTaken bool
+	err := q.queryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM users WHERE email_norm = ? AND email_norm <> '' AND status <> 'deleted' AND id <> ?),
+		EXISTS (SELECT 1 FROM users WHERE username_norm = ? AND username_norm <> '' AND status <> 'deleted' AND id <> ?)`,
+		email, u.ID, username, u.ID).Scan(&emailTaken, &usernameTaken)
+	if err != nil {
+		return q.wrap(err, "")
+	}
+	ce := &core.Error{Code: core.CodeConflict}
+	if emailTaken && email != "" {
+		ce.Fields = append(ce.Fields, core.FieldError{Field: "email", Code: "taken", Message: "is already taken"})
+	}
+	if usernameTaken && username != "" {
+		ce.Fields = append(ce.Fields, core.FieldError{Field: "username", Code: "taken", Message: "is already taken"})
+	}
+	if len(ce.Fields) == 0 {
+		return nil
+	}
+	names := make([]string, len(ce.Fields))
+	for i, f := range ce.Fields {
+		names[i] = f.Field
+	}
+	ce.Message = strings.Join(names, " and ") + " already taken"
+	return ce
+}
+
 func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 	attrs, err := encodeAttributes(u.Attributes)
 	if err != nil {
+		return err
+	}
+	if err := q.checkUserUnique(ctx, *u); err != nil {
 		return err
 	}
 	cols := `id, external_id, email, email_norm, username, username_norm, name, name_norm, first_name, last_name,
@@ -378,6 +416,9 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 	attrs, err := encodeAttributes(u.Attributes)
 	if err != nil {
+		return err
+	}
+	if err := q.checkUserUnique(ctx, u); err != nil {
 		return err
 	}
 	res, err := q.exec(ctx, `UPDATE users SET external_id = ?, email = ?, email_norm = ?, username = ?,

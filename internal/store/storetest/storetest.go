@@ -320,6 +320,14 @@ func testUserUniqueness(t *testing.T, s store.Store) {
 	if len(ce.Fields) != 1 || ce.Fields[0].Field != "username" {
 		t.Fatalf("username conflict fields = %+v", ce.Fields)
 	}
+	// Both clashes are reported, email first, whatever the backend.
+	dup = userWith("Taken@Example.com")
+	dup.Username = "Taken"
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &dup) })
+	ce = wantCode(t, err, core.CodeConflict)
+	if len(ce.Fields) != 2 || ce.Fields[0].Field != "email" || ce.Fields[1].Field != "username" {
+		t.Fatalf("double conflict fields = %+v", ce.Fields)
+	}
 	// Users without email or username do not clash with each other.
 	newUser(t, s, core.User{ID: core.NewID(), Username: "robot-1", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})
 	newUser(t, s, core.User{ID: core.NewID(), Username: "robot-2", Status: core.UserActive, CreatedAt: epoch, UpdatedAt: epoch})

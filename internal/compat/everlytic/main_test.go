@@ -1,0 +1,11 @@
+package everlytic_test
+
+import (
+	"os"
+	"testing"
+
+	"roster/internal/testsupport"
+)
+
+// The dialect's end-to-end tests run on SQLite, then on PostgreSQL.
+func TestMain(m *testing.M) { os.Exit(testsupport.MainOnEachBackend(m)) }
