@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -33,6 +34,11 @@ type Config struct {
 	// CompatListen maps a dialect name to an address where it is also
 	// served at the root (for clients that cannot change their path).
 	CompatListen map[string]string
+	PublicURL    string
+	SMTPURL      string
+	MailFrom     string
+	MailRetry    time.Duration
+	MailRetryMax time.Duration
 }
 
 // setting describes one configuration value once, for the flag, the
@@ -105,6 +111,23 @@ func settings() []setting {
 			}},
 		{flag: "rate-limit-window", env: "ROSTER_RATE_LIMIT_WINDOW", def: "1m", help: "the window of --rate-limit",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.RateLimitWindow) }},
+		{flag: "public-url", env: "ROSTER_PUBLIC_URL", help: "where people reach roster's pages; links in emails start with it (default: http:// and the listen address)",
+			set: func(c *Config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("must be an http or https URL such as https://id.example.com")
+				}
+				c.PublicURL = strings.TrimRight(v, "/")
+				return nil
+			}},
+		{env: "ROSTER_SMTP_URL", flagless: true, help: "mail server, as smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist) or smtps://user:pass@host:465; without it, emails stay in the outbox (roster mail list, GET /v1/outbox)",
+			set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
+		{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "roster <no-reply@localhost>", help: "sender of roster's emails",
+			set: func(c *Config, v string) error { c.MailFrom = v; return nil }},
+		{flag: "mail-retry", env: "ROSTER_MAIL_RETRY", def: "2s", help: "wait before the first retry of an email that could not be sent; it doubles with each failure",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetry) }},
+		{flag: "mail-retry-max", env: "ROSTER_MAIL_RETRY_MAX", def: "10m", help: "longest wait between two attempts to send an email",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetryMax) }},
 		{flag: "compat-listen", env: "ROSTER_COMPAT_LISTEN", help: "also serve a dialect at the root of its own listener, as name=host:port (e.g. ece=127.0.0.1:9201); repeat the flag, or comma-separate in the variable",
 			set: func(c *Config, v string) error {
 				c.CompatListen = map[string]string{}

@@ -2,6 +2,7 @@
 //
 //	roster serve     run the service
 //	roster migrate   apply database migrations and exit
+//	roster mail list list the mail outbox
 //	roster config    print the configuration reference
 //	roster version   print the version
 package main
@@ -30,6 +31,7 @@ const usage = `usage: roster <command> [flags]
 commands:
   serve     run the service (HTTP API, vendor dialects, web pages)
   migrate   apply database migrations and exit
+  mail list list the mail outbox (what waits to be sent, and why)
   config    print the configuration reference (flags and ROSTER_* variables)
   version   print the version
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, rest, getenv, stdout, stderr)
+	case "mail":
+		err = mailCommand(ctx, rest, getenv, stdout, stderr)
 	case "config":
 		fmt.Fprint(stdout, configReference())
 	case "version", "--version", "-v":

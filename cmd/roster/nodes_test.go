@@ -37,7 +37,7 @@ var buildRoster = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func startNodes(t *testing.T, n int, dbURL, key string) []*node {
+func startNodes(t *testing.T, n int, dbURL, key string, env ...string) []*node {
 	t.Helper()
 	bin, err := buildRoster()
 	if err != nil {
@@ -51,7 +51,7 @@ func startNodes(t *testing.T, n int, dbURL, key string) []*node {
 	)
 	for i := 0; i < n; i++ {
 		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbURL, "--password-memory", "64", "--password-time", "1")
-		cmd.Env = append(os.Environ(), "ROSTER_BOOTSTRAP_API_KEY="+key)
+		cmd.Env = append(append(os.Environ(), "ROSTER_BOOTSTRAP_API_KEY="+key), env...)
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -107,10 +107,13 @@ func waitListening(t *testing.T, stderr io.Reader) string {
 }
 
 // TestThreeNodesOneDatabase runs three roster processes on one PostgreSQL
-// database: uniqueness holds across them, and nothing is lost or doubled.
+// database: uniqueness holds across them, nothing is lost or doubled, and
+// each invitation's email goes out once although all three deliver mail.
 func TestThreeNodesOneDatabase(t *testing.T) {
 	key := "three-nodes-bootstrap-key-0123456789abcdef"
-	nodes := startNodes(t, 3, testsupport.PostgresSchemaURL(t), key)
+	smtp := testsupport.StartSMTP(t)
+	nodes := startNodes(t, 3, testsupport.PostgresSchemaURL(t), key, "ROSTER_SMTP_URL="+smtp.URL(),
+		"ROSTER_MAIL_FROM=roster <no-reply@cluster.example>")
 	clients := make([]*testsupport.Client, len(nodes))
 	for i, n := range nodes {
 		clients[i] = testsupport.NewClient(t, n.url, nil).Bearer(key)
@@ -203,6 +206,27 @@ func TestThreeNodesOneDatabase(t *testing.T) {
 				if k != 1 {
 					t.Fatalf("node %d lists %s %d times", i, email, k)
 				}
+			}
+		}
+	})
+
+	t.Run("one email per invitation", func(t *testing.T) {
+		// 1,000 invitations above and the one winner of the race.
+		const want = 1001
+		smtp.WaitFor(t, want, 90*time.Second)
+		time.Sleep(2 * time.Second) // a duplicate would arrive now
+		perRecipient := map[string]int{}
+		ids := map[string]bool{}
+		for _, m := range smtp.Messages() {
+			perRecipient[m.To[0]]++
+			ids[m.MessageID] = true
+		}
+		if len(perRecipient) != want || len(ids) != want {
+			t.Fatalf("%d recipients and %d Message-IDs, want %d each", len(perRecipient), len(ids), want)
+		}
+		for rcpt, k := range perRecipient {
+			if k != 1 {
+				t.Fatalf("%s got %d emails", rcpt, k)
 			}
 		}
 	})

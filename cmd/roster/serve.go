@@ -17,6 +17,7 @@ import (
 
 	"roster/internal/compat"
 	"roster/internal/core"
+	"roster/internal/mail"
 	"roster/internal/password"
 	"roster/internal/server"
 	"roster/internal/service"
@@ -61,6 +62,8 @@ type app struct {
 	handler  http.Handler
 	// compat holds the dedicated dialect listeners by address.
 	compat map[string]compatListener
+	// worker delivers the outbox; nil without ROSTER_SMTP_URL.
+	worker *mail.Worker
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
@@ -78,8 +81,22 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
 		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
-		RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow,
+		RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow, PublicURL: cfg.PublicURL,
 	}, log)
+	var worker *mail.Worker
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		worker = mail.NewWorker(st, sender, core.SystemClock{},
+			mail.WorkerConfig{FirstRetry: cfg.MailRetry, MaxRetry: cfg.MailRetryMax}, log, reg)
+		svc.OnOutbox(worker.Wake)
+		log.Info("mail delivery on", "smtp", sender.Describe(), "from", cfg.MailFrom)
+	} else {
+		log.Warn("mail delivery off: ROSTER_SMTP_URL is not set, so emails stay in the outbox; see them with `roster mail list` or GET /v1/outbox")
+	}
 	metrics := server.NewMetrics(reg)
 	byName := map[string]compat.Dialect{}
 	var mounted []server.Mounted
@@ -87,7 +104,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		byName[d.Name()] = d
 		mounted = append(mounted, server.Mounted{Prefix: compat.Prefix(d.Name()), Register: d.Register, Render: d.RenderError})
 	}
-	a := &app{store: st, svc: svc, registry: reg, compat: map[string]compatListener{},
+	a := &app{store: st, svc: svc, registry: reg, compat: map[string]compatListener{}, worker: worker,
 		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted})}
 	for name, addr := range cfg.CompatListen {
 		d, ok := byName[name]
@@ -110,6 +127,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	// Listen before building the app: the public URL defaults to the
+	// address actually bound.
+	mainLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer mainLn.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + mainLn.Addr().String()
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -141,12 +168,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var servers []*http.Server
 	errc := make(chan error, len(listeners))
 	for addr, l := range listeners {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, s := range servers {
-				s.Close()
+		ln := mainLn
+		if l.dialect != "" {
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				for _, s := range servers {
+					s.Close()
+				}
+				return err
 			}
-			return err
 		}
 		srv := &http.Server{
 			Handler:           l.handler,
@@ -167,6 +196,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.svc.Janitor(runCtx, 10*time.Minute)
+	workerDone := make(chan struct{})
+	if a.worker != nil {
+		go func() { defer close(workerDone); a.worker.Run(runCtx) }()
+	} else {
+		close(workerDone)
+	}
 
 	var serveErr error
 	select {
@@ -181,6 +216,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			serveErr = fmt.Errorf("shutdown: %w", err)
 		}
 	}
+	cancel()
+	<-workerDone
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

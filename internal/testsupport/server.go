@@ -19,6 +19,7 @@ import (
 
 	"roster/internal/compat"
 	"roster/internal/core"
+	"roster/internal/mail"
 	"roster/internal/password"
 	"roster/internal/server"
 	"roster/internal/service"
@@ -53,6 +54,10 @@ type Options struct {
 	Surfaces func(svc *service.Service, log *slog.Logger) []server.Surface
 	// Dialects builds vendor dialects, mounted at /compat/<name>.
 	Dialects func(svc *service.Service, log *slog.Logger) []compat.Dialect
+	// SMTPURL, when set, runs a mail delivery worker that sends the
+	// outbox there (see StartSMTP); MailWorker tunes it.
+	SMTPURL    string
+	MailWorker mail.WorkerConfig
 }
 
 // Env is a running server.
@@ -63,8 +68,10 @@ type Env struct {
 	Clock    core.Clock
 	Registry *prometheus.Registry
 	Pool     *password.Pool
-	logs     *syncBuffer
-	log      *slog.Logger
+	// Worker is the mail delivery worker when SMTPURL was given.
+	Worker *mail.Worker
+	logs   *syncBuffer
+	log    *slog.Logger
 }
 
 // Logs returns everything the server logged so far.
@@ -115,6 +122,15 @@ func Start(t testing.TB, opts Options) *Env {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := prometheus.NewRegistry()
 	pool := password.NewPool(password.PoolConfig{Params: params, Size: opts.PoolSize, MaxWait: opts.HashMaxWait}, reg)
+	// Listen first: links in emails point at this address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	url := "http://" + ln.Addr().String()
+	if opts.Config.PublicURL == "" {
+		opts.Config.PublicURL = url
+	}
 	svc := service.New(st, pool, clock, opts.Config, log)
 	if _, err := svc.Bootstrap(context.Background(), AdminKey); err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -129,9 +145,19 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	}
 	handler := server.New(srvOpts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
+	env := &Env{URL: url, Service: svc, Store: st, Clock: clock, Registry: reg, Pool: pool, logs: logs, log: log}
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	close(workerDone)
+	if opts.SMTPURL != "" {
+		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: opts.SMTPURL, From: "roster <no-reply@roster.test>", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Worker = mail.NewWorker(st, sender, clock, opts.MailWorker, log, reg)
+		svc.OnOutbox(env.Worker.Wake)
+		workerDone = make(chan struct{})
+		go func() { defer close(workerDone); env.Worker.Run(workerCtx) }()
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -143,9 +169,11 @@ func Start(t testing.TB, opts Options) *Env {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = httpSrv.Shutdown(ctx)
+		stopWorker()
+		<-workerDone
 		st.Close()
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Service: svc, Store: st, Clock: clock, Registry: reg, Pool: pool, logs: logs, log: log}
+	return env
 }
 
 // ServeAtRoot runs the dialect that build makes at the root of a listener
