@@ -33,7 +33,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *core.Principal)
 
 // authed authenticates the Bearer credential, applies the Idempotency-Key
 // protocol to POSTs, runs fn, and renders its error as a problem.
-func (a *API) authed(fn handlerFunc) http.HandlerFunc {
+func (a *API) authed(fn handlerFunc) http.HandlerFunc { return a.authenticated(fn, true) }
+
+// authedStream is authed for streamed answers, which the Idempotency-Key
+// protocol would have to hold whole: an import is idempotent by itself
+// (create skips what exists, upsert rewrites it).
+func (a *API) authedStream(fn handlerFunc) http.HandlerFunc { return a.authenticated(fn, false) }
+
+func (a *API) authenticated(fn handlerFunc, idempotent bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		secret := httpx.BearerToken(r, "Bearer")
 		if secret == "" {
@@ -49,11 +56,16 @@ func (a *API) authed(fn handlerFunc) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		httpx.Idempotent(a.svc, p, w, r, a.fail, func(w http.ResponseWriter, r *http.Request) {
+		run := func(w http.ResponseWriter, r *http.Request) {
 			if err := fn(w, r, p); err != nil {
 				a.fail(w, r, err)
 			}
-		})
+		}
+		if !idempotent {
+			run(w, r)
+			return
+		}
+		httpx.Idempotent(a.svc, p, w, r, a.fail, run)
 	}
 }
 
@@ -118,22 +130,16 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 // for errors outside any surface too.
 func WriteProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	ce := core.AsError(err)
-	status := Status(ce)
 	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		// The client went away; nobody reads this answer.
 		return
 	}
-	if status >= 500 && ce.Code != core.CodeOverloaded {
+	p := problemOf(r, ce)
+	if p.Status >= 500 && ce.Code != core.CodeOverloaded {
 		log.ErrorContext(r.Context(), "request failed", "code", ce.Code, "error", err.Error())
 	}
-	detail := ce.Message
-	if ce.Code == core.CodeInternal {
-		detail = "an internal error occurred; quote the request id when reporting it"
-	}
 	httpx.RetryAfter(w, ce)
-	p := Problem{Type: "/docs#problem-" + string(ce.Code), Title: http.StatusText(status), Status: status,
-		Detail: detail, Code: ce.Code, Errors: ce.Fields, RequestID: httpx.RequestID(r.Context())}
-	httpx.WriteJSON(w, status, "application/problem+json", p)
+	httpx.WriteJSON(w, p.Status, "application/problem+json", p)
 }
 
 // decode reads the JSON body strictly into dst.

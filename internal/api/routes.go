@@ -27,6 +27,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/tenants/{id}/resource-groups/{group_id}/members/{user_id}", a.authed(a.deleteGroupMember))
 
 	mux.HandleFunc("POST /v1/users", a.authed(a.createUser))
+	mux.HandleFunc("POST /v1/users/import", a.authedStream(a.importUsers))
 	mux.HandleFunc("GET /v1/users", a.authed(a.listUsers))
 	mux.HandleFunc("GET /v1/users/{id}", a.authed(a.getUser))
 	mux.HandleFunc("PATCH /v1/users/{id}", a.authed(a.patchUser))

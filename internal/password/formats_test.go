@@ -558,3 +558,22 @@ func TestValidateParams(t *testing.T) {
 	}()
 	HashArgon2id(testPassword, bad)
 }
+
+// Every format EncodeCheap writes is identified and verified as such.
+func TestEncodeCheapRoundTrips(t *testing.T) {
+	for _, f := range Formats {
+		h, err := EncodeCheap(f, "an imported password")
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if got, err := Identify(h); err != nil || got != f {
+			t.Fatalf("%s: identified as %s, %v (%s)", f, got, err, h)
+		}
+		if ok, err := Verify(h, "an imported password"); !ok || err != nil {
+			t.Fatalf("%s: right password %v, %v", f, ok, err)
+		}
+		if ok, _ := Verify(h, "another password"); ok {
+			t.Fatalf("%s: wrong password accepted", f)
+		}
+	}
+}

@@ -70,6 +70,15 @@ type UserFilter struct {
 	Sort          UserSort
 }
 
+// UserKeys names users by any of their unique identifiers, for matching a
+// batch of imported users against the existing ones in one query.
+type UserKeys struct {
+	IDs         []string
+	Emails      []string // compared normalised
+	Usernames   []string // compared normalised
+	ExternalIDs []string
+}
+
 // TenantFilter selects tenants for a listing.
 type TenantFilter struct {
 	IDs     []string // non-nil: only these (a non-nil empty slice matches none)
@@ -136,6 +145,9 @@ type Reader interface {
 	// GetUser returns the user with provider roles and memberships.
 	GetUser(ctx context.Context, ref UserRef) (core.User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]core.User, error)
+	// MatchUsers returns the users (without memberships) that hold any of
+	// the keys; deleted users match by id and external id only.
+	MatchUsers(ctx context.Context, k UserKeys) ([]core.User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
 	GetCredential(ctx context.Context, userID string) (core.Credential, error)
 

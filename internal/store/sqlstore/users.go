@@ -224,6 +224,52 @@ func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.Use
 	return users, nil
 }
 
+func (q *queries) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User, error) {
+	var (
+		alts []string
+		args []any
+	)
+	add := func(cond string, vals []string, norm func(string) string) {
+		var vs []any
+		for _, v := range vals {
+			if v = norm(v); v != "" {
+				vs = append(vs, v)
+			}
+		}
+		if len(vs) > 0 {
+			alts = append(alts, cond+" IN ("+placeholders(len(vs))+")")
+			args = append(args, vs...)
+		}
+	}
+	same := func(s string) string { return s }
+	add("u.id", k.IDs, same)
+	add("u.external_id", k.ExternalIDs, same)
+	add("(u.status <> 'deleted' AND u.email_norm <> '' AND u.email_norm", k.Emails, core.NormalizeEmail)
+	add("(u.status <> 'deleted' AND u.username_norm <> '' AND u.username_norm", k.Usernames, core.NormalizeUsername)
+	if len(alts) == 0 {
+		return nil, nil
+	}
+	for i, a := range alts {
+		if strings.HasPrefix(a, "(") {
+			alts[i] = a + ")"
+		}
+	}
+	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+strings.Join(alts, " OR "), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []core.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, q.wrap(err, "")
+		}
+		out = append(out, u)
+	}
+	return out, q.wrap(rows.Err(), "")
+}
+
 func (q *queries) CountUsers(ctx context.Context, f store.UserFilter) (int, error) {
 	f.After = ""
 	from, where, args := q.userQuery(f)

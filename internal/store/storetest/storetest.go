@@ -33,6 +33,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"UserCreateAndGet", testUserCreateAndGet},
 		{"UserUniqueness", testUserUniqueness},
 		{"UserUpdate", testUserUpdate},
+		{"MatchUsers", testMatchUsers},
 		{"Memberships", testMemberships},
 		{"UserListingFilters", testUserListingFilters},
 		{"UserListingPages", testUserListingPages},
@@ -964,5 +965,38 @@ func testNotFound(t *testing.T, s store.Store) {
 	wantCode(t, err, core.CodeNotFound)
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testMatchUsers(t *testing.T, s store.Store) {
+	a := userWith("Match.A@example.com")
+	a.ExternalID, a.Username = "ext-a", "MatchA"
+	a = newUser(t, s, a)
+	b := newUser(t, s, userWith("match.b@example.com"))
+	gone := userWith("gone@example.com")
+	gone.Status, gone.ExternalID = core.UserDeleted, "ext-gone"
+	gone = newUser(t, s, gone)
+	newUser(t, s, userWith("other@example.com"))
+
+	got, err := s.MatchUsers(ctx, store.UserKeys{Emails: []string{"MATCH.A@EXAMPLE.COM", "nobody@example.com", "gone@example.com"},
+		IDs: []string{b.ID}, ExternalIDs: []string{"ext-gone"}, Usernames: []string{"matcha"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, u := range got {
+		found = append(found, u.ID)
+	}
+	slices.Sort(found)
+	want := []string{a.ID, b.ID, gone.ID}
+	slices.Sort(want)
+	if !slices.Equal(found, want) {
+		t.Fatalf("matched %v, want %v (a deleted user matches by external id, not by email)", found, want)
+	}
+	if got, _ := s.MatchUsers(ctx, store.UserKeys{Emails: []string{"gone@example.com"}}); len(got) != 0 {
+		t.Fatalf("a deleted user matched by email: %+v", got)
+	}
+	if got, err := s.MatchUsers(ctx, store.UserKeys{}); err != nil || len(got) != 0 {
+		t.Fatalf("no keys: %v, %v", got, err)
 	}
 }

@@ -1,0 +1,189 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/httpx"
+	"roster/internal/service"
+)
+
+// importLine is one input line of POST /v1/users/import.
+type importLine struct {
+	ID             string          `json:"id"`
+	Number         int64           `json:"number"`
+	ExternalID     string          `json:"external_id"`
+	Email          string          `json:"email"`
+	Username       string          `json:"username"`
+	Name           string          `json:"name"`
+	FirstName      string          `json:"first_name"`
+	LastName       string          `json:"last_name"`
+	Phone          string          `json:"phone"`
+	Lang           string          `json:"lang"`
+	Status         core.UserStatus `json:"status"`
+	EmailConfirmed bool            `json:"email_confirmed"`
+	Password       string          `json:"password"`
+	PasswordHash   string          `json:"password_hash"`
+	TenantID       string          `json:"tenant_id"`
+	Roles          []string        `json:"roles"`
+	Attributes     map[string]any  `json:"attributes"`
+	CreatedAt      *time.Time      `json:"created_at"`
+}
+
+// importResultJSON is one output line.
+type importResultJSON struct {
+	Line   int      `json:"line"`
+	Status string   `json:"status"`
+	ID     string   `json:"id,omitempty"`
+	Number int64    `json:"number,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	Error  *Problem `json:"error,omitempty"`
+}
+
+const (
+	importBatch   = 500
+	maxImportLine = 1 << 20
+)
+
+// importUsers streams NDJSON in and results out: lines are read in batches,
+// each batch goes to the service, and its results are written and flushed
+// before the next batch is read, so neither side is ever held whole. A bad
+// line is reported and the import goes on.
+func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
+	mode := service.ImportMode(r.URL.Query().Get("mode"))
+	if mode == "" {
+		mode = service.ImportCreate
+	}
+	if mode != service.ImportCreate && mode != service.ImportUpsert {
+		return core.FieldInvalid("mode", "invalid", "must be create or upsert")
+	}
+	rc := http.NewResponseController(w)
+	// Results flow back while the body is still arriving.
+	_ = rc.EnableFullDuplex()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	in := bufio.NewReaderSize(r.Body, 64<<10)
+	var (
+		items   []service.ImportItem
+		invalid []importResultJSON
+		line    int
+		counts  = map[string]int{}
+	)
+	flush := func() error {
+		results, err := a.svc.ImportUsers(r.Context(), p, mode, items)
+		if err != nil {
+			return err
+		}
+		out := append(invalid, make([]importResultJSON, 0, len(results))...)
+		for _, res := range results {
+			o := importResultJSON{Line: res.Line, Status: res.Status, ID: res.ID, Number: res.Number, Reason: res.Reason}
+			if res.Error != nil {
+				o.Error = problemOf(r, res.Error)
+			}
+			out = append(out, o)
+		}
+		sortByLine(out)
+		for _, o := range out {
+			counts[o.Status]++
+			if err := enc.Encode(o); err != nil {
+				return err
+			}
+		}
+		items, invalid = items[:0], invalid[:0]
+		return rc.Flush()
+	}
+	for {
+		raw, err := readLine(in)
+		if len(bytes.TrimSpace(raw)) > 0 || errors.Is(err, errLineTooLong) {
+			line++
+			var l importLine
+			switch {
+			case errors.Is(err, errLineTooLong):
+				invalid = append(invalid, importResultJSON{Line: line, Status: "error",
+					Error: problemOf(r, core.Errorf(core.CodeTooLarge, "the line is longer than %d bytes", maxImportLine))})
+			default:
+				if derr := httpx.DecodeJSONBytes(raw, &l, true); derr != nil {
+					invalid = append(invalid, importResultJSON{Line: line, Status: "error", Error: problemOf(r, derr)})
+				} else {
+					items = append(items, l.item(line))
+				}
+			}
+		}
+		if len(items)+len(invalid) >= importBatch || (err != nil && !errors.Is(err, errLineTooLong)) {
+			if ferr := flush(); ferr != nil {
+				// The status line is gone; the failure ends the stream.
+				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted", Error: problemOf(r, ferr)})
+				a.log.WarnContext(r.Context(), "import aborted", "line", line, "error", ferr)
+				return nil
+			}
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			if !errors.Is(err, io.EOF) {
+				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted",
+					Error: problemOf(r, &core.Error{Code: core.CodeMalformed, Message: "the upload broke off: " + err.Error()})})
+			}
+			break
+		}
+	}
+	a.log.InfoContext(r.Context(), "import finished", "lines", line, "created", counts["created"], "updated", counts["updated"],
+		"skipped", counts["skipped"], "errors", counts["error"], "actor", p.Actor())
+	return nil
+}
+
+func (l importLine) item(line int) service.ImportItem {
+	return service.ImportItem{Line: line, ID: l.ID, Number: l.Number, ExternalID: l.ExternalID, Email: l.Email,
+		Username: l.Username, Name: l.Name, FirstName: l.FirstName, LastName: l.LastName, Phone: l.Phone, Lang: l.Lang,
+		Status: l.Status, EmailConfirmed: l.EmailConfirmed, Password: l.Password, PasswordHash: l.PasswordHash,
+		TenantID: l.TenantID, Roles: l.Roles, Attributes: l.Attributes, CreatedAt: l.CreatedAt}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its newline; a line over the
+// limit is skipped to its end and reported as errLineTooLong.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxImportLine {
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return nil, errLineTooLong
+		}
+		buf = append(buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimRight(buf, "\r\n"), err
+	}
+}
+
+func sortByLine(rs []importResultJSON) {
+	slices.SortStableFunc(rs, func(a, b importResultJSON) int { return a.Line - b.Line })
+}
+
+// problemOf renders an error as the problem body of one result line.
+func problemOf(r *http.Request, err error) *Problem {
+	ce := core.AsError(err)
+	status := Status(ce)
+	detail := ce.Message
+	if ce.Code == core.CodeInternal {
+		detail = "an internal error occurred; quote the request id when reporting it"
+	}
+	return &Problem{Type: "/docs#problem-" + string(ce.Code), Title: http.StatusText(status), Status: status,
+		Detail: detail, Code: ce.Code, Errors: ce.Fields, RequestID: httpx.RequestID(r.Context())}
+}

@@ -1,0 +1,205 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/testsupport"
+)
+
+type importResult struct {
+	Line   int            `json:"line"`
+	Status string         `json:"status"`
+	ID     string         `json:"id"`
+	Number int64          `json:"number"`
+	Reason string         `json:"reason"`
+	Error  map[string]any `json:"error"`
+}
+
+func runImport(t *testing.T, e *nativeEnv, mode string, body []byte) []importResult {
+	t.Helper()
+	r := e.admin.Do("POST", "/v1/users/import?mode="+mode, body, testsupport.ContentType("application/x-ndjson")).Want(t, 200)
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Fatalf("content type %q", ct)
+	}
+	var out []importResult
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
+	for sc.Scan() {
+		var res importResult
+		if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
+			t.Fatalf("result line %q: %v", sc.Text(), err)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func TestImport(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, b testsupport.Backend) {
+		testImport(t, startNative(t, testsupport.Options{Store: b.Open(t)}))
+	})
+}
+
+func testImport(t *testing.T, e *nativeEnv) {
+	tenant := e.tenant(t, "Imported Inc")
+	const perFormat = 300
+	var (
+		buf       bytes.Buffer
+		line      int
+		passwords = map[string]string{} // email → password, for the logins below
+		format    = map[string]password.Format{}
+	)
+	write := func(v any) {
+		line++
+		b, _ := json.Marshal(v)
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	// Hashing is the slow part of making the file: one hash per format,
+	// a few users with their own password each.
+	for _, f := range password.Formats {
+		shared := fmt.Sprintf("shared password for %s", f)
+		sharedHash, err := password.EncodeCheap(f, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < perFormat; i++ {
+			email := fmt.Sprintf("%s-%03d@import.example", f, i)
+			pw, hash := shared, sharedHash
+			if i < 3 {
+				pw = fmt.Sprintf("own password %s %d", f, i)
+				if hash, err = password.EncodeCheap(f, pw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			passwords[email], format[email] = pw, f
+			write(map[string]any{"email": email, "name": fmt.Sprintf("User %d", i), "password_hash": hash, "tenant_id": tenant})
+		}
+	}
+	// Plaintext passwords are hashed by roster.
+	write(map[string]any{"email": "plain@import.example", "password": "a plaintext passphrase", "tenant_id": tenant})
+	passwords["plain@import.example"] = "a plaintext passphrase"
+	// Ids, numbers and external ids are kept.
+	keptID := "01890000-0000-7000-8000-0000000000aa"
+	write(map[string]any{"id": keptID, "number": 777777, "external_id": "legacy-42", "email": "kept@import.example",
+		"username": "kept", "tenant_id": tenant, "roles": []string{"tenant-admin"}, "status": "invited"})
+	keptLine := line
+	// Bad lines are reported and the import goes on.
+	buf.WriteString("{not json\n")
+	line++
+	badJSON := line
+	write(map[string]any{"email": "not-an-email", "tenant_id": tenant})
+	badEmail := line
+	write(map[string]any{"email": "hash@import.example", "password_hash": "$1$md5$isnotsupported", "tenant_id": tenant})
+	badHash := line
+	// The same user twice in one batch is an error; a user of an earlier
+	// batch of the same file is an existing one, skipped.
+	write(map[string]any{"email": "twice@import.example", "tenant_id": tenant})
+	write(map[string]any{"email": "TWICE@import.example", "tenant_id": tenant})
+	dupInFile := line
+	write(map[string]any{"email": "argon2id-000@import.example", "tenant_id": tenant})
+	dupEarlier := line
+	write(map[string]any{"email": "role@import.example", "tenant_id": tenant, "roles": []string{"overlord"}})
+	badRole := line
+	buf.WriteString("\n   \n")
+	total := line
+
+	results := runImport(t, e, "create", buf.Bytes())
+	if len(results) != total {
+		t.Fatalf("%d result lines for %d input lines", len(results), total)
+	}
+	byLine := map[int]importResult{}
+	counts := map[string]int{}
+	for i, r := range results {
+		if r.Line != i+1 {
+			t.Fatalf("result %d is for line %d: results come back in order", i, r.Line)
+		}
+		byLine[r.Line] = r
+		counts[r.Status]++
+	}
+	wantCreated := len(password.Formats)*perFormat + 3
+	if counts["created"] != wantCreated || counts["error"] != 5 || counts["skipped"] != 1 {
+		t.Fatalf("counts %v, want %d created, 1 skipped and 5 errors", counts, wantCreated)
+	}
+	if r := byLine[dupEarlier]; r.Status != "skipped" || r.Reason != "exists" {
+		t.Errorf("a user of an earlier batch: %+v", r)
+	}
+	for l, code := range map[int]string{badJSON: "malformed", badEmail: "invalid", badHash: "invalid", dupInFile: "conflict", badRole: "role_invalid"} {
+		r := byLine[l]
+		if r.Status != "error" || r.Error["code"] != code {
+			t.Errorf("line %d: %+v, want error %s", l, r, code)
+		}
+	}
+	if r := byLine[keptLine]; r.ID != keptID || r.Number != 777777 {
+		t.Fatalf("kept ids: %+v", r)
+	}
+	kept := e.admin.Do("GET", "/v1/users/"+keptID, nil).Want(t, 200).Map(t)
+	if kept["external_id"] != "legacy-42" || kept["number"].(float64) != 777777 || kept["status"] != "invited" {
+		t.Fatalf("kept user: %v", kept)
+	}
+	// A user made after an import with explicit numbers gets a fresh one.
+	after := e.user(t, e.admin, map[string]any{"email": "after@import.example", "tenant_id": tenant})
+	if after["number"].(float64) <= 777777 {
+		t.Fatalf("number after the import: %v", after["number"])
+	}
+
+	// Imported hashes of every format log in, and are replaced by argon2id.
+	for email, pw := range passwords {
+		if !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-000") && !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-001") &&
+			!strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-299") && email != "plain@import.example" {
+			continue
+		}
+		wantProblem(t, e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": email, "password": pw + "!"}), 401, "unauthenticated")
+		e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": email, "password": pw}).Want(t, 200)
+		u, err := e.Store.GetUser(context.Background(), core.UserRef{Email: email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.Store.GetCredential(context.Background(), u.ID)
+		if err != nil || !strings.HasPrefix(c.Hash, "$argon2id$") || password.NeedsRehash(c.Hash, testsupport.FastParams) {
+			t.Fatalf("%s (%s) after login: %q, %v", email, format[email], c.Hash, err)
+		}
+		e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": email, "password": pw}).Want(t, 200)
+	}
+
+	// The same file again: everything that exists is skipped.
+	again := runImport(t, e, "create", buf.Bytes())
+	counts = map[string]int{}
+	for _, r := range again {
+		counts[r.Status]++
+	}
+	if counts["skipped"] != wantCreated+1 || counts["created"] != 0 {
+		t.Fatalf("second import: %v", counts)
+	}
+	// Upsert updates in place, keeping ids.
+	upsert := fmt.Sprintf("%s\n%s\n",
+		`{"email": "plain@import.example", "name": "Renamed", "tenant_id": "`+tenant+`"}`,
+		`{"external_id": "legacy-42", "email": "kept@import.example", "username": "kept", "name": "Kept Again", "tenant_id": "`+tenant+`", "roles": ["viewer"]}`)
+	up := runImport(t, e, "upsert", []byte(upsert))
+	if len(up) != 2 || up[0].Status != "updated" || up[1].Status != "updated" || up[1].ID != keptID {
+		t.Fatalf("upsert: %+v", up)
+	}
+	kept = e.admin.Do("GET", "/v1/users/"+keptID, nil).Want(t, 200).Map(t)
+	m := kept["memberships"].([]any)[0].(map[string]any)
+	if kept["name"] != "Kept Again" || m["roles"].([]any)[0] != "viewer" {
+		t.Fatalf("after upsert: %v", kept)
+	}
+	// The plaintext user's password survived the upsert.
+	e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": "plain@import.example", "password": "a plaintext passphrase"}).Want(t, 200)
+	// Authorisation: a tenant's reader may not import.
+	reader, _, _ := e.key(t, e.admin, map[string]any{"name": "reader", "tenant_id": tenant, "roles": []string{"viewer"}, "service": true})
+	r := reader.Do("POST", "/v1/users/import", `{"email": "x@import.example", "tenant_id": "`+tenant+`"}`+"\n",
+		testsupport.ContentType("application/x-ndjson"))
+	var res importResult
+	if err := json.Unmarshal(bytes.TrimSpace(r.Body), &res); err != nil || res.Status != "error" || res.Error["code"] != "forbidden" {
+		t.Fatalf("a reader's import: %d %s", r.Status, r.Body)
+	}
+	wantProblem(t, e.admin.Do("POST", "/v1/users/import?mode=merge", "", testsupport.ContentType("application/x-ndjson"), testsupport.Invalid()), 400, "invalid")
+}

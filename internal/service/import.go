@@ -1,0 +1,454 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/store"
+)
+
+// ImportItem is one user of a bulk import, as another system had it.
+type ImportItem struct {
+	// Line is the item's place in the input, echoed in its result.
+	Line       int
+	ID         string // kept when given (a UUID)
+	Number     int64  // kept when given (the integer id Gcore and Everlytic see)
+	ExternalID string
+	Email      string
+	Username   string
+	Name       string
+	FirstName  string
+	LastName   string
+	Phone      string
+	Lang       string
+	// Status is active (the default), invited or disabled. Imported
+	// users get no invitation email; resend one to those who need it.
+	Status         core.UserStatus
+	EmailConfirmed bool
+	// Password is plaintext, hashed here at a lower priority than
+	// interactive requests; PasswordHash is a PHC or MCF string from the
+	// other system, stored as it is and replaced on the first login.
+	Password     string
+	PasswordHash string
+	TenantID     string
+	Roles        []string
+	Attributes   map[string]any
+	CreatedAt    *time.Time
+}
+
+// ImportMode says what happens to an item that matches an existing user.
+type ImportMode string
+
+const (
+	// ImportCreate skips existing users.
+	ImportCreate ImportMode = "create"
+	// ImportUpsert updates them.
+	ImportUpsert ImportMode = "upsert"
+)
+
+// ImportResult is the outcome of one item.
+type ImportResult struct {
+	Line   int
+	Status string // created, updated, skipped or error
+	ID     string
+	Number int64
+	Reason string      // for skipped
+	Error  *core.Error // for error
+}
+
+// MaxImportBatch bounds how many items one ImportUsers call takes.
+const MaxImportBatch = 1000
+
+// prepared is an item that passed validation, ready to write.
+type prepared struct {
+	item          ImportItem
+	res           *ImportResult
+	user          core.User
+	existing      *core.User
+	providerRoles []string
+	tenantRoles   []string
+	hash          string
+	// number is what the write assigned; pr.user keeps what was asked, so
+	// that a batch rolled back and retried item by item starts afresh.
+	number int64
+}
+
+// ImportUsers imports a batch of users: each is validated by the rules of
+// user creation, matched against existing users by id, external id, email
+// and username, then created, updated (upsert) or skipped. The batch is
+// written in one transaction; if the database refuses it, every item is
+// retried on its own so that one bad item costs only itself.
+func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode ImportMode, items []ImportItem) ([]ImportResult, error) {
+	if mode == "" {
+		mode = ImportCreate
+	}
+	if mode != ImportCreate && mode != ImportUpsert {
+		return nil, core.FieldInvalid("mode", "invalid", "must be create or upsert")
+	}
+	if len(items) > MaxImportBatch {
+		return nil, core.FieldInvalid("items", "too_many", fmt.Sprintf("at most %d items per batch", MaxImportBatch))
+	}
+	results := make([]ImportResult, len(items))
+	tenants := map[string]*core.Tenant{}
+	var preps []*prepared
+	seen := map[string]int{} // identifiers within the batch → line
+	for i, it := range items {
+		results[i] = ImportResult{Line: it.Line}
+		pr, err := s.prepareImport(ctx, p, it, tenants)
+		if err != nil {
+			results[i].Status, results[i].Error = "error", core.AsError(err)
+			continue
+		}
+		var dup *core.Error
+		for _, key := range pr.keys() {
+			if line, ok := seen[key]; ok && dup == nil {
+				field := strings.SplitN(key, ":", 2)[0]
+				msg := fmt.Sprintf("line %d has the same %s", line, field)
+				dup = &core.Error{Code: core.CodeConflict, Message: msg,
+					Fields: []core.FieldError{{Field: field, Code: "duplicate", Message: msg}}}
+			}
+		}
+		if dup != nil {
+			results[i].Status, results[i].Error = "error", dup
+			continue
+		}
+		for _, key := range pr.keys() {
+			seen[key] = it.Line
+		}
+		pr.res = &results[i]
+		preps = append(preps, pr)
+	}
+	if err := s.matchExisting(ctx, mode, preps); err != nil {
+		return nil, err
+	}
+	if err := s.hashImported(ctx, preps); err != nil {
+		return nil, err
+	}
+	var todo []*prepared
+	for _, pr := range preps {
+		if pr.res.Status == "" {
+			todo = append(todo, pr)
+		}
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		for _, pr := range todo {
+			if err := s.writeImported(ctx, tx, pr); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, pr := range todo {
+			pr.done()
+		}
+		return results, nil
+	}
+	if ctx.Err() != nil || core.ErrorCode(err) == core.CodeUnavailable {
+		return nil, err
+	}
+	// One item spoiled the batch: write each on its own.
+	for _, pr := range todo {
+		err := s.store.InTx(ctx, func(tx store.Tx) error { return s.writeImported(ctx, tx, pr) })
+		switch {
+		case err == nil:
+			pr.done()
+		case ctx.Err() != nil || core.ErrorCode(err) == core.CodeUnavailable:
+			return nil, err
+		default:
+			pr.res.Status, pr.res.Error = "error", core.AsError(err)
+			if pr.res.Error.Code == core.CodeInternal {
+				s.log.ErrorContext(ctx, "import item failed", "line", pr.item.Line, "error", err)
+				pr.res.Error = core.Errorf(core.CodeInternal, "internal error")
+			}
+		}
+	}
+	return results, nil
+}
+
+func (pr *prepared) done() {
+	pr.res.ID, pr.res.Number = pr.user.ID, pr.number
+	pr.res.Status = "created"
+	if pr.existing != nil {
+		pr.res.Status = "updated"
+	}
+}
+
+// keys are the item's unique identifiers, to catch duplicates in a batch.
+func (pr *prepared) keys() []string {
+	var out []string
+	u := pr.user
+	if pr.item.ID != "" {
+		out = append(out, "id:"+u.ID)
+	}
+	if u.ExternalID != "" {
+		out = append(out, "external_id:"+u.ExternalID)
+	}
+	if u.Email != "" {
+		out = append(out, "email:"+core.NormalizeEmail(u.Email))
+	}
+	if u.Username != "" {
+		out = append(out, "username:"+core.NormalizeUsername(u.Username))
+	}
+	if pr.item.Number != 0 {
+		out = append(out, fmt.Sprint("number:", u.Number))
+	}
+	return out
+}
+
+// prepareImport applies the rules of user creation to one item.
+func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it ImportItem, tenants map[string]*core.Tenant) (*prepared, error) {
+	v := &core.Validation{}
+	var tenant *core.Tenant
+	switch {
+	case it.TenantID != "":
+		if !checkID(v, "tenant_id", it.TenantID) {
+			return nil, v.Err()
+		}
+		if !canManageTenant(p, it.TenantID) {
+			return nil, forbidden("you may not add users to this tenant")
+		}
+		t, ok := tenants[it.TenantID]
+		if !ok {
+			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: it.TenantID})
+			if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+				return nil, err
+			}
+			if err == nil {
+				t = &got
+			}
+			tenants[it.TenantID] = t
+		}
+		if t == nil || t.Status != core.TenantActive {
+			return nil, core.FieldInvalid("tenant_id", "not_found", "no such active tenant")
+		}
+		tenant = t
+	case !isProviderAdmin(p):
+		return nil, forbidden("only provider administrators import users outside a tenant")
+	}
+	roles := it.Roles
+	if roles == nil && tenant != nil {
+		roles = []string{core.RoleTenantUser}
+	}
+	providerRoles, tenantRoles, err := splitRoles(roles, tenant != nil)
+	if err != nil {
+		return nil, err
+	}
+	tenantID := ""
+	if tenant != nil {
+		tenantID = tenant.ID
+	}
+	for i, r := range roles {
+		role, _ := core.LookupRole(r)
+		if err := checkGrant(p, tenantID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	it.Email, it.Username = strings.TrimSpace(it.Email), strings.TrimSpace(it.Username)
+	if it.ID != "" {
+		checkID(v, "id", it.ID)
+	}
+	if it.Number < 0 {
+		v.Add("number", "invalid", "must be positive")
+	}
+	checkEmail(v, "email", it.Email, false)
+	checkUsername(v, "username", it.Username)
+	if it.Email == "" && it.Username == "" {
+		v.Add("email", "required", "an email or a username is required")
+	}
+	checkText(v, "name", it.Name, maxName)
+	checkText(v, "first_name", it.FirstName, maxName)
+	checkText(v, "last_name", it.LastName, maxName)
+	checkPhone(v, "phone", it.Phone)
+	checkLang(v, "lang", it.Lang)
+	checkText(v, "external_id", it.ExternalID, maxCustomID)
+	checkAttributes(v, "attributes", it.Attributes)
+	status := it.Status
+	switch status {
+	case "":
+		status = core.UserActive
+	case core.UserActive, core.UserInvited, core.UserDisabled:
+	default:
+		v.Add("status", "invalid", "must be active, invited or disabled")
+	}
+	switch {
+	case it.Password != "" && it.PasswordHash != "":
+		v.Add("password", "conflict", "give password or password_hash, not both")
+	case it.PasswordHash != "":
+		if _, err := password.Identify(it.PasswordHash); err != nil {
+			v.Add("password_hash", "invalid", err.Error())
+		}
+	case it.Password != "":
+		s.checkPassword(v, "password", it.Password, "", tenant, it.Email, it.Username)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	created := now
+	if it.CreatedAt != nil {
+		created = it.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+	id := it.ID
+	if id == "" {
+		id = core.NewID()
+	}
+	u := core.User{ID: id, Number: it.Number, ExternalID: it.ExternalID, Email: it.Email, Username: it.Username,
+		Name: strings.TrimSpace(it.Name), FirstName: strings.TrimSpace(it.FirstName), LastName: strings.TrimSpace(it.LastName),
+		Phone: it.Phone, Lang: it.Lang, Type: core.UserTypeCommon, Status: status, EmailConfirmed: it.EmailConfirmed,
+		AuthTypes: []string{"password"}, SecurityRealm: "native", Attributes: it.Attributes,
+		CreatedAt: created, UpdatedAt: now, CreatedBy: p.Actor(), UpdatedBy: p.Actor()}
+	if u.Name == "" {
+		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	if u.Lang == "" {
+		u.Lang = core.Languages[0]
+	}
+	if tenant != nil {
+		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name,
+			UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: now}}
+	}
+	return &prepared{item: it, user: u, providerRoles: core.NormalizeRoles(providerRoles), tenantRoles: tenantRoles,
+		hash: it.PasswordHash}, nil
+}
+
+// matchExisting finds, in one query, the users the batch names, and decides
+// for each item: create it, update the one it matches (upsert), skip it
+// (create mode), or refuse it when it matches two different users.
+func (s *Service) matchExisting(ctx context.Context, mode ImportMode, preps []*prepared) error {
+	if len(preps) == 0 {
+		return nil
+	}
+	var k store.UserKeys
+	for _, pr := range preps {
+		if pr.item.ID != "" {
+			k.IDs = append(k.IDs, pr.user.ID)
+		}
+		if pr.user.ExternalID != "" {
+			k.ExternalIDs = append(k.ExternalIDs, pr.user.ExternalID)
+		}
+		if pr.user.Email != "" {
+			k.Emails = append(k.Emails, pr.user.Email)
+		}
+		if pr.user.Username != "" {
+			k.Usernames = append(k.Usernames, pr.user.Username)
+		}
+	}
+	found, err := s.store.MatchUsers(ctx, k)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	byKey := map[string]*core.User{}
+	for i := range found {
+		u := &found[i]
+		byKey["id:"+u.ID] = u
+		if u.ExternalID != "" {
+			byKey["external_id:"+u.ExternalID] = u
+		}
+		if u.Status != core.UserDeleted {
+			if u.Email != "" {
+				byKey["email:"+core.NormalizeEmail(u.Email)] = u
+			}
+			if u.Username != "" {
+				byKey["username:"+core.NormalizeUsername(u.Username)] = u
+			}
+		}
+	}
+	for _, pr := range preps {
+		var match *core.User
+		conflict := false
+		for _, key := range pr.keys() {
+			if u := byKey[key]; u != nil {
+				if match != nil && match.ID != u.ID {
+					conflict = true
+				}
+				match = u
+			}
+		}
+		switch {
+		case match == nil:
+		case conflict:
+			pr.res.Status, pr.res.Error = "error", &core.Error{Code: core.CodeConflict,
+				Message: "the item matches two different existing users"}
+		case mode == ImportCreate:
+			pr.res.Status, pr.res.ID, pr.res.Number, pr.res.Reason = "skipped", match.ID, match.Number, "exists"
+		case match.Builtin || match.Status == core.UserDeleted:
+			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict, "matches a %s user, which an import does not change",
+				map[bool]string{true: "built-in", false: "deleted"}[match.Builtin])
+		default:
+			existing := *match
+			pr.existing = &existing
+			pr.user.ID, pr.user.Number, pr.user.CreatedAt, pr.user.CreatedBy = match.ID, match.Number, match.CreatedAt, match.CreatedBy
+			pr.user.FirstLoginAt, pr.user.LastLoginAt, pr.user.TwoFA = match.FirstLoginAt, match.LastLoginAt, match.TwoFA
+			for i := range pr.user.Memberships {
+				pr.user.Memberships[i].UserID = match.ID
+			}
+		}
+	}
+	return nil
+}
+
+// hashImported hashes plaintext passwords in the pool at background
+// priority, so that a large import never starves people logging in.
+func (s *Service) hashImported(ctx context.Context, preps []*prepared) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, pr := range preps {
+		if pr.res.Status != "" || pr.item.Password == "" {
+			continue
+		}
+		wg.Add(1)
+		go func(pr *prepared) {
+			defer wg.Done()
+			h, err := s.pool.Hash(ctx, password.Background, pr.item.Password)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			pr.hash = h
+		}(pr)
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) error {
+	u := pr.user
+	if pr.existing == nil {
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+	} else if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	pr.number = u.Number
+	if len(pr.providerRoles) > 0 || pr.existing != nil {
+		if err := tx.SetProviderRoles(ctx, u.ID, pr.providerRoles); err != nil {
+			return err
+		}
+	}
+	for _, m := range u.Memberships {
+		if err := tx.PutMembership(ctx, m); err != nil {
+			return err
+		}
+	}
+	if pr.hash != "" {
+		return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: pr.hash, UpdatedAt: u.UpdatedAt})
+	}
+	return nil
+}
