@@ -35,6 +35,7 @@ type Config struct {
 	// served at the root (for clients that cannot change their path).
 	CompatListen map[string]string
 	PublicURL    string
+	DebugAddr    string
 	SMTPURL      string
 	MailFrom     string
 	MailRetry    time.Duration
@@ -128,6 +129,8 @@ func settings() []setting {
 			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetry) }},
 		{flag: "mail-retry-max", env: "ROSTER_MAIL_RETRY_MAX", def: "10m", help: "longest wait between two attempts to send an email",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetryMax) }},
+		{flag: "debug-addr", env: "ROSTER_DEBUG_ADDR", help: "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it off public networks",
+			set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 		{flag: "compat-listen", env: "ROSTER_COMPAT_LISTEN", help: "also serve a dialect at the root of its own listener, as name=host:port (e.g. ece=127.0.0.1:9201); repeat the flag, or comma-separate in the variable",
 			set: func(c *Config, v string) error {
 				c.CompatListen = map[string]string{}

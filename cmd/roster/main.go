@@ -3,6 +3,9 @@
 //	roster serve     run the service
 //	roster migrate   apply database migrations and exit
 //	roster mail list list the mail outbox
+//	roster import    upload users from an NDJSON file
+//	roster seed      fill a database for benchmarks
+//	roster bench     load-test a roster over HTTP
 //	roster config    print the configuration reference
 //	roster version   print the version
 package main
@@ -32,6 +35,9 @@ commands:
   serve     run the service (HTTP API, vendor dialects, web pages)
   migrate   apply database migrations and exit
   mail list list the mail outbox (what waits to be sent, and why)
+  import    upload users from an NDJSON file (POST /v1/users/import)
+  seed      fill a database with tenants and users, for benchmarks
+  bench     load-test a roster over HTTP
   config    print the configuration reference (flags and ROSTER_* variables)
   version   print the version
 
@@ -54,6 +60,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, rest, getenv, stdout, stderr)
 	case "mail":
 		err = mailCommand(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		err = importCommand(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		err = seedCommand(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "config":
 		fmt.Fprint(stdout, configReference())
 	case "version", "--version", "-v":

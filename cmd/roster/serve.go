@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"time"
@@ -193,6 +194,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		go func() { errc <- srv.Serve(ln) }()
 	}
 
+	if cfg.DebugAddr != "" {
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug listener", "error", err)
+			}
+		}()
+		defer dbg.Close()
+		log.Info("profiler listening", "addr", "http://"+cfg.DebugAddr+"/debug/pprof/")
+	}
+
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.svc.Janitor(runCtx, 10*time.Minute)
@@ -258,4 +270,15 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "%s: applied %s\n", describeDB(cfg.DB), m)
 	}
 	return nil
+}
+
+// debugHandler serves the Go profiler.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -28,6 +28,8 @@ func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
 		Name:            "sqlite",
 		Explain:         "EXPLAIN QUERY PLAN",
+		CacheStatements: true,
+		GroupCommit:     true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     unavailable,
 		// Times are stored as unix microseconds: compact, and they sort.

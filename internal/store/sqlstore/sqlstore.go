@@ -41,6 +41,12 @@ type Dialect struct {
 	// SyncSequence, when set, returns the statement that moves a table's
 	// number sequence past a number that was inserted explicitly.
 	SyncSequence func(table string) string
+	// CacheStatements keeps prepared statements (for drivers that do not
+	// cache them themselves; pgx does).
+	CacheStatements bool
+	// GroupCommit runs write transactions on one goroutine and commits
+	// those that wait together as one (for a single-writer database).
+	GroupCommit bool
 
 	rebound sync.Map // query text → rebound text
 }
@@ -73,17 +79,47 @@ func (d *Dialect) rebind(query string) string {
 // transaction go through read.
 type DB struct {
 	queries
-	write *sql.DB
-	read  *sql.DB
+	write      *sql.DB
+	read       *sql.DB
+	writeStmts *stmtCache
+	txq        chan txRequest
+	closeOnce  sync.Once
 }
 
 // New wraps open database handles; read may be the same handle as write.
 func New(write, read *sql.DB, d *Dialect) *DB {
-	return &DB{queries: queries{db: read, d: d}, write: write, read: read}
+	db := &DB{write: write, read: read}
+	var readStmts *stmtCache
+	if d.CacheStatements {
+		db.writeStmts = newStmtCache(write)
+		readStmts = db.writeStmts
+		if read != write {
+			readStmts = newStmtCache(read)
+		}
+	}
+	db.queries = queries{db: read, d: d, stmts: readStmts}
+	if d.GroupCommit {
+		db.txq = make(chan txRequest)
+		go db.committer()
+	}
+	return db
 }
 
 // InTx implements store.Store.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) {
+	if db.txq != nil {
+		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1)}
+		select {
+		case db.txq <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		out := <-r.done
+		if out.panic != nil {
+			panic(out.panic)
+		}
+		return out.err
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(err, "")
@@ -94,7 +130,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) 
 			panic(p)
 		}
 	}()
-	if err := fn(&queries{db: tx, d: db.d}); err != nil {
+	if err := fn(&queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -118,6 +154,15 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.txq != nil {
+			close(db.txq)
+		}
+	})
+	db.writeStmts.close()
+	if db.stmts != db.writeStmts {
+		db.stmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -188,21 +233,58 @@ type dbtx interface {
 
 type queries struct {
 	db dbtx
-	d  *Dialect
+	// tx is set inside a transaction, to bind cached statements to it.
+	tx    *sql.Tx
+	d     *Dialect
+	stmts *stmtCache
+}
+
+// prepared returns the cached statement for query, bound to the
+// transaction when there is one, or nil.
+func (q *queries) prepared(ctx context.Context, query string) *sql.Stmt {
+	if q.tx == nil {
+		return q.stmts.get(ctx, query)
+	}
+	if st := q.stmts.lookup(query); st != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := q.db.ExecContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	var (
+		res sql.Result
+		err error
+	)
+	if st := q.prepared(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = q.db.ExecContext(ctx, query, args...)
+	}
 	return res, q.wrap(err, "")
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := q.db.QueryContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if st := q.prepared(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = q.db.QueryContext(ctx, query, args...)
+	}
 	return rows, q.wrap(err, "")
 }
 
 func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.db.QueryRowContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	if st := q.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
 }
 
 // mustAffect turns "no row changed" into not found.

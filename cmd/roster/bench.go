@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/service"
+)
+
+const benchUsage = `usage: roster bench [flags] [scenario ...]
+
+Drives a running roster over HTTP and prints throughput, latency
+percentiles, errors and (for a server it started itself) peak memory.
+Scenarios: invite-create, register-create, login, get, list, search
+(default: all). With --spawn it starts "roster serve" on a fresh database
+(or --db) with the --server flags, and reads the server's peak RSS from
+/proc; otherwise give --url and ROSTER_API_KEY, and --pid for its memory.
+It also times one bare argon2id hash at --password-memory/--password-time,
+so that the hash ceiling (cores ÷ hash time) is known in the same run.
+`
+
+type benchResult struct {
+	Scenario    string         `json:"scenario"`
+	Requests    int            `json:"requests"`
+	Errors      map[string]int `json:"errors"`
+	Seconds     float64        `json:"seconds"`
+	PerSecond   float64        `json:"per_second"`
+	P50ms       float64        `json:"p50_ms"`
+	P95ms       float64        `json:"p95_ms"`
+	P99ms       float64        `json:"p99_ms"`
+	MaxMs       float64        `json:"max_ms"`
+	Concurrency int            `json:"concurrency"`
+}
+
+type bencher struct {
+	url, key    string
+	client      *http.Client
+	concurrency int
+	count       int
+	duration    time.Duration
+	tenant      string
+	runID       string
+	out         io.Writer
+	password    string
+}
+
+func benchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roster bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage+"\nflags:\n"); fs.PrintDefaults() }
+	url := fs.String("url", envOr(getenv, "ROSTER_URL", "http://127.0.0.1:8080"), "roster to drive (env ROSTER_URL)")
+	spawn := fs.Bool("spawn", false, "start a roster serve of its own for the run")
+	db := fs.String("db", "", "with --spawn: the database (default: a new SQLite file in a temporary directory)")
+	serverFlags := fs.String("server", "", "with --spawn: more flags for roster serve, e.g. \"--hash-pool-size 2\"")
+	pid := fs.Int("pid", 0, "without --spawn: the server's process id, to report its peak RSS")
+	concurrency := fs.Int("concurrency", 32, "requests in flight")
+	count := fs.Int("count", 0, "requests per scenario (default: run for --duration)")
+	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs, when --count is 0")
+	memory := fs.Uint("password-memory", 19456, "argon2id memory, KiB: the server's (passed to it with --spawn)")
+	ptime := fs.Uint("password-time", 2, "argon2id passes: the server's (passed to it with --spawn)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	scenarios := fs.Args()
+	all := []string{"invite-create", "register-create", "login", "get", "list", "search"}
+	if len(scenarios) == 0 {
+		scenarios = all
+	}
+	for _, s := range scenarios {
+		if !slices.Contains(all, s) {
+			return fmt.Errorf("unknown scenario %q; known: %s", s, strings.Join(all, ", "))
+		}
+	}
+	b := &bencher{concurrency: *concurrency, count: *count, duration: *duration, out: stdout,
+		runID: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), password: "bench password 1234",
+		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: *concurrency * 2, MaxIdleConnsPerHost: *concurrency * 2, IdleConnTimeout: time.Minute}}}
+	var child *exec.Cmd
+	if *spawn {
+		key := core.NewSecret("rk_bench_")
+		serverArgs := append(strings.Fields(*serverFlags), "--password-memory", fmt.Sprint(*memory), "--password-time", fmt.Sprint(*ptime))
+		var err error
+		child, b.url, err = spawnServer(ctx, *db, key, serverArgs, stderr)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			_ = child.Process.Signal(os.Interrupt)
+			_ = child.Wait()
+		}()
+		b.key, *pid = key, child.Process.Pid
+	} else {
+		b.url, b.key = strings.TrimRight(*url, "/"), getenv("ROSTER_API_KEY")
+		if b.key == "" {
+			return errors.New("set ROSTER_API_KEY to a provider administrator's key, or use --spawn")
+		}
+	}
+
+	params := password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1}
+	hashTime := timeHash(params)
+	cores := runtime.NumCPU()
+	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms per hash, ceiling %.1f hashes/s\n",
+		cores, runtime.GOARCH, params.Memory, params.Time, float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds())
+
+	var err error
+	if b.tenant, err = b.createTenant(ctx); err != nil {
+		return err
+	}
+	var results []benchResult
+	for _, s := range scenarios {
+		r, err := b.run(ctx, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		results = append(results, r)
+		b.print(r)
+	}
+	if *pid > 0 {
+		if hwm, err := peakRSS(*pid); err == nil {
+			fmt.Fprintf(stdout, "server peak RSS: %.1f MiB\n", float64(hwm)/1024)
+		}
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(map[string]any{"cores": cores, "hash_ms": float64(hashTime.Microseconds()) / 1000,
+			"hash_ceiling_per_second": float64(cores) / hashTime.Seconds(), "results": results}, "", "  ")
+		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeHash measures one argon2id hash with the given parameters, the best
+// of a few so that a noisy neighbour does not inflate the ceiling.
+func timeHash(p password.Params) time.Duration {
+	best := time.Duration(1<<62 - 1)
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		password.HashArgon2id("a password to time", p)
+		best = min(best, time.Since(start))
+	}
+	return best
+}
+
+var spawnListenRE = regexp.MustCompile(`msg="roster listening" addr=(http://[0-9.:]+)`)
+
+func spawnServer(ctx context.Context, db, key string, args []string, stderr io.Writer) (*exec.Cmd, string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	if db == "" {
+		dir, err := os.MkdirTemp("", "roster-bench-")
+		if err != nil {
+			return nil, "", err
+		}
+		db = filepath.Join(dir, "roster.db")
+	}
+	// Info level shows the start line; request logs are part of what a
+	// real deployment pays for, so they stay on.
+	cmd := exec.CommandContext(ctx, exe, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	cmd.Env = append(os.Environ(), "ROSTER_BOOTSTRAP_API_KEY="+key)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			if m := spawnListenRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			} else if strings.Contains(sc.Text(), "level=ERROR") || strings.HasPrefix(sc.Text(), "roster:") {
+				fmt.Fprintln(stderr, "server:", sc.Text())
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return cmd, u, nil
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		return nil, "", errors.New("the server did not start")
+	}
+}
+
+// peakRSS reads a process's high-water mark of resident memory, in KiB.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+		}
+	}
+	return 0, errors.New("no VmHWM")
+}
+
+func (b *bencher) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.url+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	return res.StatusCode, data, err
+}
+
+func (b *bencher) createTenant(ctx context.Context) (string, error) {
+	status, body, err := b.do(ctx, "POST", "/v1/tenants", map[string]any{"name": "Bench " + b.runID})
+	if err != nil || status != 201 {
+		return "", fmt.Errorf("create the bench tenant: %d %s %v", status, body, err)
+	}
+	var t struct{ ID string }
+	err = json.Unmarshal(body, &t)
+	return t.ID, err
+}
+
+// request is one call of a scenario: method, path and body, and the
+// status that counts as success.
+type request struct {
+	method, path string
+	body         any
+	want         int
+}
+
+// prepare returns a scenario's request maker, after any setup it needs.
+func (b *bencher) prepare(ctx context.Context, scenario string) (func(i int) request, error) {
+	switch scenario {
+	case "invite-create":
+		return func(i int) request {
+			return request{"POST", "/v1/users", map[string]any{"email": fmt.Sprintf("invite-%s-%d@bench.example", b.runID, i),
+				"tenant_id": b.tenant}, 201}
+		}, nil
+	case "register-create":
+		return func(i int) request {
+			return request{"POST", "/v1/users", map[string]any{"action": "register", "password": b.password,
+				"email": fmt.Sprintf("register-%s-%d@bench.example", b.runID, i), "tenant_id": b.tenant}, 201}
+		}, nil
+	case "login":
+		const accounts = 64
+		var emails []string
+		for i := 0; i < accounts; i++ {
+			email := fmt.Sprintf("login-%s-%d@bench.example", b.runID, i)
+			status, body, err := b.do(ctx, "POST", "/v1/users", map[string]any{"action": "register", "password": b.password,
+				"email": email, "tenant_id": b.tenant})
+			if err != nil || status != 201 {
+				return nil, fmt.Errorf("setup: %d %s %v", status, body, err)
+			}
+			emails = append(emails, email)
+		}
+		return func(i int) request {
+			return request{"POST", "/v1/auth/login", map[string]any{"email": emails[i%accounts], "password": b.password}, 200}
+		}, nil
+	case "get", "list", "search":
+		ids, err := b.sampleIDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch scenario {
+		case "get":
+			return func(i int) request { return request{"GET", "/v1/users/" + ids[rand.IntN(len(ids))], nil, 200} }, nil
+		case "list":
+			return func(i int) request {
+				return request{"GET", "/v1/users?limit=100&cursor=" + service.CursorAfter(ids[rand.IntN(len(ids))]), nil, 200}
+			}, nil
+		default:
+			return func(i int) request {
+				// Prefixes of the seeded emails, from broad to narrow.
+				n := rand.IntN(1_000_000) + 1
+				digits := strconv.Itoa(n)
+				return request{"GET", "/v1/users?limit=100&q=user" + digits[:1+rand.IntN(len(digits))], nil, 200}
+			}, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown scenario %q", scenario)
+}
+
+// sampleIDs collects ids from across the users, through prefix searches
+// of the seeded emails (roster seed) and the first page of all users.
+func (b *bencher) sampleIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	add := func(path string) error {
+		status, body, err := b.do(ctx, "GET", path, nil)
+		if err != nil || status != 200 {
+			return fmt.Errorf("setup %s: %d %v", path, status, err)
+		}
+		var page struct{ Items []struct{ ID string } }
+		if err := json.Unmarshal(body, &page); err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			ids = append(ids, it.ID)
+		}
+		return nil
+	}
+	if err := add("/v1/users?limit=1000"); err != nil {
+		return nil, err
+	}
+	for i := 0; i < 200; i++ {
+		if err := add(fmt.Sprintf("/v1/users?limit=5&q=user%d", rand.IntN(1_000_000)+1)); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no users to read; run roster seed first")
+	}
+	return ids, nil
+}
+
+func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error) {
+	makeRequest, err := b.prepare(ctx, scenario)
+	if err != nil {
+		return benchResult{}, err
+	}
+	var (
+		next      atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      = map[string]int{}
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(b.duration)
+	start := time.Now()
+	for w := 0; w < b.concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			localErrs := map[string]int{}
+			for {
+				i := int(next.Add(1)) - 1
+				if (b.count > 0 && i >= b.count) || (b.count == 0 && time.Now().After(deadline)) || ctx.Err() != nil {
+					break
+				}
+				r := makeRequest(i)
+				t0 := time.Now()
+				status, body, err := b.do(ctx, r.method, r.path, r.body)
+				local = append(local, time.Since(t0))
+				switch {
+				case err != nil:
+					localErrs["transport"]++
+				case status != r.want:
+					localErrs[strconv.Itoa(status)]++
+				}
+				_ = body
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			for k, v := range localErrs {
+				errs[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
+	}
+	return benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: elapsed.Seconds(),
+		PerSecond: float64(len(latencies)) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
+		MaxMs: pct(1), Concurrency: b.concurrency}, nil
+}
+
+func (b *bencher) print(r benchResult) {
+	errs := "none"
+	if len(r.Errors) > 0 {
+		var parts []string
+		for k, v := range r.Errors {
+			parts = append(parts, fmt.Sprintf("%s×%d", k, v))
+		}
+		slices.Sort(parts)
+		errs = strings.Join(parts, " ")
+	}
+	fmt.Fprintf(b.out, "%-16s %8d requests in %6.2fs  %9.1f/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  errors: %s\n",
+		r.Scenario, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, errs)
+}

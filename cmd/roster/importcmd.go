@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// importCommand uploads an NDJSON file to POST /v1/users/import and shows
+// its progress; lines that fail are printed on stdout as the server
+// reported them.
+func importCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roster import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", envOr(getenv, "ROSTER_URL", "http://127.0.0.1:8080"), "roster's base URL (env ROSTER_URL)")
+	mode := fs.String("mode", "create", "create (skip existing users) or upsert (update them)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: roster import [--url URL] [--mode create|upsert] FILE.ndjson\n\n"+
+			"Uploads users, one JSON object per line (see POST /v1/users/import in /docs), with the API key\n"+
+			"in ROSTER_API_KEY. Lines that fail are printed on stdout; progress goes to stderr.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("give one file")
+	}
+	key := getenv("ROSTER_API_KEY")
+	if key == "" {
+		return errors.New("set ROSTER_API_KEY to an API key that may import (a provider or tenant administrator's)")
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	body := &countingReader{r: f}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*url, "/")+"/v1/users/import?mode="+*mode, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.ContentLength = info.Size()
+
+	progress := newProgress(stderr, info.Size())
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("the server answered %s: %s", res.Status, strings.TrimSpace(string(msg)))
+	}
+	counts := map[string]int{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var r struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("unreadable result line: %q", sc.Text())
+		}
+		counts[r.Status]++
+		if r.Status == "error" || r.Status == "aborted" {
+			fmt.Fprintln(stdout, sc.Text())
+		}
+		progress.show(body.n.Load(), counts, false)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading results: %w", err)
+	}
+	progress.show(body.n.Load(), counts, true)
+	lines := counts["created"] + counts["updated"] + counts["skipped"] + counts["error"]
+	fmt.Fprintf(stderr, "%d lines in %s: %d created, %d updated, %d skipped, %d errors\n", lines,
+		time.Since(start).Round(time.Millisecond), counts["created"], counts["updated"], counts["skipped"], counts["error"])
+	if counts["aborted"] > 0 {
+		return errors.New("the import was aborted; the lines before it were imported")
+	}
+	return nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// progress draws a bar on a terminal, or a line every few seconds
+// elsewhere (a log, a pipe).
+type progress struct {
+	w        io.Writer
+	total    int64
+	terminal bool
+	start    time.Time
+	last     time.Time
+}
+
+func newProgress(w io.Writer, total int64) *progress {
+	terminal := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			terminal = true
+		}
+	}
+	return &progress{w: w, total: total, terminal: terminal, start: time.Now()}
+}
+
+func (p *progress) show(sent int64, counts map[string]int, final bool) {
+	now := time.Now()
+	every := 5 * time.Second
+	if p.terminal {
+		every = 100 * time.Millisecond
+	}
+	if !final && now.Sub(p.last) < every {
+		return
+	}
+	p.last = now
+	frac := 1.0
+	if p.total > 0 {
+		frac = float64(sent) / float64(p.total)
+	}
+	done := counts["created"] + counts["updated"] + counts["skipped"] + counts["error"]
+	rate := float64(done) / max(now.Sub(p.start).Seconds(), 0.001)
+	const width = 30
+	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
+	line := fmt.Sprintf("[%s] %5.1f%%  %d lines  %.0f/s  errors %d", bar, frac*100, done, rate, counts["error"])
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r%s", line)
+		if final {
+			fmt.Fprintln(p.w)
+		}
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}

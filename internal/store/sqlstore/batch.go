@@ -1,0 +1,199 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"roster/internal/store"
+)
+
+// stmtCache keeps prepared statements by query text, so that SQLite parses
+// each statement once per connection rather than on every call (parsing
+// was a fifth of the CPU of a create). It is bounded: past the limit,
+// queries run unprepared.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+	// wanted are queries met inside a transaction: preparing them then
+	// would need a second connection, which a single-writer database does
+	// not have, so they are prepared between transactions.
+	wanted map[string]bool
+}
+
+const maxCachedStmts = 2000
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+}
+
+// lookup returns the statement if it is prepared, and otherwise notes the
+// query for prepareWanted.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	st, ok := c.m[query]
+	c.mu.RUnlock()
+	if !ok {
+		c.mu.Lock()
+		if len(c.m)+len(c.wanted) < maxCachedStmts {
+			c.wanted[query] = true
+		}
+		c.mu.Unlock()
+	}
+	return st
+}
+
+// prepareWanted prepares the queries noted by lookup; it must run while no
+// transaction holds the connection.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for query := range c.wanted {
+		delete(c.wanted, query)
+		if st, err := c.db.PrepareContext(ctx, query); err == nil {
+			c.m[query] = st
+		}
+	}
+}
+
+// get returns the prepared statement for query, or nil when it cannot or
+// should not be cached.
+func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	st, ok := c.m[query]
+	full := len(c.m) >= maxCachedStmts
+	c.mu.RUnlock()
+	if ok || full {
+		return st
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the direct call reports the error
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = map[string]*sql.Stmt{}
+}
+
+// txRequest is one InTx call waiting for the group committer.
+type txRequest struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan txOutcome
+}
+
+type txOutcome struct {
+	err   error
+	panic any
+}
+
+// maxGroup bounds how many transactions share one commit.
+const maxGroup = 64
+
+// committer runs the transactions of a database with a single writer
+// (SQLite) on one goroutine and commits those that queue up together in
+// one database transaction, each inside its own savepoint: a failing one
+// rolls back only itself, the others commit together. Under load this
+// turns many small commits, each appending the same index pages to the
+// WAL, into a few larger ones.
+func (db *DB) committer() {
+	for first := range db.txq {
+		group := []txRequest{first}
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case r := <-db.txq:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		db.runGroup(group)
+		db.writeStmts.prepareWanted(context.Background())
+	}
+}
+
+func (db *DB) runGroup(group []txRequest) {
+	outcomes := make([]txOutcome, len(group))
+	// The group's transaction is not bound to any one caller's context:
+	// one caller giving up must not roll back the others.
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		err = db.wrap(err, "")
+		for _, r := range group {
+			r.done <- txOutcome{err: err}
+		}
+		return
+	}
+	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts}
+	committed := 0
+	for i, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			outcomes[i].err = err
+			continue
+		}
+		sp := fmt.Sprintf("g%d", i)
+		if _, err := tx.ExecContext(r.ctx, "SAVEPOINT "+sp); err != nil {
+			outcomes[i].err = db.wrap(err, "")
+			continue
+		}
+		outcomes[i] = runFn(r.fn, q)
+		if outcomes[i].err != nil || outcomes[i].panic != nil {
+			_, _ = tx.ExecContext(context.Background(), "ROLLBACK TO "+sp)
+		} else {
+			committed++
+		}
+		_, _ = tx.ExecContext(context.Background(), "RELEASE "+sp)
+	}
+	if committed == 0 {
+		_ = tx.Rollback()
+	} else if err := tx.Commit(); err != nil {
+		err = db.wrap(err, "")
+		for i := range outcomes {
+			if outcomes[i].err == nil && outcomes[i].panic == nil {
+				outcomes[i].err = err
+			}
+		}
+	}
+	for i, r := range group {
+		r.done <- outcomes[i]
+	}
+}
+
+// runFn calls fn, turning a panic into an outcome that the caller's
+// goroutine re-raises.
+func runFn(fn func(store.Tx) error, q *queries) (out txOutcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = txOutcome{panic: p}
+		}
+	}()
+	return txOutcome{err: fn(q)}
+}
