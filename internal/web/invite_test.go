@@ -63,7 +63,8 @@ func TestInvitationFormErrors(t *testing.T) {
 	secret := "tooshort"
 	p := b.submit(path, fieldsOf("name", "", "password", secret)).want(t, 422,
 		`role="alert"`, `<a href="#name">Name is required.</a>`, `<a href="#password">Password must be at least 12 characters.</a>`,
-		`<p class="field-error">Password must be at least 12 characters.</p>`, `aria-invalid="true"`)
+		`<p class="field-error" id="password-error">Password must be at least 12 characters.</p>`,
+		`aria-describedby="password-hint password-error" aria-invalid="true"`, `<p class="field-error" id="name-error">Name is required.</p>`)
 	if strings.Contains(p.Body, secret) {
 		t.Fatal("the page echoes the password")
 	}

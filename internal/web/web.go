@@ -128,6 +128,15 @@ type problem struct{ Field, Text string }
 // Errors returns the messages about one field.
 func (v *view) Errors(field string) []string { return v.fields[field] }
 
+// fieldMessages are one field's errors, for the "errors" template.
+type fieldMessages struct {
+	Field    string
+	Messages []string
+}
+
+// Field returns one field's errors with its name.
+func (v *view) Field(name string) fieldMessages { return fieldMessages{Field: name, Messages: v.fields[name]} }
+
 // Value returns the value to show again in a field.
 func (v *view) Value(field string) string { return v.Values[field] }
 
