@@ -135,7 +135,9 @@ type fieldMessages struct {
 }
 
 // Field returns one field's errors with its name.
-func (v *view) Field(name string) fieldMessages { return fieldMessages{Field: name, Messages: v.fields[name]} }
+func (v *view) Field(name string) fieldMessages {
+	return fieldMessages{Field: name, Messages: v.fields[name]}
+}
 
 // Value returns the value to show again in a field.
 func (v *view) Value(field string) string { return v.Values[field] }
