@@ -55,12 +55,7 @@ func ChromiumPath() string {
 func StartBrowser(t testing.TB) *Browser {
 	t.Helper()
 	path := ChromiumPath()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium is not installed (CI=true: failing, not skipping); apt-get install -y chromium, or run .ci/run")
-		}
-		t.Skip("Chromium is not installed: apt-get install -y chromium (or run .ci/run), or set ROSTER_CHROMIUM")
-	}
+	requireBrowser(t, path)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -105,6 +100,18 @@ func StartBrowser(t testing.TB) *Browser {
 	b := &Browser{t: t, ctx: tctx, Artifacts: ArtifactsDir(t)}
 	t.Logf("browser screenshots go to %s", b.Artifacts)
 	return b
+}
+
+// requireBrowser skips the test without a browser, or fails it under CI.
+func requireBrowser(t testing.TB, path string) {
+	t.Helper()
+	if path != "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is not installed (CI=true: failing, not skipping); apt-get install -y chromium, or run .ci/run")
+	}
+	t.Skip("Chromium is not installed: apt-get install -y chromium (or run .ci/run), or set ROSTER_CHROMIUM")
 }
 
 // Context is the browser's context, for chromedp actions.
