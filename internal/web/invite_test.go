@@ -79,6 +79,15 @@ func TestInvitationFormErrors(t *testing.T) {
 	if b.submit(path2, fieldsOf("name", "Bob", "password", goodPassword)).Status != http.StatusSeeOther {
 		t.Fatal("a password meeting the complex policy was refused")
 	}
+
+	// An invitation to the provider level names the provider.
+	e.admin.Do("POST", "/v1/users", map[string]any{"email": email(3), "roles": []string{"provider-viewer"}}).Want(t, 201)
+	path3 := pathOf(t, e.mailTo(t, email(3), 1, "/invite/"))
+	b.get(path3).want(t, 200, "<h1>Join roster</h1>", "<strong>Administrator</strong> invited you, <strong>"+email(3)+"</strong>, to roster.")
+	if b.submit(path3, fieldsOf("name", "Carol", "password", goodPassword)).Status != http.StatusSeeOther {
+		t.Fatal("a provider-level invitation was not accepted")
+	}
+	b.get("/account").want(t, 200, "Roles at roster", "provider-viewer")
 }
 
 // A used link shows "already used" and no form, on GET and on POST.
