@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -230,5 +231,38 @@ func TestServeOnPostgres(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"migrate", "--db", url}, env(nil), &out, io.Discard); code != 0 || !strings.Contains(out.String(), "up to date") {
 		t.Fatalf("migrate on PostgreSQL: %d %q", code, out.String())
+	}
+}
+
+// roster serve shows the pages on its main listener, where the links of
+// emails point, and not on a dialect's own listener.
+func TestServeServesThePages(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialectAddr := ln.Addr().String()
+	ln.Close()
+	s := startServe(t, []string{"--db", filepath.Join(t.TempDir(), "roster.db"), "--compat-listen", "ece=" + dialectAddr}, nil)
+	res, err := http.Get(s.url + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `<form method="post" action="/login"`) ||
+		res.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /login on the main listener: %d %v", res.StatusCode, res.Header)
+	}
+	if code := get(t, s.url+"/invite/no-such-token", ""); code != 404 {
+		t.Fatalf("an unknown invitation: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "dialect listening"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dialect's listener did not start: %s", s.stderr.String())
+		}
+	}
+	if code := get(t, "http://"+dialectAddr+"/login", ""); code != 404 {
+		t.Fatalf("GET /login on the dialect's listener: %d", code)
 	}
 }

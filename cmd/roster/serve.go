@@ -25,6 +25,7 @@ import (
 	"roster/internal/store"
 	"roster/internal/store/postgres"
 	"roster/internal/store/sqlite"
+	"roster/internal/web"
 )
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -106,7 +107,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		mounted = append(mounted, server.Mounted{Prefix: compat.Prefix(d.Name()), Register: d.Register, Render: d.RenderError})
 	}
 	a := &app{store: st, svc: svc, registry: reg, compat: map[string]compatListener{}, worker: worker,
-		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted})}
+		// The pages for people live on the main listener only: links in
+		// emails point there (the public URL).
+		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted,
+			Surfaces: []server.Surface{web.New(svc, log)}})}
 	for name, addr := range cfg.CompatListen {
 		d, ok := byName[name]
 		if !ok {

@@ -52,6 +52,20 @@ func Check(policy, password string, ctx Context) []Problem {
 	}
 }
 
+// Describe says in one sentence what the named policy asks of a password,
+// for the pages where people choose one. It lives beside Check so that the
+// words and the rule change together.
+func Describe(policy string) string {
+	switch policy {
+	case PolicyComplex:
+		return "12 to 50 characters, with an upper-case letter (A-Z), a lower-case letter (a-z), " +
+			"a digit (0-9) and a special character such as ! @ # $ %, and no spaces."
+	default:
+		return "At least 12 characters (at most 128). Common passwords, and ones made from your email " +
+			"or username, are refused; a few unrelated words make a good one."
+	}
+}
+
 // checkNIST follows NIST SP 800-63B: length matters, composition rules do
 // not, and known-bad passwords are refused.
 func checkNIST(password string, ctx Context) []Problem {

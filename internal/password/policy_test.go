@@ -66,3 +66,25 @@ func TestComplexPolicy(t *testing.T) {
 		}
 	}
 }
+
+// Every policy has its own description, and each names the lengths its
+// check enforces, so the page that shows it cannot promise another rule.
+func TestDescribeEveryPolicy(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range Policies {
+		d := Describe(p)
+		if d == "" || seen[d] {
+			t.Fatalf("%s: description %q is empty or shared", p, d)
+		}
+		seen[d] = true
+		if !strings.Contains(d, "12") {
+			t.Errorf("%s: %q does not name the minimum length", p, d)
+		}
+	}
+	if !strings.Contains(Describe(PolicyNIST), "128") || !strings.Contains(Describe(PolicyComplex), "50") {
+		t.Error("descriptions do not name the maximum lengths")
+	}
+	if Describe("") != Describe(PolicyNIST) {
+		t.Error("the empty policy is nist, its description too")
+	}
+}

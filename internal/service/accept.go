@@ -22,6 +22,10 @@ type InvitationView struct {
 	InviterName string
 	// Locked is true when too many failed attempts stopped the invitation.
 	Locked bool
+	// PasswordPolicy names the policy the chosen password must meet
+	// (password.PolicyNIST or password.PolicyComplex), so that the page
+	// can say the rule before the person types.
+	PasswordPolicy string
 }
 
 func invalidInvitation(msg string) *core.Error {
@@ -49,12 +53,14 @@ func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationV
 		return InvitationView{}, err
 	}
 	v.OrgName = prov.Name
+	v.PasswordPolicy = s.passwordPolicy(nil)
 	if inv.TenantID != "" {
 		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: inv.TenantID})
 		if err != nil {
 			return InvitationView{}, err
 		}
 		v.TenantName, v.OrgName = t.Name, t.Name
+		v.PasswordPolicy = s.passwordPolicy(&t)
 	}
 	v.InviterName = v.OrgName
 	if core.ValidID(inv.InvitedBy) {
@@ -226,6 +232,8 @@ type PasswordResetView struct {
 	// Reason is unknown, used or expired when not valid.
 	Reason string
 	Email  string
+	// PasswordPolicy names the policy the new password must meet.
+	PasswordPolicy string
 }
 
 // ViewPasswordReset looks at a reset link without using it.
@@ -250,7 +258,21 @@ func (s *Service) ViewPasswordReset(ctx context.Context, token string) (Password
 	case !s.now().Before(r.ExpiresAt), u.Status != core.UserActive:
 		return PasswordResetView{Reason: "expired", Email: u.Email}, nil
 	}
-	return PasswordResetView{Valid: true, Email: u.Email}, nil
+	return PasswordResetView{Valid: true, Email: u.Email, PasswordPolicy: s.passwordPolicy(s.resetTenant(ctx, u))}, nil
+}
+
+// resetTenant is the tenant whose password policy a reset must meet: the
+// user's only tenant, or nil (the provider's default) for a user in none or
+// in several.
+func (s *Service) resetTenant(ctx context.Context, u core.User) *core.Tenant {
+	if len(u.Memberships) != 1 {
+		return nil
+	}
+	t, err := s.store.GetTenant(ctx, core.TenantRef{ID: u.Memberships[0].TenantID})
+	if err != nil {
+		return nil
+	}
+	return &t
 }
 
 // ResetPassword sets a new password through a reset link, once, and ends
@@ -272,13 +294,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return core.User{}, err
 	}
 	v := &core.Validation{}
-	var tenant *core.Tenant
-	if len(u.Memberships) == 1 {
-		if t, err := s.store.GetTenant(ctx, core.TenantRef{ID: u.Memberships[0].TenantID}); err == nil {
-			tenant = &t
-		}
-	}
-	s.checkPassword(v, "password", newPassword, "", tenant, u.Email, u.Username)
+	s.checkPassword(v, "password", newPassword, "", s.resetTenant(ctx, u), u.Email, u.Username)
 	if err := v.Err(); err != nil {
 		return core.User{}, err
 	}

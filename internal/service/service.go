@@ -179,6 +179,13 @@ func (s *Service) mailEnqueued() {
 	}
 }
 
+// ProviderName is the name of the provider running roster, for pages that
+// show whose service the person is signing in to.
+func (s *Service) ProviderName(ctx context.Context) (string, error) {
+	p, err := s.providerInfo(ctx, s.store)
+	return p.Name, err
+}
+
 // providerInfo returns the provider, read once: it never changes.
 func (s *Service) providerInfo(ctx context.Context, r store.Reader) (core.Provider, error) {
 	if p := s.provider.Load(); p != nil {

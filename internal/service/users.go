@@ -341,6 +341,15 @@ func splitRoles(roles []string, inTenant bool) (providerRoles, tenantRoles []str
 	return providerRoles, tenantRoles, nil
 }
 
+// passwordPolicy is the policy that applies to the users of tenant (nil:
+// the provider's default).
+func (s *Service) passwordPolicy(tenant *core.Tenant) string {
+	if tenant != nil && tenant.PasswordPolicy != "" {
+		return tenant.PasswordPolicy
+	}
+	return s.cfg.PasswordPolicy
+}
+
 // checkPassword applies the tenant's (or provider's) policy and, when a
 // vendor selects one, its rule as well.
 func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy string, tenant *core.Tenant, email, username string) {
@@ -348,10 +357,7 @@ func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy strin
 		v.Add(field, "required", "is required")
 		return
 	}
-	policies := []string{s.cfg.PasswordPolicy}
-	if tenant != nil && tenant.PasswordPolicy != "" {
-		policies[0] = tenant.PasswordPolicy
-	}
+	policies := []string{s.passwordPolicy(tenant)}
 	if extraPolicy != "" && extraPolicy != policies[0] {
 		policies = append(policies, extraPolicy)
 	}

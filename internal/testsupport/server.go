@@ -25,6 +25,7 @@ import (
 	"roster/internal/service"
 	"roster/internal/store"
 	"roster/internal/store/sqlite"
+	"roster/internal/web"
 )
 
 // AdminKey is the bootstrap API key of every test server: the built-in
@@ -50,8 +51,11 @@ type Options struct {
 	HashMaxWait time.Duration
 	// Params default to FastParams.
 	Params *password.Params
-	// Surfaces builds extra surfaces (web pages) over the service.
+	// Surfaces builds extra surfaces over the service.
 	Surfaces func(svc *service.Service, log *slog.Logger) []server.Surface
+	// Web serves the pages for people (internal/web: invitations, sign-in,
+	// password resets) beside the API, as roster serve does.
+	Web bool
 	// Dialects builds vendor dialects, mounted at /compat/<name>.
 	Dialects func(svc *service.Service, log *slog.Logger) []compat.Dialect
 	// SMTPURL, when set, runs a mail delivery worker that sends the
@@ -138,6 +142,9 @@ func Start(t testing.TB, opts Options) *Env {
 	srvOpts := server.Options{Service: svc, Logger: log, Registry: reg}
 	if opts.Surfaces != nil {
 		srvOpts.Surfaces = opts.Surfaces(svc, log)
+	}
+	if opts.Web {
+		srvOpts.Surfaces = append(srvOpts.Surfaces, web.New(svc, log))
 	}
 	if opts.Dialects != nil {
 		for _, d := range opts.Dialects(svc, log) {
