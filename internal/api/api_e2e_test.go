@@ -510,6 +510,17 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		wantProblem(t, admin.Do("GET", "/v1/tenants/"+acme+"/resource-groups/"+str(tmp, "id"), nil), 404, "not_found")
 	})
 
+	t.Run("import", func(t *testing.T) {
+		// The import's own test (import_e2e_test.go) is thorough; this
+		// checks its exchange against the served document.
+		body := `{"email": "imported@globex.example", "tenant_id": "` + globex + `"}` + "\n" + `{"email": "bad"}` + "\n"
+		r := admin.Do("POST", "/v1/users/import", body, testsupport.ContentType("application/x-ndjson")).Want(t, 200)
+		lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], `"created"`) || !strings.Contains(lines[1], `"error"`) {
+			t.Fatalf("import answer: %s", r.Body)
+		}
+	})
+
 	t.Run("roles", func(t *testing.T) {
 		var l struct{ Items []map[string]any }
 		admin.Do("GET", "/v1/roles", nil).Want(t, 200).JSON(t, &l)
