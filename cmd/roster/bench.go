@@ -51,10 +51,15 @@ type benchResult struct {
 	P99ms       float64        `json:"p99_ms"`
 	MaxMs       float64        `json:"max_ms"`
 	Concurrency int            `json:"concurrency"`
+	// CPU seconds used during the run by the server (when its pid is
+	// known) and by the load generator itself, which shares the machine.
+	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
+	BenchCPU  float64 `json:"bench_cpu_seconds"`
 }
 
 type bencher struct {
 	url, key    string
+	pid         int
 	client      *http.Client
 	concurrency int
 	count       int
@@ -124,6 +129,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms per hash, ceiling %.1f hashes/s\n",
 		cores, runtime.GOARCH, params.Memory, params.Time, float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds())
 
+	b.pid = *pid
 	var err error
 	if b.tenant, err = b.createTenant(ctx); err != nil {
 		return err
@@ -360,6 +366,8 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 		errs      = map[string]int{}
 		wg        sync.WaitGroup
 	)
+	serverCPU0, _ := processCPU(b.pid)
+	benchCPU0, _ := processCPU(os.Getpid())
 	deadline := time.Now().Add(b.duration)
 	start := time.Now()
 	for w := 0; w < b.concurrency; w++ {
@@ -395,6 +403,8 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	serverCPU1, _ := processCPU(b.pid)
+	benchCPU1, _ := processCPU(os.Getpid())
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -404,7 +414,24 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	}
 	return benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: elapsed.Seconds(),
 		PerSecond: float64(len(latencies)) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
-		MaxMs: pct(1), Concurrency: b.concurrency}, nil
+		MaxMs: pct(1), Concurrency: b.concurrency, ServerCPU: serverCPU1 - serverCPU0, BenchCPU: benchCPU1 - benchCPU0}, nil
+}
+
+// processCPU reads the user and system CPU seconds a process has used.
+func processCPU(pid int) (float64, error) {
+	if pid <= 0 {
+		return 0, errors.New("no pid")
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses.
+	rest := string(data[strings.LastIndexByte(string(data), ')')+2:])
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
 }
 
 func (b *bencher) print(r benchResult) {
@@ -417,6 +444,10 @@ func (b *bencher) print(r benchResult) {
 		slices.Sort(parts)
 		errs = strings.Join(parts, " ")
 	}
-	fmt.Fprintf(b.out, "%-16s %8d requests in %6.2fs  %9.1f/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  errors: %s\n",
-		r.Scenario, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, errs)
+	cpu := fmt.Sprintf("cpu: bench %.1fs", r.BenchCPU)
+	if b.pid > 0 {
+		cpu = fmt.Sprintf("cpu: server %.1fs (%.0f µs/request), bench %.1fs", r.ServerCPU, r.ServerCPU/float64(max(r.Requests, 1))*1e6, r.BenchCPU)
+	}
+	fmt.Fprintf(b.out, "%-16s %8d requests in %6.2fs  %9.1f/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  errors: %s  %s\n",
+		r.Scenario, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, errs, cpu)
 }

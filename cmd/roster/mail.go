@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"roster/internal/mail"
 	"roster/internal/store"
 )
 
@@ -75,7 +76,11 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 			m.Attempts, next, lastErr)
 		if *bodies && m.SentAt == nil {
 			tw.Flush()
-			fmt.Fprintf(stdout, "\n  Subject: %s\n\n%s\n", m.Subject, indent(m.TextBody))
+			r, err := mail.RenderMessage(m)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "\n  Subject: %s\n\n%s\n", r.Subject, indent(r.Text))
 		}
 	}
 	tw.Flush()

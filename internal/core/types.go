@@ -369,8 +369,12 @@ type OutboxMessage struct {
 	MessageID string
 	Recipient string
 	Subject   string
-	TextBody  string
-	HTMLBody  string
+	// Lang and Data (JSON) are what the bodies are rendered from when the
+	// message is sent: a small row to write with the invitation, and the
+	// rendering off the request's path. Data holds the link, and so the
+	// token, until the message is sent; then it is erased.
+	Lang      string
+	Data      string
 	CreatedAt time.Time
 	// NextAttemptAt is when the message may next be tried.
 	NextAttemptAt time.Time

@@ -87,7 +87,7 @@ func TestInvitationEmailIsDelivered(t *testing.T) {
 	if err != nil || len(out) != 1 {
 		t.Fatalf("outbox %v, %v", out, err)
 	}
-	if out[0].SentAt == nil || out[0].TextBody != "" || out[0].MessageID != m.MessageID || !strings.HasSuffix(m.MessageID, "@127.0.0.1") {
+	if out[0].SentAt == nil || out[0].Data != "" || out[0].MessageID != m.MessageID || !strings.HasSuffix(m.MessageID, "@127.0.0.1") {
 		t.Fatalf("outbox after delivery %+v; delivered Message-ID %q", out[0], m.MessageID)
 	}
 }
@@ -193,7 +193,7 @@ type countingSender struct {
 	sent map[string]int
 }
 
-func (c *countingSender) Send(_ context.Context, m core.OutboxMessage) error {
+func (c *countingSender) Send(_ context.Context, m core.OutboxMessage, _ mail.Rendered) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent[m.MessageID]++

@@ -14,9 +14,9 @@ import (
 	"roster/internal/core"
 )
 
-// Sender delivers one message.
+// Sender delivers one message, rendered.
 type Sender interface {
-	Send(ctx context.Context, m core.OutboxMessage) error
+	Send(ctx context.Context, m core.OutboxMessage, r Rendered) error
 }
 
 // SMTPConfig says how to reach the mail server.
@@ -89,7 +89,7 @@ func (s *SMTPSender) Describe() string {
 
 // Send delivers m. The Message-ID is the outbox's, so a retry of a message
 // whose first delivery was not recorded carries the same id.
-func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage) error {
+func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage, r Rendered) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.cfg.From); err != nil {
 		return fmt.Errorf("from: %w", err)
@@ -97,13 +97,13 @@ func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage) error {
 	if err := msg.To(m.Recipient); err != nil {
 		return permanent(fmt.Errorf("recipient: %w", err))
 	}
-	msg.Subject(m.Subject)
+	msg.Subject(r.Subject)
 	msg.SetMessageIDWithValue(m.MessageID)
 	msg.SetDateWithValue(m.CreatedAt)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
-	if m.HTMLBody != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
+	if r.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	}
 	client, err := gomail.NewClient(s.host, s.opts...)
 	if err != nil {

@@ -7,6 +7,7 @@ package mail
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
@@ -55,9 +56,9 @@ var funcs = texttemplate.FuncMap{
 	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 }
 
-// Render renders an email of kind in lang, or in English when that language
-// has no template.
-func Render(kind, lang string, d Data) (Rendered, error) {
+// prepare picks the language (English when lang has no templates) and
+// fills derived fields.
+func prepare(kind, lang string, d Data) (string, Data) {
 	if !core.ValidLanguage(lang) || textTemplates.Lookup(kind+"."+lang+".txt.tmpl") == nil {
 		lang = "en"
 	}
@@ -67,6 +68,28 @@ func Render(kind, lang string, d Data) (Rendered, error) {
 			d.OrgName = d.TenantName
 		}
 	}
+	return lang, d
+}
+
+// Subject renders only the subject line of an email, which is all a
+// listing of the outbox needs.
+func Subject(kind, lang string, d Data) (string, error) {
+	lang, d = prepare(kind, lang, d)
+	var b bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&b, kind+"."+lang+".subject", d); err != nil {
+		return "", fmt.Errorf("render %s/%s subject: %w", kind, lang, err)
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+// Render renders an email of kind in lang, or in English when that language
+// has no template.
+func Render(kind, lang string, d Data) (Rendered, error) {
+	subject, err := Subject(kind, lang, d)
+	if err != nil {
+		return Rendered{}, err
+	}
+	lang, d = prepare(kind, lang, d)
 	var text, html bytes.Buffer
 	if err := textTemplates.ExecuteTemplate(&text, kind+"."+lang+".txt.tmpl", d); err != nil {
 		return Rendered{}, fmt.Errorf("render %s/%s text: %w", kind, lang, err)
@@ -74,8 +97,20 @@ func Render(kind, lang string, d Data) (Rendered, error) {
 	if err := htmlTemplates.ExecuteTemplate(&html, kind+"."+lang+".html.tmpl", d); err != nil {
 		return Rendered{}, fmt.Errorf("render %s/%s html: %w", kind, lang, err)
 	}
-	// The first line of the text template is the subject.
-	subject, body, _ := strings.Cut(text.String(), "\n")
-	return Rendered{Subject: strings.TrimSpace(strings.TrimPrefix(subject, "Subject:")),
-		Text: strings.TrimLeft(body, "\n"), HTML: html.String()}, nil
+	return Rendered{Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// EncodeData is how a message's data is kept in the outbox.
+func EncodeData(d Data) (string, error) {
+	b, err := json.Marshal(d)
+	return string(b), err
+}
+
+// RenderMessage renders an outbox message from its kind, language and data.
+func RenderMessage(m core.OutboxMessage) (Rendered, error) {
+	var d Data
+	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
+		return Rendered{}, fmt.Errorf("outbox message %s: %w", m.ID, err)
+	}
+	return Render(m.Kind, m.Lang, d)
 }

@@ -132,9 +132,14 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 }
 
 func (w *Worker) deliver(ctx context.Context, m core.OutboxMessage) {
-	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
-	err := w.sender.Send(sendCtx, m)
-	cancel()
+	r, err := RenderMessage(m)
+	if err != nil {
+		err = permanent(err)
+	} else {
+		sendCtx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
+		err = w.sender.Send(sendCtx, m, r)
+		cancel()
+	}
 	// Record the outcome even if ctx is ending: the message was sent.
 	recordCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer done()

@@ -119,7 +119,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 	sessToken := core.NewSecret(SessionPrefix)
 	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(sessToken), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.ConsumeInvitation(ctx, v.Invitation.ID, now); err != nil {
 			if core.ErrorCode(err) == core.CodeConflict {
 				return invalidInvitation("this invitation was already used")
@@ -155,7 +155,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 // working at the limit. Errors here are logged, not returned: the person
 // gets the validation problem either way.
 func (s *Service) countInvitationFailure(ctx context.Context, inv core.Invitation) {
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetInvitation(ctx, inv.ID)
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	reset := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret(token),
 		ExpiresAt: now.Add(s.cfg.ResetTTL), CreatedAt: now}
 	sent := false
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		n, err := tx.AddLoginFailure(ctx, "reset:"+u.ID, now, now.Add(-time.Hour))
 		if err != nil || n > 3 {
 			return err
@@ -303,7 +303,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return core.User{}, err
 	}
 	now := s.now()
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.ConsumePasswordReset(ctx, r.ID, now); err != nil {
 			if core.ErrorCode(err) == core.CodeConflict {
 				return invalidInvitation("this password reset link was already used")

@@ -28,17 +28,21 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Princi
 	if secret == "" || len(secret) > 512 {
 		return nil, errUnauthenticated
 	}
-	if strings.HasPrefix(secret, SessionPrefix) {
-		return s.authenticateSession(ctx, secret)
+	hash := core.HashSecret(secret)
+	if e, ok := s.auth.get(hash, s.now()); ok {
+		return e.principal(), nil
 	}
-	p, _, err := s.authenticateKey(ctx, secret)
+	if strings.HasPrefix(secret, SessionPrefix) {
+		return s.authenticateSession(ctx, hash)
+	}
+	p, _, err := s.authenticateKey(ctx, hash)
 	return p, err
 }
 
 // AuthenticateUserKey authenticates an API key that must belong to the user
 // with the given username (Everlytic's HTTP Basic "username:key").
 func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret string) (*core.Principal, error) {
-	p, key, err := s.authenticateKey(ctx, secret)
+	p, key, err := s.authenticateKey(ctx, core.HashSecret(secret))
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +56,9 @@ func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret stri
 	return p, nil
 }
 
-func (s *Service) authenticateKey(ctx context.Context, secret string) (*core.Principal, core.APIKey, error) {
-	key, err := s.store.GetAPIKeyByHash(ctx, core.HashSecret(secret))
+// authenticateKey looks up an API key by the hash of its secret.
+func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Principal, core.APIKey, error) {
+	key, err := s.store.GetAPIKeyByHash(ctx, hash)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return nil, key, errUnauthenticated
@@ -100,6 +105,7 @@ func (s *Service) authenticateKey(ctx context.Context, secret string) (*core.Pri
 		p.ProviderRoles = key.Roles
 	}
 	s.recordKeyUse(key, now)
+	s.auth.put(hash, authEntry{p: *p, expires: key.ExpiresAt})
 	return p, key, nil
 }
 
@@ -112,7 +118,7 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err := s.store.InTx(ctx, func(tx store.Tx) error {
+		err := s.inTx(ctx, func(tx store.Tx) error {
 			current, err := tx.GetAPIKey(ctx, key.ID)
 			if err != nil {
 				return err
@@ -129,8 +135,9 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 	}()
 }
 
-func (s *Service) authenticateSession(ctx context.Context, token string) (*core.Principal, error) {
-	sess, err := s.store.GetSessionByHash(ctx, core.HashSecret(token))
+// authenticateSession looks up a session by the hash of its token.
+func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.Principal, error) {
+	sess, err := s.store.GetSessionByHash(ctx, hash)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return nil, errUnauthenticated
@@ -153,6 +160,8 @@ func (s *Service) authenticateSession(ctx context.Context, token string) (*core.
 		p.ElevatedUntil = *sess.ElevatedUntil
 	}
 	userRoles(user, p)
+	expires := sess.ExpiresAt
+	s.auth.put(hash, authEntry{p: *p, expires: &expires})
 	return p, nil
 }
 

@@ -48,7 +48,7 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (BootstrapR
 func (s *Service) bootstrapOnce(ctx context.Context, operatorKey string) (BootstrapResult, error) {
 	var res BootstrapResult
 	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		_, err := tx.GetProvider(ctx)
 		switch core.ErrorCode(err) {
 		case "":

@@ -40,7 +40,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 	}
 	now := s.now()
 	var answer *StoredAnswer
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		rec, err := tx.GetIdempotency(ctx, p.Actor(), key)
 		switch {
 		case core.ErrorCode(err) == core.CodeNotFound:
@@ -80,13 +80,13 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 func (s *Service) FinishIdempotent(ctx context.Context, p *core.Principal, key string, a StoredAnswer) error {
 	rec := store.IdempotencyRecord{Scope: p.Actor(), Key: key, Status: a.Status, ContentType: a.ContentType,
 		Body: a.Body, ExpiresAt: s.now().Add(s.cfg.IdempotencyTTL)}
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, rec) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, rec) })
 }
 
 // AbandonIdempotent releases a reservation whose request failed in a way
 // that is worth retrying (a server error), so the retry runs again.
 func (s *Service) AbandonIdempotent(ctx context.Context, p *core.Principal, key string) error {
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, p.Actor(), key) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, p.Actor(), key) })
 }
 
 // Janitor removes expired records until ctx ends.
@@ -99,7 +99,7 @@ func (s *Service) Janitor(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			var n int
-			err := s.store.InTx(ctx, func(tx store.Tx) error {
+			err := s.inTx(ctx, func(tx store.Tx) error {
 				var err error
 				n, err = tx.DeleteExpiredIdempotency(ctx, s.now())
 				return err

@@ -138,7 +138,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 	if len(todo) == 0 {
 		return results, nil
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		for _, pr := range todo {
 			if err := s.writeImported(ctx, tx, pr); err != nil {
 				return err
@@ -157,7 +157,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 	}
 	// One item spoiled the batch: write each on its own.
 	for _, pr := range todo {
-		err := s.store.InTx(ctx, func(tx store.Tx) error { return s.writeImported(ctx, tx, pr) })
+		err := s.inTx(ctx, func(tx store.Tx) error { return s.writeImported(ctx, tx, pr) })
 		switch {
 		case err == nil:
 			pr.done()

@@ -55,7 +55,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		return InvitationResult{}, core.FieldInvalid("invite_ttl", "out_of_range", "must be between 5 minutes and 30 days")
 	}
 	var out InvitationResult
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		prev, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, p *core.Principal, id st
 	}
 	now := s.now()
 	inv.State, inv.RevokedAt = core.InvitationRevoked, &now
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) }); err != nil {
 		return core.Invitation{}, err
 	}
 	s.log.InfoContext(ctx, "invitation revoked", "invitation_id", inv.ID, "actor", p.Actor())

@@ -98,7 +98,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *core.Principal, in Create
 	if !in.Service {
 		k.UserID = p.UserID
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreateAPIKey(ctx, k) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.CreateAPIKey(ctx, k) }); err != nil {
 		return core.APIKey{}, "", err
 	}
 	s.log.InfoContext(ctx, "API key created", "key_id", k.ID, "tenant_id", k.TenantID, "user_id", k.UserID, "actor", p.Actor())
@@ -174,7 +174,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *core.Principal, id string
 	}
 	now := s.now()
 	k.RevokedAt = &now
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateAPIKey(ctx, k) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateAPIKey(ctx, k) }); err != nil {
 		return core.APIKey{}, err
 	}
 	s.log.InfoContext(ctx, "API key revoked", "key_id", k.ID, "actor", p.Actor())

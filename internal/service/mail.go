@@ -15,14 +15,18 @@ func (s *Service) link(path string) string { return s.cfg.PublicURL + path }
 // transaction that makes what the email announces, so that both exist or
 // neither does.
 func (s *Service) outboxMessage(kind, lang, recipient string, d mail.Data) (core.OutboxMessage, error) {
-	r, err := mail.Render(kind, lang, d)
+	subject, err := mail.Subject(kind, lang, d)
+	if err != nil {
+		return core.OutboxMessage{}, core.Internal(err)
+	}
+	data, err := mail.EncodeData(d)
 	if err != nil {
 		return core.OutboxMessage{}, core.Internal(err)
 	}
 	now := s.now()
 	id := core.NewID()
 	return core.OutboxMessage{ID: id, Kind: kind, MessageID: id + "@" + s.cfg.MailDomain, Recipient: recipient,
-		Subject: r.Subject, TextBody: r.Text, HTMLBody: r.HTML, CreatedAt: now, NextAttemptAt: now}, nil
+		Subject: subject, Lang: lang, Data: data, CreatedAt: now, NextAttemptAt: now}, nil
 }
 
 // enqueueInvitation writes the invitation and its email in tx.
@@ -60,8 +64,8 @@ type OutboxQuery struct {
 	Limit   int
 }
 
-// OutboxPage is a page of the outbox. Bodies are left out: unsent ones carry
-// links with tokens, which an API answer must not show.
+// OutboxPage is a page of the outbox. The data behind the bodies is left
+// out: it carries links with tokens, which an API answer must not show.
 type OutboxPage struct {
 	Messages   []core.OutboxMessage
 	NextCursor string
@@ -96,7 +100,7 @@ func (s *Service) ListOutbox(ctx context.Context, p *core.Principal, q OutboxQue
 		page.NextCursor = encodeCursor(page.Messages[q.Limit-1].ID)
 	}
 	for i := range page.Messages {
-		page.Messages[i].TextBody, page.Messages[i].HTMLBody = "", ""
+		page.Messages[i].Data = ""
 	}
 	return page, nil
 }

@@ -69,7 +69,7 @@ func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef co
 	if old, ok := u.Membership(t.ID); ok {
 		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.PutMembership(ctx, m) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.PutMembership(ctx, m) }); err != nil {
 		return u, err
 	}
 	s.log.InfoContext(ctx, "membership set", "tenant_id", t.ID, "user_id", u.ID, "roles", m.Roles, "actor", p.Actor())
@@ -85,7 +85,7 @@ func (s *Service) RemoveMember(ctx context.Context, p *core.Principal, tenantRef
 	if _, ok := u.Membership(t.ID); !ok {
 		return core.Errorf(core.CodeNotFound, "the user is not a member of this tenant")
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteMembership(ctx, t.ID, u.ID) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteMembership(ctx, t.ID, u.ID) }); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "membership removed", "tenant_id", t.ID, "user_id", u.ID, "actor", p.Actor())
@@ -140,7 +140,7 @@ func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, te
 	if err := v.Err(); err != nil {
 		return g, err
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) }); err != nil {
 		return core.ResourceGroup{}, err
 	}
 	return g, nil
@@ -225,7 +225,7 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 		return g, err
 	}
 	g.UpdatedAt = s.now()
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResourceGroup(ctx, g) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateResourceGroup(ctx, g) }); err != nil {
 		return core.ResourceGroup{}, err
 	}
 	return g, nil
@@ -240,7 +240,7 @@ func (s *Service) DeleteResourceGroup(ctx context.Context, p *core.Principal, te
 	if !canManageTenant(p, g.TenantID) {
 		return forbidden("you may not manage this tenant's resource groups")
 	}
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteResourceGroup(ctx, g.ID) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteResourceGroup(ctx, g.ID) })
 }
 
 // ResourceGroupMembers lists the ids of a group's members.
@@ -271,7 +271,7 @@ func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal,
 	if _, ok := u.Membership(g.TenantID); !ok || u.Status == core.UserDeleted {
 		return core.FieldInvalid("user_id", "not_member", "the user is not a member of the group's tenant")
 	}
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.AddResourceGroupMember(ctx, g.ID, u.ID, s.now()) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.AddResourceGroupMember(ctx, g.ID, u.ID, s.now()) })
 }
 
 // RemoveResourceGroupMember takes a user out of a group.
@@ -287,5 +287,5 @@ func (s *Service) RemoveResourceGroupMember(ctx context.Context, p *core.Princip
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u.ID) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u.ID) })
 }

@@ -45,7 +45,7 @@ func (s *Service) MoveMember(ctx context.Context, p *core.Principal, userRef cor
 	}
 	now := s.now()
 	m := core.Membership{TenantID: dst.ID, UserID: u.ID, Roles: core.NormalizeRoles(old.Roles), CreatedAt: now}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteMembership(ctx, src.ID, u.ID); err != nil {
 			return err
 		}

@@ -41,6 +41,11 @@ type Config struct {
 	// KeyUseInterval bounds how often the last use of an API key is
 	// written: at most once per interval per key.
 	KeyUseInterval time.Duration
+	// AuthCacheTTL is how long a node remembers whom a key or session
+	// token stands for; negative turns the cache off. A change made on
+	// this node clears it at once, a change made on another node is seen
+	// within the TTL.
+	AuthCacheTTL time.Duration
 	// PublicURL is where people reach roster's pages; links in emails
 	// start with it.
 	PublicURL string
@@ -77,6 +82,7 @@ func DefaultConfig() Config {
 		IdempotencyPendingTimeout: time.Minute,
 		ElevationTTL:              10 * time.Minute,
 		KeyUseInterval:            time.Minute,
+		AuthCacheTTL:              time.Second,
 		PublicURL:                 "http://127.0.0.1:8080",
 		InviteMaxFailures:         10,
 		ResetTTL:                  time.Hour,
@@ -101,6 +107,7 @@ type Service struct {
 	// mail, so that this node's delivery worker sends it at once.
 	outboxNotify func()
 	provider     atomic.Pointer[core.Provider]
+	auth         *authCache
 }
 
 // New builds a service. Unset durations in cfg take their defaults.
@@ -147,13 +154,16 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 			cfg.MailDomain = "roster.invalid"
 		}
 	}
+	if cfg.AuthCacheTTL == 0 {
+		cfg.AuthCacheTTL = d.AuthCacheTTL
+	}
 	if clock == nil {
 		clock = core.SystemClock{}
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log}
+	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log, auth: newAuthCache(cfg.AuthCacheTTL)}
 }
 
 // Config returns the configuration in force.

@@ -51,7 +51,7 @@ func (s *Service) loginBlocked(ctx context.Context, keys []string) error {
 // locks the key out for a time that doubles with every further failure.
 func (s *Service) loginFailed(ctx context.Context, keys []string) {
 	now := s.now()
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		for _, key := range keys {
 			n, err := tx.AddLoginFailure(ctx, key, now, now.Add(-s.cfg.LoginWindow))
 			if err != nil {
@@ -143,11 +143,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	token := core.NewSecret(SessionPrefix)
 	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	if u.FirstLoginAt == nil {
-		u.FirstLoginAt = &now
-	}
-	u.LastLoginAt = &now
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
@@ -159,7 +155,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil {
 			return err
 		}
-		return tx.UpdateUser(ctx, u)
+		return tx.RecordLogin(ctx, u.ID, now)
 	})
 	if err != nil {
 		return core.Session{}, "", err
@@ -185,7 +181,7 @@ func (s *Service) Logout(ctx context.Context, p *core.Principal) error {
 	if p.Kind != core.PrincipalSession {
 		return core.Errorf(core.CodeInvalid, "only a session can log out; revoke an API key instead")
 	}
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, p.CredentialID) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteSession(ctx, p.CredentialID) })
 }
 
 // Me returns the principal's own user.
@@ -212,7 +208,7 @@ func (s *Service) Deelevate(ctx context.Context, p *core.Principal) error {
 }
 
 func (s *Service) setElevation(ctx context.Context, p *core.Principal, until *time.Time) error {
-	return s.store.InTx(ctx, func(tx store.Tx) error {
+	return s.inTx(ctx, func(tx store.Tx) error {
 		switch p.Kind {
 		case core.PrincipalSession:
 			sess, err := tx.GetSession(ctx, p.CredentialID)
@@ -241,7 +237,7 @@ func (s *Service) RefreshSession(ctx context.Context, p *core.Principal) (time.T
 		return time.Time{}, core.Errorf(core.CodeInvalid, "only a login session can be refreshed; API keys do not expire by session")
 	}
 	until := s.now().Add(s.cfg.SessionTTL)
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		sess, err := tx.GetSession(ctx, p.CredentialID)
 		if err != nil {
 			if core.ErrorCode(err) == core.CodeNotFound {

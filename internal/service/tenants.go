@@ -68,7 +68,7 @@ func (s *Service) CreateTenant(ctx context.Context, p *core.Principal, in Tenant
 	if err := v.Err(); err != nil {
 		return core.Tenant{}, err
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateTenant(ctx, &t); err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (s *Service) UpdateTenant(ctx context.Context, p *core.Principal, ref core.
 		return t, err
 	}
 	t.UpdatedAt, t.UpdatedBy = s.now(), p.Actor()
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateTenant(ctx, t) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateTenant(ctx, t) }); err != nil {
 		return core.Tenant{}, err
 	}
 	return t, nil
@@ -250,7 +250,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.
 	}
 	now := s.now()
 	t.Status, t.UpdatedAt, t.UpdatedBy = core.TenantDeleted, now, p.Actor()
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
@@ -296,7 +296,7 @@ func (s *Service) SetProductDefaults(ctx context.Context, p *core.Principal, def
 	if !isProviderAdmin(p) {
 		return nil, forbidden("only provider administrators change product defaults")
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.SetProductDefaults(ctx, defaults) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.SetProductDefaults(ctx, defaults) }); err != nil {
 		return nil, err
 	}
 	return s.ProductDefaults(ctx, p)
@@ -345,7 +345,7 @@ func (s *Service) SetTenantProducts(ctx context.Context, p *core.Principal, ref 
 		return nil, core.Errorf(core.CodeNotFound, "tenant not found")
 	}
 	var out []core.ProductSetting
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.SetTenantProductOverrides(ctx, t.ID, overrides); err != nil {
 			return err
 		}
@@ -368,7 +368,7 @@ func (s *Service) ResetAllTenantProducts(ctx context.Context, p *core.Principal,
 	for _, prod := range products {
 		reset[prod] = nil
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		tenants, err := tx.ListTenants(ctx, store.TenantFilter{Deleted: store.IncludeDeleted})
 		if err != nil {
 			return err

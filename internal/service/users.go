@@ -259,7 +259,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		inv, res.InvitationToken = &iss.inv, iss.token
 	}
 
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if newTenant {
 			if err := tx.CreateTenant(ctx, tenant); err != nil {
 				return err
@@ -683,7 +683,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 			u.Status = core.UserActive
 		}
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -747,7 +747,7 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 	}
 	now := s.now()
 	u.Status, u.DeletedAt, u.UpdatedAt, u.UpdatedBy = core.UserDeleted, &now, now, p.Actor()
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -802,7 +802,7 @@ func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref c
 		u.ProviderRoles = nil
 	}
 	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
 			return err
 		}

@@ -195,6 +195,9 @@ type Writer interface {
 	// A non-zero u.Number is kept, for imports that preserve ids.
 	CreateUser(ctx context.Context, u *core.User) error
 	UpdateUser(ctx context.Context, u core.User) error
+	// RecordLogin notes a login: last login at, and first login when it
+	// is the first.
+	RecordLogin(ctx context.Context, userID string, at time.Time) error
 	SetProviderRoles(ctx context.Context, userID string, roles []string) error
 	// PutMembership creates the membership or replaces its roles.
 	PutMembership(ctx context.Context, m core.Membership) error
@@ -243,8 +246,8 @@ type Writer interface {
 	// leased to another worker, counting an attempt on each. Workers on
 	// different nodes never claim the same message while its lease holds.
 	ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, worker string, limit int) ([]core.OutboxMessage, error)
-	// MarkOutboxSent records delivery and erases the bodies, which may
-	// hold a link with a token.
+	// MarkOutboxSent records delivery and erases the message's data, which
+	// holds a link with a token.
 	MarkOutboxSent(ctx context.Context, id string, at time.Time) error
 	// MarkOutboxFailed records a failed attempt and when to try again.
 	MarkOutboxFailed(ctx context.Context, id, lastError string, next time.Time) error

@@ -81,13 +81,19 @@ func dsn(path string, readOnly bool) string {
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(ON)",
 		"_pragma=cache_size(-32000)",
+		// Savepoints (one per transaction of a group commit) journal the
+		// pages they change; in memory, not in a temporary file.
+		"_pragma=temp_store(MEMORY)",
 	}
 	if readOnly {
 		params = append(params, "_pragma=query_only(1)")
 	} else {
 		// Take the write lock at BEGIN, so that a transaction never fails
-		// half-way when it tries to upgrade a read lock.
-		params = append(params, "_txlock=immediate")
+		// half-way when it tries to upgrade a read lock. Checkpoints run
+		// on a connection of their own (see checkpointer), not inside the
+		// writer's commits; the WAL file shrinks back after each reset.
+		params = append(params, "_txlock=immediate", "_pragma=wal_autocheckpoint(0)",
+			"_pragma=journal_size_limit(67108864)")
 	}
 	return "file:" + path + "?" + strings.Join(params, "&")
 }
@@ -115,7 +121,45 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	readers := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	return sqlstore.New(write, read, dialect()), nil
+	cp, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	cp.SetMaxOpenConns(1)
+	db := sqlstore.New(write, read, dialect())
+	stop := startCheckpointer(cp)
+	db.OnClose(func() {
+		stop()
+		// Leave a database file that needs no WAL to be read.
+		_, _ = cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		cp.Close()
+	})
+	return db, nil
+}
+
+// startCheckpointer copies the WAL into the database file from its own
+// connection, in parallel with the writer: a passive checkpoint never
+// blocks writers, and the writer's commits no longer pay for it (they did:
+// 7% of the CPU of a create).
+func startCheckpointer(cp *sql.DB) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_, _ = cp.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Migrate applies pending migrations to the database at path and reports

@@ -9,7 +9,7 @@ import (
 	"roster/internal/store"
 )
 
-const outboxColumns = `id, kind, message_id, recipient, subject, text_body, html_body, created_at, next_attempt_at,
+const outboxColumns = `id, kind, message_id, recipient, subject, lang, data, created_at, next_attempt_at,
 	attempts, last_error, sent_at, locked_until, locked_by`
 
 func scanOutbox(row interface{ Scan(...any) error }) (core.OutboxMessage, error) {
@@ -17,7 +17,7 @@ func scanOutbox(row interface{ Scan(...any) error }) (core.OutboxMessage, error)
 		m                           core.OutboxMessage
 		created, next, sent, locked dbTime
 	)
-	err := row.Scan(&m.ID, &m.Kind, &m.MessageID, &m.Recipient, &m.Subject, &m.TextBody, &m.HTMLBody, &created,
+	err := row.Scan(&m.ID, &m.Kind, &m.MessageID, &m.Recipient, &m.Subject, &m.Lang, &m.Data, &created,
 		&next, &m.Attempts, &m.LastError, &sent, &locked, &m.LockedBy)
 	m.CreatedAt, m.NextAttemptAt, m.SentAt, m.LockedUntil = created.t, next.t, sent.ptr(), locked.ptr()
 	return m, err
@@ -41,9 +41,9 @@ func (q *queries) scanOutboxRows(ctx context.Context, query string, args ...any)
 }
 
 func (q *queries) EnqueueOutbox(ctx context.Context, m core.OutboxMessage) error {
-	_, err := q.exec(ctx, `INSERT INTO outbox (id, kind, message_id, recipient, subject, text_body, html_body,
+	_, err := q.exec(ctx, `INSERT INTO outbox (id, kind, message_id, recipient, subject, lang, data,
 		created_at, next_attempt_at, attempts, last_error, locked_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '')`,
-		m.ID, m.Kind, m.MessageID, m.Recipient, m.Subject, m.TextBody, m.HTMLBody, q.t(m.CreatedAt), q.t(m.NextAttemptAt))
+		m.ID, m.Kind, m.MessageID, m.Recipient, m.Subject, m.Lang, m.Data, q.t(m.CreatedAt), q.t(m.NextAttemptAt))
 	return err
 }
 
@@ -86,7 +86,7 @@ func (q *queries) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, wo
 }
 
 func (q *queries) MarkOutboxSent(ctx context.Context, id string, at time.Time) error {
-	res, err := q.exec(ctx, `UPDATE outbox SET sent_at = ?, text_body = '', html_body = '', last_error = '',
+	res, err := q.exec(ctx, `UPDATE outbox SET sent_at = ?, data = '', last_error = '',
 		locked_until = NULL, locked_by = '' WHERE id = ?`, q.t(at), id)
 	if err != nil {
 		return err

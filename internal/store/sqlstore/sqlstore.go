@@ -84,7 +84,12 @@ type DB struct {
 	writeStmts *stmtCache
 	txq        chan txRequest
 	closeOnce  sync.Once
+	onClose    []func()
 }
+
+// OnClose registers fn to run when the store closes, before its handles
+// do (a backend's background work).
+func (db *DB) OnClose(fn func()) { db.onClose = append(db.onClose, fn) }
 
 // New wraps open database handles; read may be the same handle as write.
 func New(write, read *sql.DB, d *Dialect) *DB {
@@ -157,6 +162,9 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		if db.txq != nil {
 			close(db.txq)
+		}
+		for _, fn := range db.onClose {
+			fn()
 		}
 	})
 	db.writeStmts.close()

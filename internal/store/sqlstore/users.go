@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/store"
@@ -476,6 +477,15 @@ func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 		strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
 		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.UpdatedAt), u.UpdatedBy,
 		q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt), u.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "user")
+}
+
+func (q *queries) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE users SET last_login_at = ?, first_login_at = COALESCE(first_login_at, ?) WHERE id = ?`,
+		q.t(at), q.t(at), userID)
 	if err != nil {
 		return err
 	}

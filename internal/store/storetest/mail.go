@@ -13,8 +13,8 @@ import (
 func outboxMessage(i int, due time.Time) core.OutboxMessage {
 	id := core.NewID()
 	return core.OutboxMessage{ID: id, Kind: "invitation", MessageID: id + "@roster.test",
-		Recipient: fmt.Sprintf("r%d@example.com", i), Subject: "Welcome", TextBody: "link: https://x/invite/secret",
-		HTMLBody: "<a href=\"https://x/invite/secret\">accept</a>", CreatedAt: epoch, NextAttemptAt: due}
+		Recipient: fmt.Sprintf("r%d@example.com", i), Subject: "Welcome", Lang: "de",
+		Data: `{"Link":"https://x/invite/secret"}`, CreatedAt: epoch, NextAttemptAt: due}
 }
 
 func testOutbox(t *testing.T, s store.Store) {
@@ -39,7 +39,7 @@ func testOutbox(t *testing.T, s store.Store) {
 		return err
 	})
 	if len(claimed) != 1 || claimed[0].ID != due.ID || claimed[0].Attempts != 1 || claimed[0].LockedBy != "node-a" ||
-		claimed[0].TextBody != due.TextBody || claimed[0].HTMLBody != due.HTMLBody || claimed[0].Recipient != due.Recipient {
+		claimed[0].Data != due.Data || claimed[0].Lang != "de" || claimed[0].Recipient != due.Recipient {
 		t.Fatalf("claimed %+v", claimed)
 	}
 	// A leased message is not claimed again until its lease runs out.
@@ -71,10 +71,10 @@ func testOutbox(t *testing.T, s store.Store) {
 	if len(pending) != 2 {
 		t.Fatalf("pending = %d", len(pending))
 	}
-	// Sent: the bodies, which carry the token, are erased.
+	// Sent: the data, which carries the token, is erased.
 	tx(t, s, func(tx store.Tx) error { return tx.MarkOutboxSent(ctx, due.ID, now.Add(11*time.Minute)) })
 	m, _ = s.GetOutbox(ctx, due.ID)
-	if m.SentAt == nil || m.TextBody != "" || m.HTMLBody != "" || m.Subject != "Welcome" {
+	if m.SentAt == nil || m.Data != "" || m.Subject != "Welcome" || m.Lang != "de" {
 		t.Fatalf("after sent: %+v", m)
 	}
 	sent, _ := s.ListOutbox(ctx, store.OutboxFilter{Sent: true})

@@ -376,6 +376,15 @@ func testUserUpdate(t *testing.T, s store.Store) {
 	if _, err := s.GetUser(ctx, store.UserRef{Email: "before@example.com"}); core.ErrorCode(err) != core.CodeNotFound {
 		t.Fatalf("old email still resolves: %v", err)
 	}
+
+	// Logins: the first one is kept, the last one moves.
+	fresh := newUser(t, s, userWith("logins@example.com"))
+	tx(t, s, func(tx store.Tx) error { return tx.RecordLogin(ctx, fresh.ID, epoch.Add(time.Hour)) })
+	tx(t, s, func(tx store.Tx) error { return tx.RecordLogin(ctx, fresh.ID, epoch.Add(2*time.Hour)) })
+	got, _ = s.GetUser(ctx, store.UserRef{ID: fresh.ID})
+	if got.FirstLoginAt == nil || !got.FirstLoginAt.Equal(epoch.Add(time.Hour)) || got.LastLoginAt == nil || !got.LastLoginAt.Equal(epoch.Add(2*time.Hour)) {
+		t.Fatalf("logins: first %v last %v", got.FirstLoginAt, got.LastLoginAt)
+	}
 }
 
 func testMemberships(t *testing.T, s store.Store) {

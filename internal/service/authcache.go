@@ -1,0 +1,146 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// authCache remembers, for a moment, whom a secret authenticated as, so
+// that a busy client does not cost five queries per request. Entries live
+// Config.AuthCacheTTL (wall-clock time) and never past the credential's own
+// expiry. Any change to users, roles, memberships, keys, sessions or
+// tenants clears the cache of this node at once (see inTx); other nodes
+// notice within the TTL.
+type authCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]authEntry
+}
+
+type authEntry struct {
+	p         core.Principal
+	keyUserID string // the key's owner, for AuthenticateUserKey
+	until     time.Time
+	expires   *time.Time // the credential's own expiry, on the service clock
+}
+
+const maxAuthEntries = 100_000
+
+func newAuthCache(ttl time.Duration) *authCache {
+	return &authCache{ttl: ttl, m: map[string]authEntry{}}
+}
+
+func (c *authCache) get(hash string, now time.Time) (authEntry, bool) {
+	if c.ttl <= 0 {
+		return authEntry{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || time.Now().After(e.until) || (e.expires != nil && !now.Before(*e.expires)) {
+		return authEntry{}, false
+	}
+	return e, true
+}
+
+func (c *authCache) put(hash string, e authEntry) {
+	if c.ttl <= 0 {
+		return
+	}
+	e.until = time.Now().Add(c.ttl)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxAuthEntries {
+		c.m = map[string]authEntry{}
+	}
+	c.m[hash] = e
+}
+
+func (c *authCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 0 {
+		c.m = map[string]authEntry{}
+	}
+}
+
+// principal returns a copy that the caller may not alter the cache through.
+func (e authEntry) principal() *core.Principal {
+	p := e.p
+	p.ProviderRoles = append([]string(nil), e.p.ProviderRoles...)
+	p.TenantRoles = make(map[string][]string, len(e.p.TenantRoles))
+	for k, v := range e.p.TenantRoles {
+		p.TenantRoles[k] = append([]string(nil), v...)
+	}
+	return &p
+}
+
+// inTx is how the service writes: store.InTx, with a Tx that notes
+// whether anything a principal is made of changed, and if so clears the
+// authentication cache once the transaction has committed.
+func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	w := &watchedTx{}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		w.Tx = tx
+		return fn(w)
+	})
+	if w.authChanged {
+		s.auth.clear()
+	}
+	return err
+}
+
+// watchedTx marks the writes that can change an authentication.
+type watchedTx struct {
+	store.Tx
+	authChanged bool
+}
+
+func (w *watchedTx) UpdateUser(ctx context.Context, u core.User) error {
+	w.authChanged = true
+	return w.Tx.UpdateUser(ctx, u)
+}
+
+func (w *watchedTx) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
+	w.authChanged = true
+	return w.Tx.SetProviderRoles(ctx, userID, roles)
+}
+
+func (w *watchedTx) PutMembership(ctx context.Context, m core.Membership) error {
+	w.authChanged = true
+	return w.Tx.PutMembership(ctx, m)
+}
+
+func (w *watchedTx) DeleteMembership(ctx context.Context, tenantID, userID string) error {
+	w.authChanged = true
+	return w.Tx.DeleteMembership(ctx, tenantID, userID)
+}
+
+func (w *watchedTx) UpdateTenant(ctx context.Context, t core.Tenant) error {
+	w.authChanged = true
+	return w.Tx.UpdateTenant(ctx, t)
+}
+
+func (w *watchedTx) UpdateAPIKey(ctx context.Context, k core.APIKey) error {
+	w.authChanged = true
+	return w.Tx.UpdateAPIKey(ctx, k)
+}
+
+func (w *watchedTx) UpdateSession(ctx context.Context, sess core.Session) error {
+	w.authChanged = true
+	return w.Tx.UpdateSession(ctx, sess)
+}
+
+func (w *watchedTx) DeleteSession(ctx context.Context, id string) error {
+	w.authChanged = true
+	return w.Tx.DeleteSession(ctx, id)
+}
+
+func (w *watchedTx) DeleteUserSessions(ctx context.Context, userID string) error {
+	w.authChanged = true
+	return w.Tx.DeleteUserSessions(ctx, userID)
+}
