@@ -131,7 +131,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	logs := newLogWriter(stderr)
+	defer logs.Close()
+	log := newLogger(cfg, logs)
 	// Listen before building the app: the public URL defaults to the
 	// address actually bound.
 	mainLn, err := net.Listen("tcp", cfg.Addr)
@@ -155,6 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	switch {
 	case boot.GeneratedKey != "":
 		// Printed, not logged: logs never hold secrets, and this is shown once.
+		logs.Flush()
 		fmt.Fprintf(stderr, "\nroster: created the provider and the built-in user \"admin\" with this API key.\n"+
 			"It is shown only now; store it safely:\n\n    %s\n\n", boot.GeneratedKey)
 	case boot.UsedOperatorKey:

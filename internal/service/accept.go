@@ -34,15 +34,19 @@ func invalidInvitation(msg string) *core.Error {
 
 // ViewInvitation describes the invitation behind a token.
 func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationView, error) {
-	if token == "" || len(token) > 200 {
+	id, secret, ok := core.SplitToken(token)
+	if !ok {
 		return InvitationView{}, invalidInvitation("this invitation link is not valid")
 	}
-	inv, err := s.store.GetInvitationByTokenHash(ctx, core.HashSecret(token))
+	inv, err := s.store.GetInvitation(ctx, id)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return InvitationView{}, invalidInvitation("this invitation link is not valid")
 		}
 		return InvitationView{}, err
+	}
+	if !core.TokenMatches(secret, inv.TokenHash) {
+		return InvitationView{}, invalidInvitation("this invitation link is not valid")
 	}
 	v := InvitationView{Invitation: inv, Status: inv.Status(s.now()), Locked: inv.FailedAttempts >= s.cfg.InviteMaxFailures}
 	if v.User, err = s.store.GetUser(ctx, core.UserRef{ID: inv.UserID}); err != nil {
@@ -188,8 +192,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return nil
 	}
 	now := s.now()
-	token := core.NewSecret("")
-	reset := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret(token),
+	resetID := core.NewID()
+	token, hash := core.NewToken(resetID)
+	reset := core.PasswordReset{ID: resetID, UserID: u.ID, TokenHash: hash,
 		ExpiresAt: now.Add(s.cfg.ResetTTL), CreatedAt: now}
 	sent := false
 	err = s.inTx(ctx, func(tx store.Tx) error {
@@ -238,10 +243,7 @@ type PasswordResetView struct {
 
 // ViewPasswordReset looks at a reset link without using it.
 func (s *Service) ViewPasswordReset(ctx context.Context, token string) (PasswordResetView, error) {
-	if token == "" || len(token) > 200 {
-		return PasswordResetView{Reason: "unknown"}, nil
-	}
-	r, err := s.store.GetPasswordResetByTokenHash(ctx, core.HashSecret(token))
+	r, err := s.passwordReset(ctx, token)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return PasswordResetView{Reason: "unknown"}, nil
 	}
@@ -285,7 +287,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if !view.Valid {
 		return core.User{}, invalidInvitation("this password reset link is " + view.Reason)
 	}
-	r, err := s.store.GetPasswordResetByTokenHash(ctx, core.HashSecret(token))
+	r, err := s.passwordReset(ctx, token)
 	if err != nil {
 		return core.User{}, err
 	}
@@ -323,4 +325,22 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	}
 	s.log.InfoContext(ctx, "password reset", "user_id", u.ID)
 	return u, nil
+}
+
+// passwordReset finds the reset behind a token: not found unless the token
+// is well formed and its secret matches.
+func (s *Service) passwordReset(ctx context.Context, token string) (core.PasswordReset, error) {
+	notFound := core.Errorf(core.CodeNotFound, "password reset not found")
+	id, secret, ok := core.SplitToken(token)
+	if !ok {
+		return core.PasswordReset{}, notFound
+	}
+	r, err := s.store.GetPasswordReset(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if !core.TokenMatches(secret, r.TokenHash) {
+		return core.PasswordReset{}, notFound
+	}
+	return r, nil
 }

@@ -94,24 +94,37 @@ func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return err
 }
 
-// watchedTx marks the writes that can change an authentication.
+// watchedTx marks the writes that can change an authentication. Users
+// created in the same transaction have no credential anyone could hold yet,
+// so giving them roles changes nobody's principal.
 type watchedTx struct {
 	store.Tx
 	authChanged bool
+	created     map[string]bool
+}
+
+func (w *watchedTx) existing(userID string) bool { return !w.created[userID] }
+
+func (w *watchedTx) CreateUser(ctx context.Context, u *core.User) error {
+	if w.created == nil {
+		w.created = map[string]bool{}
+	}
+	w.created[u.ID] = true
+	return w.Tx.CreateUser(ctx, u)
 }
 
 func (w *watchedTx) UpdateUser(ctx context.Context, u core.User) error {
-	w.authChanged = true
+	w.authChanged = w.authChanged || w.existing(u.ID)
 	return w.Tx.UpdateUser(ctx, u)
 }
 
 func (w *watchedTx) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
-	w.authChanged = true
+	w.authChanged = w.authChanged || w.existing(userID)
 	return w.Tx.SetProviderRoles(ctx, userID, roles)
 }
 
 func (w *watchedTx) PutMembership(ctx context.Context, m core.Membership) error {
-	w.authChanged = true
+	w.authChanged = w.authChanged || w.existing(m.UserID)
 	return w.Tx.PutMembership(ctx, m)
 }
 

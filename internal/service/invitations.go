@@ -19,9 +19,10 @@ type issued struct {
 // an invitation carries is decided in one place.
 func (s *Service) newInvitation(u core.User, tenantID string, ttl time.Duration, actor string) issued {
 	now := s.now()
-	token := core.NewSecret("")
-	return issued{token: token, inv: core.Invitation{ID: core.NewID(), UserID: u.ID, TenantID: tenantID,
-		Email: u.Email, InvitedBy: actor, TokenHash: core.HashSecret(token), State: core.InvitationPending,
+	id := core.NewID()
+	token, hash := core.NewToken(id)
+	return issued{token: token, inv: core.Invitation{ID: id, UserID: u.ID, TenantID: tenantID,
+		Email: u.Email, InvitedBy: actor, TokenHash: hash, State: core.InvitationPending,
 		ExpiresAt: now.Add(ttl), CreatedAt: now}}
 }
 

@@ -31,12 +31,22 @@ func (s *Service) outboxMessage(kind, lang, recipient string, d mail.Data) (core
 
 // enqueueInvitation writes the invitation and its email in tx.
 func (s *Service) enqueueInvitation(ctx context.Context, tx store.Tx, p *core.Principal, u core.User, tenant *core.Tenant, iss issued) error {
+	m, err := s.invitationMessage(ctx, tx, p, u, tenant, iss)
+	if err != nil {
+		return err
+	}
 	if err := tx.CreateInvitation(ctx, iss.inv); err != nil {
 		return err
 	}
-	prov, err := s.providerInfo(ctx, tx)
+	return tx.EnqueueOutbox(ctx, m)
+}
+
+// invitationMessage makes the email of an invitation. It needs no
+// transaction, so that a create can make it before taking the writer.
+func (s *Service) invitationMessage(ctx context.Context, r store.Reader, p *core.Principal, u core.User, tenant *core.Tenant, iss issued) (core.OutboxMessage, error) {
+	prov, err := s.providerInfo(ctx, r)
 	if err != nil {
-		return err
+		return core.OutboxMessage{}, err
 	}
 	d := mail.Data{ProviderName: prov.Name, InviterName: p.Name, RecipientName: u.Name, Email: u.Email,
 		Link: s.link("/invite/" + iss.token), ExpiresAt: iss.inv.ExpiresAt}
@@ -49,11 +59,7 @@ func (s *Service) enqueueInvitation(ctx context.Context, tx store.Tx, p *core.Pr
 			d.InviterName = tenant.Name
 		}
 	}
-	m, err := s.outboxMessage(mail.KindInvitation, u.Lang, u.Email, d)
-	if err != nil {
-		return err
-	}
-	return tx.EnqueueOutbox(ctx, m)
+	return s.outboxMessage(mail.KindInvitation, u.Lang, u.Email, d)
 }
 
 // OutboxQuery lists the outbox.

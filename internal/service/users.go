@@ -253,10 +253,18 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		u.ProviderRoles = nil
 	}
 
-	var inv *core.Invitation
+	var (
+		inv *core.Invitation
+		msg core.OutboxMessage
+	)
 	if in.Action == ActionInvite {
 		iss := s.newInvitation(u, tenantID, s.inviteTTL(in.InviteTTL, tenant), p.Actor())
 		inv, res.InvitationToken = &iss.inv, iss.token
+		// The email is made before the transaction: under load, everything
+		// done inside it waits for the database's single writer.
+		if msg, err = s.invitationMessage(ctx, s.store, p, u, tenant, iss); err != nil {
+			return res, err
+		}
 	}
 
 	err = s.inTx(ctx, func(tx store.Tx) error {
@@ -295,7 +303,10 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 			}
 		}
 		if inv != nil {
-			return s.enqueueInvitation(ctx, tx, p, u, tenant, issued{inv: *inv, token: res.InvitationToken})
+			if err := tx.CreateInvitation(ctx, *inv); err != nil {
+				return err
+			}
+			return tx.EnqueueOutbox(ctx, msg)
 		}
 		return nil
 	})

@@ -19,6 +19,8 @@ type Store interface {
 	Reader
 	// InTx runs fn inside one write transaction. It commits when fn returns
 	// nil and rolls back otherwise; fn must not keep tx after returning.
+	// fn may run more than once (a backend may retry it, after rolling
+	// back): its effects outside tx must bear repeating.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -165,7 +167,6 @@ type Reader interface {
 	GetSessionByHash(ctx context.Context, hash string) (core.Session, error)
 
 	GetInvitation(ctx context.Context, id string) (core.Invitation, error)
-	GetInvitationByTokenHash(ctx context.Context, hash string) (core.Invitation, error)
 	ListInvitations(ctx context.Context, f InvitationFilter) ([]core.Invitation, error)
 
 	GetIdempotency(ctx context.Context, scope, key string) (IdempotencyRecord, error)
@@ -176,7 +177,7 @@ type Reader interface {
 	// LoginThrottles returns the throttles of the keys that have one.
 	LoginThrottles(ctx context.Context, keys []string) ([]core.LoginThrottle, error)
 
-	GetPasswordResetByTokenHash(ctx context.Context, hash string) (core.PasswordReset, error)
+	GetPasswordReset(ctx context.Context, id string) (core.PasswordReset, error)
 }
 
 // Writer holds every change.

@@ -33,6 +33,7 @@ func dialect() *sqlstore.Dialect {
 		Numbered:        true,
 		Explain:         "EXPLAIN",
 		SkipLocked:      " FOR UPDATE SKIP LOCKED",
+		AbortsOnError:   true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     Unavailable,
 		EncodeTime:      func(t time.Time) any { return t.UTC() },

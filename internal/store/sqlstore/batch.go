@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync"
 
 	"roster/internal/store"
@@ -118,11 +117,9 @@ type txOutcome struct {
 const maxGroup = 64
 
 // committer runs the transactions of a database with a single writer
-// (SQLite) on one goroutine and commits those that queue up together in
-// one database transaction, each inside its own savepoint: a failing one
-// rolls back only itself, the others commit together. Under load this
-// turns many small commits, each appending the same index pages to the
-// WAL, into a few larger ones.
+// (SQLite) on one goroutine and commits those that queue up together as
+// one database transaction. Under load this turns many small commits, each
+// appending the same index pages to the WAL, into a few larger ones.
 func (db *DB) committer() {
 	for first := range db.txq {
 		group := []txRequest{first}
@@ -141,50 +138,74 @@ func (db *DB) committer() {
 }
 
 func (db *DB) runGroup(group []txRequest) {
-	outcomes := make([]txOutcome, len(group))
-	// The group's transaction is not bound to any one caller's context:
-	// one caller giving up must not roll back the others.
-	tx, err := db.write.BeginTx(context.Background(), nil)
-	if err != nil {
-		err = db.wrap(err, "")
-		for _, r := range group {
-			r.done <- txOutcome{err: err}
-		}
-		return
-	}
-	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts}
-	committed := 0
-	for i, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			outcomes[i].err = err
-			continue
-		}
-		sp := fmt.Sprintf("g%d", i)
-		if _, err := tx.ExecContext(r.ctx, "SAVEPOINT "+sp); err != nil {
-			outcomes[i].err = db.wrap(err, "")
-			continue
-		}
-		outcomes[i] = runFn(r.fn, q)
-		if outcomes[i].err != nil || outcomes[i].panic != nil {
-			_, _ = tx.ExecContext(context.Background(), "ROLLBACK TO "+sp)
-		} else {
-			committed++
-		}
-		_, _ = tx.ExecContext(context.Background(), "RELEASE "+sp)
-	}
-	if committed == 0 {
-		_ = tx.Rollback()
-	} else if err := tx.Commit(); err != nil {
-		err = db.wrap(err, "")
-		for i := range outcomes {
-			if outcomes[i].err == nil && outcomes[i].panic == nil {
-				outcomes[i].err = err
-			}
+	// Optimistically, the group runs as one transaction. If one of its
+	// functions fails, the group is rolled back and each runs again alone:
+	// failures are rare (a taken email), and savepoints around every
+	// function would make SQLite copy each page it touches.
+	outcomes, ok := db.runTogether(group)
+	if !ok {
+		for i, r := range group {
+			outcomes[i] = db.runAlone(r)
 		}
 	}
 	for i, r := range group {
 		r.done <- outcomes[i]
 	}
+}
+
+// runTogether runs the group in one transaction; ok is false when it had
+// to be rolled back because a function failed.
+func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
+	outcomes := make([]txOutcome, len(group))
+	if len(group) == 1 {
+		return outcomes, false
+	}
+	// The group's transaction is not bound to any one caller's context:
+	// one caller giving up must not roll back the others.
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		return outcomes, false
+	}
+	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts}
+	for i, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			outcomes[i].err = err
+			continue
+		}
+		if outcomes[i] = runFn(r.fn, q); outcomes[i].err != nil || outcomes[i].panic != nil {
+			_ = tx.Rollback()
+			return outcomes, false
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		err = db.wrap(err, "")
+		for i := range outcomes {
+			if outcomes[i].err == nil {
+				outcomes[i].err = err
+			}
+		}
+	}
+	return outcomes, true
+}
+
+// runAlone runs one function in a transaction of its own.
+func (db *DB) runAlone(r txRequest) txOutcome {
+	if err := r.ctx.Err(); err != nil {
+		return txOutcome{err: err}
+	}
+	tx, err := db.write.BeginTx(r.ctx, nil)
+	if err != nil {
+		return txOutcome{err: db.wrap(err, "")}
+	}
+	out := runFn(r.fn, &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts})
+	if out.err != nil || out.panic != nil {
+		_ = tx.Rollback()
+		return out
+	}
+	if err := tx.Commit(); err != nil {
+		return txOutcome{err: db.wrap(err, "")}
+	}
+	return out
 }
 
 // runFn calls fn, turning a panic into an outcome that the caller's

@@ -28,11 +28,6 @@ func (q *queries) GetInvitation(ctx context.Context, id string) (core.Invitation
 	return inv, q.wrap(err, "invitation")
 }
 
-func (q *queries) GetInvitationByTokenHash(ctx context.Context, hash string) (core.Invitation, error) {
-	inv, err := scanInvitation(q.queryRow(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = ?`, hash))
-	return inv, q.wrap(err, "invitation")
-}
-
 func (q *queries) ListInvitations(ctx context.Context, f store.InvitationFilter) ([]core.Invitation, error) {
 	var (
 		conds []string

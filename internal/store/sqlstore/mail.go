@@ -158,13 +158,13 @@ func (q *queries) CreatePasswordReset(ctx context.Context, r core.PasswordReset)
 	return err
 }
 
-func (q *queries) GetPasswordResetByTokenHash(ctx context.Context, hash string) (core.PasswordReset, error) {
+func (q *queries) GetPasswordReset(ctx context.Context, id string) (core.PasswordReset, error) {
 	var (
 		r                      core.PasswordReset
 		expires, created, used dbTime
 	)
 	err := q.queryRow(ctx, `SELECT id, user_id, token_hash, expires_at, created_at, used_at FROM password_resets
-		WHERE token_hash = ?`, hash).Scan(&r.ID, &r.UserID, &r.TokenHash, &expires, &created, &used)
+		WHERE id = ?`, id).Scan(&r.ID, &r.UserID, &r.TokenHash, &expires, &created, &used)
 	r.ExpiresAt, r.CreatedAt, r.UsedAt = expires.t, created.t, used.ptr()
 	return r, q.wrap(err, "password reset")
 }

@@ -41,6 +41,10 @@ type Dialect struct {
 	// SyncSequence, when set, returns the statement that moves a table's
 	// number sequence past a number that was inserted explicitly.
 	SyncSequence func(table string) string
+	// AbortsOnError says that a failed statement ends the transaction
+	// (PostgreSQL), so what may fail is checked before it is tried; SQLite
+	// lets the transaction go on, and is asked only after a failure.
+	AbortsOnError bool
 	// CacheStatements keeps prepared statements (for drivers that do not
 	// cache them themselves; pgx does).
 	CacheStatements bool

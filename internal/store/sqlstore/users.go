@@ -395,9 +395,9 @@ func encodeAttributes(attrs map[string]any) (string, error) {
 }
 
 // checkUserUnique reports every identifier of u that another live user
-// holds, in a fixed order, before the write: the unique indexes still decide
-// under concurrency, but a client hears of all its clashes at once, and
+// holds, in a fixed order: a client hears of all its clashes at once, and
 // alike from every backend (they check their indexes in different orders).
+// The unique indexes still decide under concurrency.
 func (q *queries) checkUserUnique(ctx context.Context, u core.User) error {
 	email, username := core.NormalizeEmail(u.Email), core.NormalizeUsername(u.Username)
 	if (email == "" && username == "") || u.Status == core.UserDeleted {
@@ -434,8 +434,10 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 	if err != nil {
 		return err
 	}
-	if err := q.checkUserUnique(ctx, *u); err != nil {
-		return err
+	if q.d.AbortsOnError {
+		if err := q.checkUserUnique(ctx, *u); err != nil {
+			return err
+		}
 	}
 	cols := `id, external_id, email, email_norm, username, username_norm, name, name_norm, first_name, last_name,
 		phone, lang, type, status, email_confirmed, two_fa, auth_types, security_realm, builtin, attributes,
@@ -452,7 +454,7 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 	err = q.queryRow(ctx, `INSERT INTO users (`+cols+`) VALUES (`+placeholders(len(args))+`) RETURNING number`,
 		args...).Scan(&u.Number)
 	if err != nil {
-		return q.wrap(err, "")
+		return q.uniqueDetail(ctx, q.wrap(err, ""), *u)
 	}
 	if explicit && q.d.SyncSequence != nil {
 		_, err = q.exec(ctx, q.d.SyncSequence("users"))
@@ -465,8 +467,10 @@ func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 	if err != nil {
 		return err
 	}
-	if err := q.checkUserUnique(ctx, u); err != nil {
-		return err
+	if q.d.AbortsOnError {
+		if err := q.checkUserUnique(ctx, u); err != nil {
+			return err
+		}
 	}
 	res, err := q.exec(ctx, `UPDATE users SET external_id = ?, email = ?, email_norm = ?, username = ?,
 		username_norm = ?, name = ?, name_norm = ?, first_name = ?, last_name = ?, phone = ?, lang = ?, type = ?,
@@ -478,9 +482,22 @@ func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.UpdatedAt), u.UpdatedBy,
 		q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt), u.ID)
 	if err != nil {
-		return err
+		return q.uniqueDetail(ctx, err, u)
 	}
 	return mustAffect(res, "user")
+}
+
+// uniqueDetail replaces a uniqueness violation on a database that survives
+// one (SQLite) by the full list of u's clashes, as checkUserUnique gives
+// it beforehand on a database that does not (PostgreSQL).
+func (q *queries) uniqueDetail(ctx context.Context, err error, u core.User) error {
+	if q.d.AbortsOnError || core.ErrorCode(err) != core.CodeConflict {
+		return err
+	}
+	if detail := q.checkUserUnique(ctx, u); detail != nil {
+		return detail
+	}
+	return err
 }
 
 func (q *queries) RecordLogin(ctx context.Context, userID string, at time.Time) error {
@@ -505,12 +522,16 @@ func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []s
 }
 
 func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
-	if _, err := q.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_id, user_id) DO NOTHING`, m.TenantID, m.UserID, q.t(m.CreatedAt)); err != nil {
+	res, err := q.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, user_id) DO NOTHING`, m.TenantID, m.UserID, q.t(m.CreatedAt))
+	if err != nil {
 		return err
 	}
-	if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id = ?`, m.TenantID, m.UserID); err != nil {
-		return err
+	// A membership that was there keeps roles to replace; a new one has none.
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id = ?`, m.TenantID, m.UserID); err != nil {
+			return err
+		}
 	}
 	for _, r := range core.NormalizeRoles(m.Roles) {
 		if _, err := q.exec(ctx, `INSERT INTO membership_roles (tenant_id, user_id, role) VALUES (?, ?, ?)`,

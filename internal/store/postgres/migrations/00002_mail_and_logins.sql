@@ -2,10 +2,11 @@
 -- The mail outbox, login throttling and password resets: all shared through
 -- the database so that several nodes agree on them.
 
+-- message_id is the row's id and a domain: unique without an index.
 CREATE TABLE outbox (
     id              UUID        PRIMARY KEY,
     kind            TEXT        NOT NULL,
-    message_id      TEXT        NOT NULL UNIQUE,
+    message_id      TEXT        NOT NULL,
     recipient       TEXT        NOT NULL,
     subject         TEXT        NOT NULL,
     lang            TEXT        NOT NULL,
@@ -30,7 +31,7 @@ CREATE TABLE login_throttle (
 CREATE TABLE password_resets (
     id         UUID        PRIMARY KEY,
     user_id    UUID        NOT NULL REFERENCES users (id),
-    token_hash TEXT        NOT NULL UNIQUE,
+    token_hash TEXT        NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     used_at    TIMESTAMPTZ

@@ -159,13 +159,15 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 
+-- An invitation's token is "<id>.<secret>": found by id, checked against
+-- token_hash, so no index of random hashes slows every create.
 CREATE TABLE invitations (
     id              TEXT    NOT NULL PRIMARY KEY,
     user_id         TEXT    NOT NULL REFERENCES users (id),
     tenant_id       TEXT    REFERENCES tenants (id),
     email           TEXT    NOT NULL,
     invited_by      TEXT    NOT NULL DEFAULT '',
-    token_hash      TEXT    NOT NULL UNIQUE,
+    token_hash      TEXT    NOT NULL,
     state           TEXT    NOT NULL,
     failed_attempts INTEGER NOT NULL DEFAULT 0,
     expires_at      INTEGER NOT NULL,

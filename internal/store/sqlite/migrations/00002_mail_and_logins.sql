@@ -2,10 +2,11 @@
 -- The mail outbox, login throttling and password resets: all shared through
 -- the database so that several nodes agree on them.
 
+-- message_id is the row's id and a domain: unique without an index.
 CREATE TABLE outbox (
     id              TEXT    NOT NULL PRIMARY KEY,
     kind            TEXT    NOT NULL,
-    message_id      TEXT    NOT NULL UNIQUE,
+    message_id      TEXT    NOT NULL,
     recipient       TEXT    NOT NULL,
     subject         TEXT    NOT NULL,
     lang            TEXT    NOT NULL,
@@ -30,7 +31,7 @@ CREATE TABLE login_throttle (
 CREATE TABLE password_resets (
     id         TEXT    NOT NULL PRIMARY KEY,
     user_id    TEXT    NOT NULL REFERENCES users (id),
-    token_hash TEXT    NOT NULL UNIQUE,
+    token_hash TEXT    NOT NULL,
     expires_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     used_at    INTEGER

@@ -1,0 +1,39 @@
+package core
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTokens(t *testing.T) {
+	id := NewID()
+	token, hash := NewToken(id)
+	gotID, secret, ok := SplitToken(token)
+	if !ok || gotID != id || !TokenMatches(secret, hash) {
+		t.Fatalf("a fresh token does not split and match: %q", token)
+	}
+	// Another token for the same record does not match this hash.
+	other, _ := NewToken(id)
+	_, otherSecret, _ := SplitToken(other)
+	if TokenMatches(otherSecret, hash) {
+		t.Fatal("a different secret matched")
+	}
+	for _, bad := range []string{"", id, id + ".", id + ".short", "not-an-id." + secret,
+		strings.ToUpper(id) + "x." + secret, id + "." + strings.Repeat("a", 65)} {
+		if _, _, ok := SplitToken(bad); ok {
+			t.Errorf("SplitToken(%q) accepted", bad)
+		}
+	}
+}
+
+func TestNormalizeAndIDs(t *testing.T) {
+	if !ValidID(NewID()) || ValidID("0190") || ValidID(strings.Repeat("x", 36)) {
+		t.Fatal("ValidID")
+	}
+	if NormalizeEmail("  Jane.Doe@Example.COM ") != "jane.doe@example.com" {
+		t.Fatal("NormalizeEmail")
+	}
+	if a, b := NewSecret("rk_"), NewSecret("rk_"); a == b || !strings.HasPrefix(a, "rk_") || len(a) != 46 {
+		t.Fatalf("secrets %q %q", a, b)
+	}
+}
