@@ -36,6 +36,9 @@ type Config struct {
 	CompatListen map[string]string
 	PublicURL    string
 	DebugAddr    string
+	// MemoryLimit is the Go runtime's soft memory limit in bytes; 0 sets
+	// none.
+	MemoryLimit  int64
 	SMTPURL      string
 	MailFrom     string
 	MailRetry    time.Duration
@@ -129,6 +132,14 @@ func settings() []setting {
 			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetry) }},
 		{flag: "mail-retry-max", env: "ROSTER_MAIL_RETRY_MAX", def: "10m", help: "longest wait between two attempts to send an email",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.MailRetryMax) }},
+		{flag: "memory-limit", env: "ROSTER_MEMORY_LIMIT", def: "none", help: "soft memory limit of the process in MiB (as GOMEMLIMIT, which wins when set); near it the garbage collector works harder, trading CPU for memory",
+			set: func(c *Config, v string) error {
+				if v == "none" {
+					c.MemoryLimit = 0
+					return nil
+				}
+				return parseUint(v, 20, func(n uint64) { c.MemoryLimit = int64(n) << 20 })
+			}},
 		{flag: "debug-addr", env: "ROSTER_DEBUG_ADDR", help: "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it off public networks",
 			set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},
 		{flag: "compat-listen", env: "ROSTER_COMPAT_LISTEN", help: "also serve a dialect at the root of its own listener, as name=host:port (e.g. ece=127.0.0.1:9201); repeat the flag, or comma-separate in the variable",

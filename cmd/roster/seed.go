@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -31,8 +34,14 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	pw := fs.String("password", "seed password 1234", "every seeded user's password")
 	memory := fs.Uint("password-memory", 19456, "argon2id memory of the stored hash, KiB (match the server's to avoid a rehash at first login)")
 	ptime := fs.Uint("password-time", 2, "argon2id passes of the stored hash")
+	out := fs.String("out", "", "write the users as an NDJSON file for roster import (POST /v1/users/import) instead")
+	tenantID := fs.String("tenant-id", "", "with --out: the tenant the users join (default: none, provider-level users)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *out != "" {
+		hash := password.HashArgon2id(*pw, password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1})
+		return writeSeedFile(*out, *users, *tenantID, hash, stdout)
 	}
 	if *users < 0 || *tenants < 1 {
 		return errors.New("--users must be positive and --tenants at least 1")
@@ -93,5 +102,40 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintf(stdout, "seeded %s: %d tenants, %d users created, %d already there, in %s; password %q\n",
 		describeDB(*db), len(tenantIDs), counts["created"], counts["skipped"], time.Since(start).Round(time.Millisecond), *pw)
+	return nil
+}
+
+// writeSeedFile writes n users as import lines, all with one password hash
+// (an import stores hashes as they are; logins verify them later).
+func writeSeedFile(path string, n int, tenantID, hash string, stdout io.Writer) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	type line struct {
+		Email          string `json:"email"`
+		Username       string `json:"username"`
+		Name           string `json:"name"`
+		PasswordHash   string `json:"password_hash"`
+		EmailConfirmed bool   `json:"email_confirmed"`
+		TenantID       string `json:"tenant_id,omitempty"`
+	}
+	enc := json.NewEncoder(w)
+	for i := 1; i <= n; i++ {
+		if err := enc.Encode(line{Email: fmt.Sprintf("user%d@seed.example", i), Username: fmt.Sprintf("u%d", i),
+			Name: fmt.Sprintf("Seed User %d", i), PasswordHash: hash, EmailConfirmed: true, TenantID: tenantID}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d users to %s\n", n, path)
 	return nil
 }

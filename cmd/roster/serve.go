@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -134,6 +135,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logs := newLogWriter(stderr)
 	defer logs.Close()
 	log := newLogger(cfg, logs)
+	if cfg.MemoryLimit > 0 && getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		log.Info("memory limit", "mib", cfg.MemoryLimit>>20)
+	}
 	// Listen before building the app: the public URL defaults to the
 	// address actually bound.
 	mainLn, err := net.Listen("tcp", cfg.Addr)

@@ -29,6 +29,7 @@ func dialect() *sqlstore.Dialect {
 		Name:            "sqlite",
 		Explain:         "EXPLAIN QUERY PLAN",
 		CacheStatements: true,
+		NumberIsRowID:   true,
 		GroupCommit:     true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     unavailable,

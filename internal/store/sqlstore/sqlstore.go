@@ -45,6 +45,9 @@ type Dialect struct {
 	// (PostgreSQL), so what may fail is checked before it is tried; SQLite
 	// lets the transaction go on, and is asked only after a failure.
 	AbortsOnError bool
+	// NumberIsRowID says that a table's number column is its row id, so an
+	// insert learns it from the driver without a RETURNING clause.
+	NumberIsRowID bool
 	// CacheStatements keeps prepared statements (for drivers that do not
 	// cache them themselves; pgx does).
 	CacheStatements bool
