@@ -154,6 +154,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.store.Close()
+	defer a.svc.Drain() // runs first: background writes before the store closes
 
 	boot, err := a.svc.Bootstrap(ctx, cfg.BootstrapAPIKey)
 	if err != nil {

@@ -30,7 +30,7 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, p *core.Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(u))
+	writeUser(w, http.StatusOK, toUser(u))
 	return nil
 }
 
@@ -261,7 +261,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p *core.Principal) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(u))
+	writeUser(w, http.StatusOK, toUser(u))
 	return nil
 }
 

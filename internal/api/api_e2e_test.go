@@ -406,6 +406,32 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if len(seen) != len(all.Items) || len(seen) < 5 {
 			t.Fatalf("cursor walk saw %d users, one page shows %d", len(seen), len(all.Items))
 		}
+		// A search pages in the order of the matched text, each user once.
+		var walked []string
+		cursor = ""
+		for {
+			admin.Do("GET", "/v1/users?q=a&limit=1&cursor="+cursor, nil).Want(t, 200).JSON(t, &l)
+			for _, it := range l.Items {
+				walked = append(walked, str(it, "email"))
+			}
+			if l.NextCursor == nil {
+				break
+			}
+			cursor = *l.NextCursor
+		}
+		var whole struct{ Items []map[string]any }
+		admin.Do("GET", "/v1/users?q=a&limit=100", nil).Want(t, 200).JSON(t, &whole)
+		if len(walked) != len(whole.Items) || len(walked) < 2 {
+			t.Fatalf("search walk %v, one page %d", walked, len(whole.Items))
+		}
+		for i, it := range whole.Items {
+			if str(it, "email") != walked[i] {
+				t.Fatalf("search walk %v differs from one page at %d", walked, i)
+			}
+		}
+		// A listing's cursor is not a search's.
+		admin.Do("GET", "/v1/users?limit=1", nil).Want(t, 200).JSON(t, &l)
+		wantProblem(t, admin.Do("GET", "/v1/users?q=a&cursor="+*l.NextCursor, nil), 400, "invalid")
 		wantProblem(t, admin.Do("GET", "/v1/users?limit=1001", nil, testsupport.Invalid()), 400, "invalid")
 		wantProblem(t, admin.Do("GET", "/v1/users?cursor=bogus", nil), 400, "invalid")
 		wantProblem(t, admin.Do("GET", "/v1/users?status=sleeping", nil), 400, "invalid")

@@ -95,7 +95,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p *core.Princip
 			ExpiresAt: res.Invitation.ExpiresAt}
 	}
 	w.Header().Set("Location", "/v1/users/"+res.User.ID)
-	writeJSON(w, http.StatusCreated, out)
+	writeUser(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -130,7 +130,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *core.Principa
 	for _, u := range page.Users {
 		items = append(items, toUser(u))
 	}
-	writeJSON(w, http.StatusOK, list(items, page.NextCursor))
+	writeUsers(w, items, page.NextCursor)
 	return nil
 }
 
@@ -174,7 +174,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, p *core.Principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(u))
+	writeUser(w, http.StatusOK, toUser(u))
 	return nil
 }
 
@@ -221,7 +221,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, p *core.Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUser(u))
+	writeUser(w, http.StatusOK, toUser(u))
 	return nil
 }
 

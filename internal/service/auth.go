@@ -115,7 +115,9 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 	if key.LastUsedAt != nil && now.Sub(*key.LastUsedAt) < s.cfg.KeyUseInterval {
 		return
 	}
+	s.background.Add(1)
 	go func() {
+		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := s.inTx(ctx, func(tx store.Tx) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,7 +109,14 @@ type Service struct {
 	outboxNotify func()
 	provider     atomic.Pointer[core.Provider]
 	auth         *authCache
+	// background counts writes made off the request path (an API key's
+	// last use), so that shutdown can wait for them.
+	background sync.WaitGroup
 }
+
+// Drain waits for writes the service started in the background; call it
+// after the servers stop and before the store closes.
+func (s *Service) Drain() { s.background.Wait() }
 
 // New builds a service. Unset durations in cfg take their defaults.
 func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log *slog.Logger) *Service {

@@ -496,15 +496,27 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, Roles: q.Roles,
 		ResourceGroupIDs: q.ResourceGroupIDs, InvitationStatuses: q.InvitationStatuses, InvitationsAt: s.now(),
 		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
+	// A prefix search in the default order pages by (search key, id); any
+	// other listing by id.
+	prefix := strings.ToLower(strings.TrimSpace(q.Prefix))
+	search := prefix != "" && (q.Sort.Field == "" || q.Sort.Field == "id") && !q.Sort.Desc && q.Offset == 0
 	if q.Cursor != "" {
-		after, err := decodeCursor(q.Cursor)
-		if err != nil {
-			v.Add("cursor", "invalid", "is not a cursor this server gave out")
-		}
-		if q.Sort.Field != "" && q.Sort.Field != "id" {
+		switch {
+		case q.Sort.Field != "" && q.Sort.Field != "id":
 			v.Add("cursor", "invalid", "cursors page in id order only")
+		case search:
+			key, after, err := decodeSearchCursor(q.Cursor)
+			if err != nil {
+				v.Add("cursor", "invalid", "is not a cursor of this search")
+			}
+			f.AfterKey, f.After = key, after
+		default:
+			after, err := decodeCursor(q.Cursor)
+			if err != nil {
+				v.Add("cursor", "invalid", "is not a cursor this server gave out")
+			}
+			f.After = after
 		}
-		f.After = after
 	}
 	if err := v.Err(); err != nil {
 		return UserPage{}, err
@@ -525,10 +537,15 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	page := UserPage{Users: users}
 	if len(users) > q.Limit {
 		page.Users = users[:q.Limit]
-		page.NextCursor = encodeCursor(page.Users[q.Limit-1].ID)
+		last := page.Users[q.Limit-1]
+		page.NextCursor = encodeCursor(last.ID)
+		if search {
+			key, _ := core.UserSearchKey(last, prefix)
+			page.NextCursor = encodeSearchCursor(key, last.ID)
+		}
 	}
 	if q.WithTotal {
-		f.Limit, f.Offset = 0, 0
+		f.Limit, f.Offset, f.After, f.AfterKey = 0, 0, "", ""
 		if page.Total, err = s.store.CountUsers(ctx, f); err != nil {
 			return UserPage{}, err
 		}
@@ -549,6 +566,20 @@ func decodeCursor(c string) (string, error) {
 		return "", fmt.Errorf("bad cursor")
 	}
 	return string(b[2:]), nil
+}
+
+// A search's cursor carries the search key of the last user too.
+func encodeSearchCursor(key, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("s:" + id + ":" + key))
+}
+
+func decodeSearchCursor(c string) (key, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	s := string(b)
+	if err != nil || !strings.HasPrefix(s, "s:") || len(s) < 39 || s[38] != ':' || !core.ValidID(s[2:38]) {
+		return "", "", fmt.Errorf("bad cursor")
+	}
+	return s[39:], s[2:38], nil
 }
 
 // UpdateUserInput changes a user; nil fields stay as they are. Attributes

@@ -67,9 +67,12 @@ type UserFilter struct {
 	// InvitationsAt is the time against which invitation expiry is judged.
 	InvitationsAt time.Time
 	After         string // keyset cursor: the last id of the previous page
-	Offset        int
-	Limit         int // 0 means no limit
-	Sort          UserSort
+	// AfterKey goes with After in a prefix search ordered by match (see
+	// ListUsers): the matched text of the last user of the previous page.
+	AfterKey string
+	Offset   int
+	Limit    int // 0 means no limit
+	Sort     UserSort
 }
 
 // UserKeys names users by any of their unique identifiers, for matching a
@@ -146,6 +149,9 @@ type Reader interface {
 
 	// GetUser returns the user with provider roles and memberships.
 	GetUser(ctx context.Context, ref UserRef) (core.User, error)
+	// ListUsers lists users. With a Prefix and no other sort, they come in
+	// the order of what matched (see core.UserSearchKey), then id, and the
+	// keyset cursor is After with AfterKey; otherwise in the sort asked.
 	ListUsers(ctx context.Context, f UserFilter) ([]core.User, error)
 	// MatchUsers returns the users (without memberships) that hold any of
 	// the keys; deleted users match by id and external id only.

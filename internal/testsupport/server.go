@@ -178,6 +178,7 @@ func Start(t testing.TB, opts Options) *Env {
 		_ = httpSrv.Shutdown(ctx)
 		stopWorker()
 		<-workerDone
+		svc.Drain()
 		st.Close()
 	})
 	return env

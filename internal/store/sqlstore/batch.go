@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sync"
 
+	"roster/internal/core"
 	"roster/internal/store"
 )
 
@@ -120,8 +121,18 @@ const maxGroup = 64
 // (SQLite) on one goroutine and commits those that queue up together as
 // one database transaction. Under load this turns many small commits, each
 // appending the same index pages to the WAL, into a few larger ones.
+// errClosed answers a transaction asked of a closed store.
+var errClosed = core.Errorf(core.CodeUnavailable, "the store is closed")
+
 func (db *DB) committer() {
-	for first := range db.txq {
+	defer close(db.committed)
+	for {
+		var first txRequest
+		select {
+		case first = <-db.txq:
+		case <-db.quit:
+			return
+		}
 		group := []txRequest{first}
 	drain:
 		for len(group) < maxGroup {

@@ -90,6 +90,8 @@ type DB struct {
 	read       *sql.DB
 	writeStmts *stmtCache
 	txq        chan txRequest
+	quit       chan struct{} // closed by Close; stops the committer
+	committed  chan struct{} // closed when the committer has stopped
 	closeOnce  sync.Once
 	onClose    []func()
 }
@@ -112,6 +114,7 @@ func New(write, read *sql.DB, d *Dialect) *DB {
 	db.queries = queries{db: read, d: d, stmts: readStmts}
 	if d.GroupCommit {
 		db.txq = make(chan txRequest)
+		db.quit, db.committed = make(chan struct{}), make(chan struct{})
 		go db.committer()
 	}
 	return db
@@ -123,6 +126,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) 
 		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1)}
 		select {
 		case db.txq <- r:
+		case <-db.quit:
+			return errClosed
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -168,7 +173,10 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		if db.txq != nil {
-			close(db.txq)
+			// A transaction handed over before this finishes; any later one
+			// gets errClosed rather than a panic.
+			close(db.quit)
+			<-db.committed
 		}
 		for _, fn := range db.onClose {
 			fn()
@@ -195,8 +203,22 @@ func (db *DB) ExplainUserLookup(ctx context.Context, ref store.UserRef) (string,
 	return db.explain(ctx, query, arg)
 }
 
-// ExplainUserList returns the plan of the listing query ListUsers runs.
+// ExplainUserList returns the plan of the listing query ListUsers runs, or
+// of the three streams of a prefix search.
 func (db *DB) ExplainUserList(ctx context.Context, f store.UserFilter) (string, error) {
+	if searchOrder(f) {
+		prefix := strings.ToLower(strings.TrimSpace(f.Prefix))
+		var plans []string
+		for _, col := range searchColumns {
+			query, args := db.searchColumnQuery(f, col, prefix, prefixEnd(prefix), f.AfterKey, f.After, max(f.Limit, 1))
+			plan, err := db.explain(ctx, query, args...)
+			if err != nil {
+				return "", err
+			}
+			plans = append(plans, plan)
+		}
+		return strings.Join(plans, "\n"), nil
+	}
 	query, args, err := db.userList(f)
 	if err != nil {
 		return "", err

@@ -17,27 +17,45 @@ const userColumns = `u.id, u.number, u.external_id, u.email, u.username, u.name,
 	u.attributes, u.created_at, u.updated_at, u.created_by, u.updated_by, u.first_login_at, u.last_login_at,
 	u.deleted_at, EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)`
 
-func scanUser(row interface{ Scan(...any) error }) (core.User, error) {
-	var (
-		u                                          core.User
-		authTypes, attrs                           string
-		created, updated, first, last, deletedTime dbTime
-	)
+// userScan holds what a user row is read into besides the user itself:
+// one allocation per row for all of them, not one each.
+type userScan struct {
+	authTypes, attrs                           string
+	created, updated, first, last, deletedTime dbTime
+}
+
+// scanUser reads a row into *u, which callers point into the slice they
+// return, so that the user is not allocated on its own and then copied.
+func scanUser(row interface{ Scan(...any) error }, u *core.User) error {
+	var t userScan
 	err := row.Scan(&u.ID, &u.Number, &u.ExternalID, &u.Email, &u.Username, &u.Name, &u.FirstName, &u.LastName,
-		&u.Phone, &u.Lang, &u.Type, &u.Status, &u.EmailConfirmed, &u.TwoFA, &authTypes, &u.SecurityRealm, &u.Builtin,
-		&attrs, &created, &updated, &u.CreatedBy, &u.UpdatedBy, &first, &last, &deletedTime, &u.HasPassword)
+		&u.Phone, &u.Lang, &u.Type, &u.Status, &u.EmailConfirmed, &u.TwoFA, &t.authTypes, &u.SecurityRealm, &u.Builtin,
+		&t.attrs, &t.created, &t.updated, &u.CreatedBy, &u.UpdatedBy, &t.first, &t.last, &t.deletedTime, &u.HasPassword)
 	if err != nil {
-		return u, err
+		return err
 	}
-	u.AuthTypes = splitList(authTypes)
-	if attrs != "" && attrs != "null" {
-		if err := json.Unmarshal([]byte(attrs), &u.Attributes); err != nil {
-			return u, fmt.Errorf("user %s attributes: %w", u.ID, err)
+	u.AuthTypes = splitList(t.authTypes)
+	if t.attrs != "" && t.attrs != "null" && t.attrs != "{}" {
+		if err := json.Unmarshal([]byte(t.attrs), &u.Attributes); err != nil {
+			return fmt.Errorf("user %s attributes: %w", u.ID, err)
 		}
 	}
-	u.CreatedAt, u.UpdatedAt = created.t, updated.t
-	u.FirstLoginAt, u.LastLoginAt, u.DeletedAt = first.ptr(), last.ptr(), deletedTime.ptr()
-	return u, nil
+	u.CreatedAt, u.UpdatedAt = t.created.t, t.updated.t
+	u.FirstLoginAt, u.LastLoginAt, u.DeletedAt = t.first.ptr(), t.last.ptr(), t.deletedTime.ptr()
+	return nil
+}
+
+// scanUsers reads every row; capacity is a guess of how many.
+func (q *queries) scanUsers(rows *sql.Rows, capacity int) ([]core.User, error) {
+	defer rows.Close()
+	users := make([]core.User, 0, capacity)
+	for rows.Next() {
+		users = append(users, core.User{})
+		if err := scanUser(rows, &users[len(users)-1]); err != nil {
+			return nil, q.wrap(err, "")
+		}
+	}
+	return users, q.wrap(rows.Err(), "")
 }
 
 // userLookup is the query that finds one user.
@@ -66,8 +84,8 @@ func (q *queries) GetUser(ctx context.Context, ref store.UserRef) (core.User, er
 	if !ok {
 		return core.User{}, core.Errorf(core.CodeNotFound, "user not found")
 	}
-	u, err := scanUser(q.queryRow(ctx, query, arg))
-	if err != nil {
+	var u core.User
+	if err := scanUser(q.queryRow(ctx, query, arg), &u); err != nil {
 		return u, q.wrap(err, "user")
 	}
 	users := []core.User{u}
@@ -200,6 +218,9 @@ func (q *queries) userList(f store.UserFilter) (string, []any, error) {
 }
 
 func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
+	if searchOrder(f) {
+		return q.searchUsers(ctx, f)
+	}
 	query, args, err := q.userList(f)
 	if err != nil {
 		return nil, err
@@ -208,17 +229,9 @@ func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.Use
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var users []core.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, q.wrap(err, "")
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, q.wrap(err, "")
+	users, err := q.scanUsers(rows, min(max(f.Limit, 16), 1024))
+	if err != nil {
+		return nil, err
 	}
 	if err := q.loadRelations(ctx, users); err != nil {
 		return nil, err
@@ -260,16 +273,7 @@ func (q *queries) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []core.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, q.wrap(err, "")
-		}
-		out = append(out, u)
-	}
-	return out, q.wrap(rows.Err(), "")
+	return q.scanUsers(rows, 16)
 }
 
 func (q *queries) CountUsers(ctx context.Context, f store.UserFilter) (int, error) {

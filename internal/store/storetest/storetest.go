@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"UserListingFilters", testUserListingFilters},
 		{"UserListingPages", testUserListingPages},
 		{"UserListingInvitationStatus", testUserListingInvitationStatus},
+		{"UserSearch", testUserSearch},
 		{"Credentials", testCredentials},
 		{"ResourceGroups", testResourceGroups},
 		{"APIKeys", testAPIKeys},
@@ -51,6 +53,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"LoginThrottle", testLoginThrottle},
 		{"PasswordResets", testPasswordResets},
+		{"TransactionsRacingClose", testTransactionsRacingClose},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -555,7 +558,11 @@ func testUserListingPages(t *testing.T, s store.Store) {
 			if len(page) < f.Limit {
 				return seen
 			}
-			f.After = page[len(page)-1].ID
+			last := page[len(page)-1]
+			f.After = last.ID
+			if f.Prefix != "" {
+				f.AfterKey, _ = core.UserSearchKey(last, strings.ToLower(f.Prefix))
+			}
 		}
 	}
 	if got := walk(store.UserFilter{Limit: 5}); !slices.Equal(got, want) {
@@ -1007,5 +1014,121 @@ func testMatchUsers(t *testing.T, s store.Store) {
 	}
 	if got, err := s.MatchUsers(ctx, store.UserKeys{}); err != nil || len(got) != 0 {
 		t.Fatalf("no keys: %v, %v", got, err)
+	}
+}
+
+// A prefix search matches email, username or name, lists each user once,
+// in the order of what matched first (then id), and pages without gaps or
+// repeats whatever the page size.
+func testUserSearch(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Search")
+	mk := func(email, username, name string, member bool) core.User {
+		u := userWith(email)
+		u.Username, u.Name = username, name
+		u = newUser(t, s, u)
+		if member {
+			addMember(t, s, tn.ID, u.ID, "tenant-user")
+		}
+		return u
+	}
+	// "jo" matches: by email only, by name only, by username only, by all
+	// three with different texts, and twice with equal keys.
+	a := mk("joan@example.com", "", "Zed", true)
+	b := mk("zed@example.com", "", "Jo Black", false)
+	c := mk("x1@example.com", "jobs", "Ann", true)
+	d := mk("jonas@example.com", "jo_user", "Jo Adams", true)
+	e1 := mk("jo.same@example.com", "", "", false)
+	e2 := mk("jo.same@example.org", "", "", true)
+	mk("ann@example.com", "annie", "Ann Jo", true) // "jo" inside, not a prefix
+	gone := mk("jo.gone@example.com", "", "", true)
+	gone.Status = core.UserDeleted
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, gone) })
+
+	want := []core.User{a, b, c, d, e1, e2}
+	keyOf := func(u core.User) string { k, _ := core.UserSearchKey(u, "jo"); return k }
+	slices.SortFunc(want, func(x, y core.User) int {
+		if c := strings.Compare(keyOf(x), keyOf(y)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	if keyOf(d) != "jo adams" || keyOf(c) != "jobs" || keyOf(b) != "jo black" {
+		t.Fatalf("search keys: %q %q %q", keyOf(d), keyOf(c), keyOf(b))
+	}
+	all, err := s.ListUsers(ctx, store.UserFilter{Prefix: "JO"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(all), ids(want)) {
+		t.Fatalf("search order: got %v, want %v", emails(all), emails(want))
+	}
+	for _, size := range []int{1, 2, 4} {
+		var got []core.User
+		f := store.UserFilter{Prefix: "jo", Limit: size}
+		for {
+			page, err := s.ListUsers(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, page...)
+			if len(page) < size {
+				break
+			}
+			last := page[len(page)-1]
+			f.After, f.AfterKey = last.ID, keyOf(last)
+		}
+		if !slices.Equal(ids(got), ids(want)) {
+			t.Fatalf("pages of %d: got %v, want %v", size, emails(got), emails(want))
+		}
+	}
+	// With other filters: members of the tenant only.
+	inTenant, err := s.ListUsers(ctx, store.UserFilter{Prefix: "jo", TenantIDs: []string{tn.ID}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantTenant []core.User
+	for _, u := range want {
+		if u.ID != b.ID && u.ID != e1.ID {
+			wantTenant = append(wantTenant, u)
+		}
+	}
+	if !slices.Equal(ids(inTenant), ids(wantTenant)) {
+		t.Fatalf("search in tenant: got %v, want %v", emails(inTenant), emails(wantTenant))
+	}
+	// Listed users carry their memberships, as in every listing.
+	if m, ok := inTenant[0].Membership(tn.ID); !ok || len(m.Roles) != 1 {
+		t.Fatalf("search result lacks its membership: %+v", inTenant[0])
+	}
+	if n, err := s.CountUsers(ctx, store.UserFilter{Prefix: "jo"}); err != nil || n != len(want) {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+}
+
+// testTransactionsRacingClose: work still in flight when the store closes
+// (an API key's last use, written in the background) either commits or
+// gets an error; it never panics or hangs, and a closed store refuses more.
+func testTransactionsRacingClose(t *testing.T, s store.Store) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tn := core.Tenant{ID: core.NewID(), Name: fmt.Sprintf("racing-%d", i), Status: core.TenantActive, CreatedAt: epoch, UpdatedAt: epoch}
+			_ = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateTenant(ctx, &tn) })
+		}()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("transactions racing Close did not finish")
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error { return nil })
+	if err == nil {
+		t.Fatal("a closed store accepted a transaction")
 	}
 }
