@@ -29,8 +29,12 @@ type Config struct {
 	SessionTTL       time.Duration
 	RequireElevation bool
 	ElevationTTL     time.Duration
-	RateLimit        int
-	RateLimitWindow  time.Duration
+	// AuthCacheTTL is how long a node remembers whom a key or session
+	// stands for; negative turns the cache off (0 is never stored: the
+	// default applies first).
+	AuthCacheTTL    time.Duration
+	RateLimit       int
+	RateLimitWindow time.Duration
 	// CompatListen maps a dialect name to an address where it is also
 	// served at the root (for clients that cannot change their path).
 	CompatListen map[string]string
@@ -109,6 +113,14 @@ func settings() []setting {
 			}},
 		{flag: "elevation-ttl", env: "ROSTER_ELEVATION_TTL", def: "10m", help: "how long an elevation lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.ElevationTTL) }},
+		{flag: "auth-cache-ttl", env: "ROSTER_AUTH_CACHE_TTL", def: "1s", help: "how long a node remembers whom an API key or session token stands for; changes made on the same node apply at once, on other nodes within this time; 0 turns the cache off",
+			set: func(c *Config, v string) error {
+				if d, err := time.ParseDuration(v); err == nil && d == 0 {
+					c.AuthCacheTTL = -1
+					return nil
+				}
+				return parseDuration(v, &c.AuthCacheTTL)
+			}},
 		{flag: "rate-limit", env: "ROSTER_RATE_LIMIT", def: "1000", help: "requests one API key may make per rate-limit window on surfaces that limit requests (the GPCN dialect); counted per process",
 			set: func(c *Config, v string) error {
 				return parseUint(v, 31, func(n uint64) { c.RateLimit = int(n) })

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -160,6 +161,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{[]string{"--compat-listen", "broken"}, nil, "is not name=host:port"},
 		{[]string{"--password-memory", "1"}, nil, "--password-memory"},
 		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"--auth-cache-ttl", "-1s"}, nil, "--auth-cache-ttl: must be a positive duration"},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bad.db")}, c.args...)
@@ -168,6 +170,19 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v %v: stderr %q lacks %q", c.args, c.vars, stderr.String(), c.want)
+		}
+	}
+}
+
+func TestAuthCacheTTLSetting(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": time.Second, "250ms": 250 * time.Millisecond, "0": -1, "0s": -1} {
+		var args []string
+		if in != "" {
+			args = []string{"--auth-cache-ttl", in}
+		}
+		cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, env(nil))
+		if err != nil || cfg.AuthCacheTTL != want {
+			t.Errorf("--auth-cache-ttl %q: got %v, %v; want %v", in, cfg.AuthCacheTTL, err, want)
 		}
 	}
 }

@@ -84,7 +84,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
 		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
-		RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow, PublicURL: cfg.PublicURL,
+		AuthCacheTTL: cfg.AuthCacheTTL, RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow,
+		PublicURL: cfg.PublicURL,
 	}, log)
 	var worker *mail.Worker
 	if cfg.SMTPURL != "" {

@@ -47,10 +47,13 @@ func (c *authCache) get(hash string, now time.Time) (authEntry, bool) {
 	return e, true
 }
 
+// put stores a copy of e: the principal it was made from goes back to the
+// caller, who must not be able to change the cache through it.
 func (c *authCache) put(hash string, e authEntry) {
 	if c.ttl <= 0 {
 		return
 	}
+	e.p = *e.principal()
 	e.until = time.Now().Add(c.ttl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,7 +71,8 @@ func (c *authCache) clear() {
 	}
 }
 
-// principal returns a copy that the caller may not alter the cache through.
+// principal returns a deep copy, which the caller may not alter the cache
+// through.
 func (e authEntry) principal() *core.Principal {
 	p := e.p
 	p.ProviderRoles = append([]string(nil), e.p.ProviderRoles...)
