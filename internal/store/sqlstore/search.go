@@ -46,10 +46,13 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 	}
 	less := func(aKey, aID, bKey, bID string) bool { return aKey < bKey || (aKey == bKey && aID < bID) }
 	// Candidates from every stream, each user once, with its search key.
+	type candidate struct {
+		key string
+		u   core.User
+	}
 	var (
-		found []core.User
-		keys  []string
-		index = map[string]int{}
+		found = make([]candidate, 0, min(limit, 100)+1)
+		seen  = map[string]struct{}{}
 	)
 	for {
 		// The merge is complete up to the smallest position a stream
@@ -59,45 +62,47 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 			if pos[i].done {
 				continue
 			}
-			rows, err := q.searchColumn(ctx, f, col, prefix, end, pos[i].key, pos[i].id, chunk)
+			var last core.User
+			n, err := q.searchColumn(ctx, f, col, prefix, end, pos[i].key, pos[i].id, chunk, func(u *core.User) {
+				last.ID, last.Email, last.Username, last.Name = u.ID, u.Email, u.Username, u.Name
+				if _, dup := seen[u.ID]; dup {
+					return
+				}
+				if k, ok := core.UserSearchKey(*u, prefix); ok && less(after.key, after.id, k, u.ID) {
+					seen[u.ID] = struct{}{}
+					found = append(found, candidate{key: k, u: *u})
+				}
+			})
 			if err != nil {
 				return nil, err
 			}
-			for _, u := range rows {
-				if _, seen := index[u.ID]; seen {
-					continue
-				}
-				if k, ok := core.UserSearchKey(u, prefix); ok && less(after.key, after.id, k, u.ID) {
-					index[u.ID] = len(found)
-					found, keys = append(found, u), append(keys, k)
-				}
-			}
-			if len(rows) < chunk {
+			if n < chunk {
 				pos[i].done = true
 				continue
 			}
-			last := rows[len(rows)-1]
 			pos[i].key, pos[i].id = columnValue(last, col), last.ID
 			if bound.done || less(pos[i].key, pos[i].id, bound.key, bound.id) {
 				bound = position{key: pos[i].key, id: pos[i].id}
 			}
 		}
-		var order []int
-		for i, u := range found {
-			if bound.done || !less(bound.key, bound.id, keys[i], u.ID) {
-				order = append(order, i)
+		// Candidates up to the bound are final; past it, a stream not yet
+		// read further may still have users that sort before them.
+		ready := 0
+		for _, c := range found {
+			if bound.done || !less(bound.key, bound.id, c.key, c.u.ID) {
+				ready++
 			}
 		}
-		if len(order) >= limit || bound.done {
-			slices.SortFunc(order, func(a, b int) int {
-				if c := strings.Compare(keys[a], keys[b]); c != 0 {
+		if ready >= limit || bound.done {
+			slices.SortFunc(found, func(a, b candidate) int {
+				if c := strings.Compare(a.key, b.key); c != 0 {
 					return c
 				}
-				return strings.Compare(found[a].ID, found[b].ID)
+				return strings.Compare(a.u.ID, b.u.ID)
 			})
-			page := make([]core.User, 0, min(len(order), limit))
-			for _, i := range order[:min(len(order), limit)] {
-				page = append(page, found[i])
+			page := make([]core.User, 0, min(ready, limit))
+			for _, c := range found[:min(ready, limit)] {
+				page = append(page, c.u)
 			}
 			if err := q.loadRelations(ctx, page); err != nil {
 				return nil, err
@@ -123,14 +128,27 @@ func (q *queries) searchColumnQuery(f store.UserFilter, col, prefix, end, key, i
 }
 
 // searchColumn reads up to limit users whose col starts with the prefix,
-// after (key, id) in (col, id) order, with the listing's other filters.
-func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, prefix, end, key, id string, limit int) ([]core.User, error) {
+// after (key, id) in (col, id) order, with the listing's other filters,
+// and hands each to use (which must copy what it keeps); it returns how
+// many rows it read.
+func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, prefix, end, key, id string, limit int,
+	use func(*core.User)) (int, error) {
 	query, args := q.searchColumnQuery(f, col, prefix, end, key, id, limit)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return q.scanUsers(rows, limit)
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var u core.User
+		if err := scanUser(rows, &u); err != nil {
+			return n, q.wrap(err, "")
+		}
+		n++
+		use(&u)
+	}
+	return n, q.wrap(rows.Err(), "")
 }
 
 func columnValue(u core.User, col string) string {
