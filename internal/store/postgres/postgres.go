@@ -29,11 +29,19 @@ var migrations embed.FS
 
 func dialect() *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:            "postgres",
-		Numbered:        true,
-		Explain:         "EXPLAIN",
-		SkipLocked:      " FOR UPDATE SKIP LOCKED",
-		AbortsOnError:   true,
+		Name:          "postgres",
+		Numbered:      true,
+		Explain:       "EXPLAIN",
+		SkipLocked:    " FOR UPDATE SKIP LOCKED",
+		AbortsOnError: true,
+		// Writes of a node share transactions: measured on 2 cores,
+		// invite-create went from 430-830/s with p99 of 0.4-0.7 s (32
+		// backends each committing) to 1,070-1,130/s with p99 under 0.2 s.
+		// A transaction that waits on a lock held by another node's group
+		// delays this node's writes until that group commits; a deadlock
+		// between groups is broken by PostgreSQL, and each transaction of
+		// the failed group then runs alone.
+		GroupCommit:     true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     Unavailable,
 		EncodeTime:      func(t time.Time) any { return t.UTC() },
@@ -106,7 +114,10 @@ func openDB(dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(16)
+	// As many idle as open: with fewer, a burst closed the surplus and
+	// the next one opened them again, and a PostgreSQL backend costs a
+	// process start (under load, most of the machine's CPU went to that).
+	db.SetMaxIdleConns(32)
 	// Connections are replaced now and then, so that a node follows the
 	// database through failovers and restarts.
 	db.SetConnMaxLifetime(30 * time.Minute)
