@@ -76,7 +76,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage+"\nflags:\n"); fs.PrintDefaults() }
 	url := fs.String("url", envOr(getenv, "ROSTER_URL", "http://127.0.0.1:8080"), "roster to drive (env ROSTER_URL)")
 	spawn := fs.Bool("spawn", false, "start a roster serve of its own for the run")
-	db := fs.String("db", "", "with --spawn: the database (default: a new SQLite file in a temporary directory)")
+	db := fs.String("db", "", "with --spawn: the database (default: a new SQLite file in a temporary directory); "+
+		"to run again on the same database, set ROSTER_API_KEY (32+ characters) each time: the first run installs it")
 	serverFlags := fs.String("server", "", "with --spawn: more flags for roster serve, e.g. \"--hash-pool-size 2\"")
 	pid := fs.Int("pid", 0, "without --spawn: the server's process id, to report its peak RSS")
 	concurrency := fs.Int("concurrency", 32, "requests in flight")
@@ -85,6 +86,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	memory := fs.Uint("password-memory", 19456, "argon2id memory, KiB: the server's (passed to it with --spawn)")
 	ptime := fs.Uint("password-time", 2, "argon2id passes: the server's (passed to it with --spawn)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	ceilingTime := fs.Duration("ceiling-time", 5*time.Second, "how long to measure the bare hash ceiling, before the run and after each hash-bound scenario")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,7 +106,13 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			MaxIdleConns: *concurrency * 2, MaxIdleConnsPerHost: *concurrency * 2, IdleConnTimeout: time.Minute}}}
 	var child *exec.Cmd
 	if *spawn {
-		key := core.NewSecret("rk_bench_")
+		// A database made by an earlier run already has keys, and ignores
+		// a bootstrap key: ROSTER_API_KEY names the one to reuse (and is
+		// installed on a new database), so that --db can be run again.
+		key := getenv("ROSTER_API_KEY")
+		if key == "" {
+			key = core.NewSecret("rk_bench_")
+		}
 		serverArgs := append(strings.Fields(*serverFlags), "--password-memory", fmt.Sprint(*memory), "--password-time", fmt.Sprint(*ptime))
 		var err error
 		child, b.url, err = spawnServer(ctx, *db, key, serverArgs, stderr)
@@ -126,7 +134,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	params := password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1}
 	hashTime := timeHash(params)
 	cores := runtime.NumCPU()
-	ceilingBefore := hashCeiling(params, cores, 5*time.Second)
+	ceilingBefore := hashCeiling(params, cores, *ceilingTime)
 	ceiling := ceilingBefore
 	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms for one hash alone (cores ÷ that = %.1f/s); "+
 		"bare hash ceiling with every core hashing: %.1f hashes/s\n", cores, runtime.GOARCH, params.Memory, params.Time,
@@ -148,7 +156,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		if s == "register-create" || s == "login" {
 			// The ceiling is measured again after the run, and the two
 			// averaged: the machine's other work varies over a run.
-			after := hashCeiling(params, cores, 5*time.Second)
+			after := hashCeiling(params, cores, *ceilingTime)
 			ceiling = (ceilingBefore + after) / 2
 			fmt.Fprintf(stdout, "%-16s %.1f%% of the bare hash ceiling (%.1f/s: %.1f before the run, %.1f after)\n", "",
 				100*r.PerSecond/ceiling, ceiling, ceilingBefore, after)
@@ -289,6 +297,10 @@ func (b *bencher) do(ctx context.Context, method, path string, body any) (int, [
 
 func (b *bencher) createTenant(ctx context.Context) (string, error) {
 	status, body, err := b.do(ctx, "POST", "/v1/tenants", map[string]any{"name": "Bench " + b.runID})
+	if status == http.StatusUnauthorized {
+		return "", errors.New("the server refused the API key: a database that already has keys needs ROSTER_API_KEY " +
+			"set to a provider administrator's key of it (with --spawn --db, the key the first run used)")
+	}
 	if err != nil || status != 201 {
 		return "", fmt.Errorf("create the bench tenant: %d %s %v", status, body, err)
 	}

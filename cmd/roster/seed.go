@@ -53,8 +53,16 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	defer st.Close()
 	pool := password.NewPool(password.PoolConfig{Size: runtime.GOMAXPROCS(0)}, prometheus.NewRegistry())
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{}, slog.New(slog.DiscardHandler))
-	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+	// On an empty database this makes the admin's key, as serve would:
+	// the operator's choice, or a new one shown once (else the seeded
+	// database would have no key anyone knows).
+	boot, err := svc.Bootstrap(ctx, getenv("ROSTER_BOOTSTRAP_API_KEY"))
+	if err != nil {
 		return err
+	}
+	if boot.GeneratedKey != "" {
+		fmt.Fprintf(stderr, "roster: created the provider and the built-in user \"admin\" with this API key "+
+			"(shown only now):\n\n    %s\n\n", boot.GeneratedKey)
 	}
 	// The tenants: reuse those named "Seed Tenant …", make the rest.
 	var tenantIDs []string

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Cheap hashes keep these tests fast; the server and the files agree on them.
+var cheapHash = []string{"--password-memory", "64", "--password-time", "1"}
+
+const toolsKey = "rk_tools_0123456789abcdefghijklmnopqrstuvwxyz"
+
+func runCommand(t *testing.T, args []string, vars map[string]string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, env(vars), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func login(t *testing.T, base, email, password string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	res, err := http.Post(base+"/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func countUsers(t *testing.T, base, key, query string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v1/users?limit=100&"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var page struct{ Items []json.RawMessage }
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != 200 {
+		t.Fatalf("list users: %d %v", res.StatusCode, err)
+	}
+	return len(page.Items)
+}
+
+func TestSeedFillsADatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "seeded.db")
+	args := append([]string{"seed", "--db", db, "--users", "40", "--tenants", "3"}, cheapHash...)
+	// On an empty database, seed makes the admin's key and shows it once.
+	code, stdout, stderr := runCommand(t, args, nil)
+	m := keyRE.FindStringSubmatch(stderr)
+	if code != 0 || m == nil || !strings.Contains(stdout, "40 users created") {
+		t.Fatalf("seed exited %d: %s %s", code, stdout, stderr)
+	}
+	key := m[1]
+	// Running it again adds only what is missing: nothing.
+	if code, stdout, stderr := runCommand(t, args, nil); code != 0 || !strings.Contains(stdout, "0 users created, 40 already there") ||
+		keyRE.MatchString(stderr) {
+		t.Fatalf("second seed exited %d: %s %s", code, stdout, stderr)
+	}
+	srv := startServe(t, append([]string{"--db", db}, cheapHash...), nil)
+	if n := countUsers(t, srv.url, key, "q=user"); n != 40 {
+		t.Fatalf("%d seeded users found, want 40", n)
+	}
+	if code := login(t, srv.url, "user7@seed.example", "seed password 1234"); code != 200 {
+		t.Fatalf("a seeded user's login answered %d", code)
+	}
+}
+
+func TestSeedFileImportsThroughTheCommand(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "users.ndjson")
+	if code, _, stderr := runCommand(t, append([]string{"seed", "--users", "30", "--out", file}, cheapHash...), nil); code != 0 {
+		t.Fatalf("seed --out exited %d: %s", code, stderr)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); lines++ {
+		var line struct {
+			Email        string `json:"email"`
+			PasswordHash string `json:"password_hash"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Email == "" || !strings.HasPrefix(line.PasswordHash, "$argon2id$") {
+			t.Fatalf("line %d is not an importable user: %s (%v)", lines+1, sc.Text(), err)
+		}
+	}
+	f.Close()
+	if lines != 30 {
+		t.Fatalf("the file has %d lines, want 30", lines)
+	}
+
+	srv := startServe(t, append([]string{"--db", filepath.Join(dir, "r.db")}, cheapHash...), map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey})
+	vars := map[string]string{"ROSTER_API_KEY": toolsKey}
+	code, stdout, stderr := runCommand(t, []string{"import", "--url", srv.url, file}, vars)
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "30 lines in") || !strings.Contains(stderr, "30 created") {
+		t.Fatalf("import: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code := login(t, srv.url, "user12@seed.example", "seed password 1234"); code != 200 {
+		t.Fatalf("an imported user's login answered %d", code)
+	}
+	// Again: every user is there already.
+	if code, _, stderr := runCommand(t, []string{"import", "--url", srv.url, file}, vars); code != 0 || !strings.Contains(stderr, "30 skipped") {
+		t.Fatalf("second import: exit %d, stderr %q", code, stderr)
+	}
+
+	// A bad line is printed as the server reported it; the rest goes in.
+	bad := filepath.Join(dir, "bad.ndjson")
+	if err := os.WriteFile(bad, []byte(`{"email": "fresh@example.com"}`+"\n"+`{"email": 42}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCommand(t, []string{"import", "--url", srv.url, bad}, vars)
+	if code != 0 || !strings.Contains(stdout, `"line":2`) || !strings.Contains(stdout, `"status":"error"`) ||
+		!strings.Contains(stderr, "1 created") || !strings.Contains(stderr, "1 errors") {
+		t.Fatalf("import with a bad line: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	// Without a key, or with a wrong one, nothing is sent.
+	if code, _, stderr := runCommand(t, []string{"import", "--url", srv.url, file}, nil); code == 0 || !strings.Contains(stderr, "ROSTER_API_KEY") {
+		t.Fatalf("import without a key: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCommand(t, []string{"import", "--url", srv.url, file},
+		map[string]string{"ROSTER_API_KEY": "rk_wrong_0123456789abcdefghijklmnopqrstuv"}); code == 0 || !strings.Contains(stderr, "401") {
+		t.Fatalf("import with a wrong key: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestBenchDrivesEveryScenario(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	// Seeded users are what get, list and search read.
+	if code, _, stderr := runCommand(t, append([]string{"seed", "--db", db, "--users", "300", "--tenants", "2"}, cheapHash...),
+		map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey}); code != 0 {
+		t.Fatalf("seed exited %d: %s", code, stderr)
+	}
+	srv := startServe(t, append([]string{"--db", db}, cheapHash...), map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey})
+	out := filepath.Join(dir, "bench.json")
+	args := append([]string{"bench", "--url", srv.url, "--count", "12", "--concurrency", "3", "--ceiling-time", "100ms", "--json", out},
+		cheapHash...)
+	scenarios := []string{"invite-create", "register-create", "login", "get", "list", "search"}
+	code, stdout, stderr := runCommand(t, append(args, scenarios...), map[string]string{"ROSTER_API_KEY": toolsKey})
+	if code != 0 {
+		t.Fatalf("bench exited %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, s := range scenarios {
+		if !regexpLine(stdout, s+` +12 requests .* errors: none`) {
+			t.Errorf("no clean line for %s in:\n%s", s, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "bare hash ceiling with every core hashing") || !strings.Contains(stdout, "% of the bare hash ceiling") {
+		t.Errorf("the hash ceiling is missing:\n%s", stdout)
+	}
+	var report struct {
+		Ceiling float64 `json:"hash_ceiling_per_second"`
+		Results []struct {
+			Scenario  string         `json:"scenario"`
+			Requests  int            `json:"requests"`
+			Errors    map[string]int `json:"errors"`
+			PerSecond float64        `json:"per_second"`
+			P99       float64        `json:"p99_ms"`
+		} `json:"results"`
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &report); err != nil || report.Ceiling <= 0 || len(report.Results) != len(scenarios) {
+		t.Fatalf("bench JSON: %v %s", err, data)
+	}
+	for i, r := range report.Results {
+		if r.Scenario != scenarios[i] || r.Requests != 12 || len(r.Errors) != 0 || r.PerSecond <= 0 || r.P99 <= 0 {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+
+	// A key the server does not know is named as the problem.
+	code, _, stderr = runCommand(t, append(args, "get"), map[string]string{"ROSTER_API_KEY": "rk_wrong_0123456789abcdefghijklmnopqrstuv"})
+	if code == 0 || !strings.Contains(stderr, "refused the API key") {
+		t.Fatalf("bench with a wrong key: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func regexpLine(s, pattern string) bool {
+	re := regexp.MustCompile(pattern)
+	for _, line := range strings.Split(s, "\n") {
+		if re.MatchString(line) {
+			return true
+		}
+	}
+	return false
+}
