@@ -95,6 +95,12 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if counts["aborted"] > 0 {
 		return errors.New("the import was aborted; the lines before it were imported")
 	}
+	// A connection cut by a proxy or a timeout ends the results early
+	// without an error line.
+	if sent := body.lines(); lines < sent {
+		return fmt.Errorf("the server answered %d of %d lines; the connection ended early. "+
+			"Run the import again: users already there are skipped", lines, sent)
+	}
 	return nil
 }
 
@@ -105,15 +111,40 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// countingReader counts the bytes sent, for the progress bar, and the
+// lines that are not blank, as the server counts them.
 type countingReader struct {
 	r io.Reader
 	n atomic.Int64
+
+	full    int  // non-blank lines ended by a newline
+	pending bool // the current line has something besides spaces
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	for _, b := range p[:n] {
+		switch b {
+		case '\n':
+			if c.pending {
+				c.full++
+			}
+			c.pending = false
+		case ' ', '\t', '\r':
+		default:
+			c.pending = true
+		}
+	}
 	return n, err
+}
+
+// lines is the number of lines sent; call it once the upload is over.
+func (c *countingReader) lines() int {
+	if c.pending {
+		return c.full + 1
+	}
+	return c.full
 }
 
 // progress draws a bar on a terminal, or a line every few seconds

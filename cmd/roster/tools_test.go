@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,4 +202,38 @@ func regexpLine(s, pattern string) bool {
 		}
 	}
 	return false
+}
+
+// A proxy or a timeout that cuts the result stream short leaves no error
+// line behind; the command counts what it sent and says so.
+func TestImportNoticesACutOffStream(t *testing.T) {
+	answered := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		for i, l := range strings.Split(string(sent), "\n") {
+			if strings.TrimSpace(l) == "" || i >= answered {
+				continue
+			}
+			fmt.Fprintf(w, `{"line":%d,"status":"created"}`+"\n", i+1)
+		}
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "users.ndjson")
+	// Blank lines are not users; the server skips them and so does the count.
+	body := "{\"email\":\"a@example.com\"}\n\n  \n{\"email\":\"b@example.com\"}\n{\"email\":\"c@example.com\"}"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"ROSTER_API_KEY": toolsKey}
+
+	answered = 10
+	if code, _, stderr := runCommand(t, []string{"import", "--url", srv.URL, file}, vars); code != 0 || !strings.Contains(stderr, "3 created") {
+		t.Fatalf("a whole answer: exit %d, stderr %q", code, stderr)
+	}
+	answered = 1
+	code, _, stderr := runCommand(t, []string{"import", "--url", srv.URL, file}, vars)
+	if code == 0 || !strings.Contains(stderr, "answered 1 of 3 lines") {
+		t.Fatalf("a cut-off answer: exit %d, stderr %q", code, stderr)
+	}
 }

@@ -50,6 +50,10 @@ type importResultJSON struct {
 const (
 	importBatch   = 500
 	maxImportLine = 1 << 20
+	// importIdle is how long an import may go without sending a byte. The
+	// server's read timeout bounds whole requests, and a large import
+	// streams for longer, so its deadline moves on as it goes.
+	importIdle = 2 * time.Minute
 )
 
 // importUsers streams NDJSON in and results out: lines are read in batches,
@@ -72,7 +76,9 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	in := bufio.NewReaderSize(r.Body, 64<<10)
+	extend := func() { _ = rc.SetReadDeadline(time.Now().Add(importIdle)) }
+	extend()
+	in := bufio.NewReaderSize(&deadlineReader{r: r.Body, extend: extend}, 64<<10)
 	var (
 		items   []service.ImportItem
 		invalid []importResultJSON
@@ -145,6 +151,23 @@ func (l importLine) item(line int) service.ImportItem {
 		Username: l.Username, Name: l.Name, FirstName: l.FirstName, LastName: l.LastName, Phone: l.Phone, Lang: l.Lang,
 		Status: l.Status, EmailConfirmed: l.EmailConfirmed, Password: l.Password, PasswordHash: l.PasswordHash,
 		TenantID: l.TenantID, Roles: l.Roles, Attributes: l.Attributes, CreatedAt: l.CreatedAt}
+}
+
+// deadlineReader moves the read deadline on at most once a second, as
+// data arrives.
+type deadlineReader struct {
+	r      io.Reader
+	extend func()
+	last   time.Time
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if now := time.Now(); n > 0 && now.Sub(d.last) > time.Second {
+		d.last = now
+		d.extend()
+	}
+	return n, err
 }
 
 var errLineTooLong = errors.New("line too long")

@@ -6,8 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/password"
@@ -202,4 +205,42 @@ func testImport(t *testing.T, e *nativeEnv) {
 		t.Fatalf("a reader's import: %d %s", r.Status, r.Body)
 	}
 	wantProblem(t, e.admin.Do("POST", "/v1/users/import?mode=merge", "", testsupport.ContentType("application/x-ndjson"), testsupport.Invalid()), 400, "invalid")
+}
+
+// An import of a million lines streams for longer than the server's read
+// timeout allows a request; as long as lines keep coming, it goes on.
+func TestImportOutlivesTheReadTimeout(t *testing.T) {
+	e := startNative(t, testsupport.Options{ReadTimeout: 300 * time.Millisecond})
+	const lines = 15
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < lines; i++ {
+			fmt.Fprintf(pw, `{"email":"slow-%02d@import.example","username":"slow%02d"}`+"\n", i, i)
+			time.Sleep(100 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest("POST", e.URL+"/v1/users/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testsupport.AdminKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("reading results: %v", err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Fatalf("the upload took %s, not longer than the read timeout several times over", took)
+	}
+	created := strings.Count(string(body), `"status":"created"`)
+	if res.StatusCode != 200 || created != lines {
+		t.Fatalf("%s: %d of %d lines created:\n%s", res.Status, created, lines, body)
+	}
 }

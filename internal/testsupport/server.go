@@ -62,6 +62,9 @@ type Options struct {
 	// outbox there (see StartSMTP); MailWorker tunes it.
 	SMTPURL    string
 	MailWorker mail.WorkerConfig
+	// ReadTimeout is the server's limit on reading a request, as roster
+	// serve sets one; zero means none.
+	ReadTimeout time.Duration
 }
 
 // Env is a running server.
@@ -166,7 +169,7 @@ func Start(t testing.TB, opts Options) *Env {
 		workerDone = make(chan struct{})
 		go func() { defer close(workerDone); env.Worker.Run(workerCtx) }()
 	}
-	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: opts.ReadTimeout}
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)

@@ -228,6 +228,16 @@ func (db *DB) ExplainUserList(ctx context.Context, f store.UserFilter) (string, 
 	return db.explain(ctx, query, args...)
 }
 
+// ExplainMatchUsers returns the plan of the query MatchUsers runs (an
+// import's lookup of a batch's users).
+func (db *DB) ExplainMatchUsers(ctx context.Context, k store.UserKeys) (string, error) {
+	query, args := matchUsersQuery(k)
+	if query == "" {
+		return "", fmt.Errorf("no keys")
+	}
+	return db.explain(ctx, query, args...)
+}
+
 func (db *DB) explain(ctx context.Context, query string, args ...any) (string, error) {
 	rows, err := db.read.QueryContext(ctx, db.d.rebind(db.d.Explain+" "+query), args...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,9 +241,35 @@ func (q *queries) ListUsers(ctx context.Context, f store.UserFilter) ([]core.Use
 }
 
 func (q *queries) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User, error) {
+	query, args := matchUsersQuery(k)
+	if query == "" {
+		return nil, nil
+	}
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	users, err := q.scanUsers(rows, 16)
+	if err != nil {
+		return nil, err
+	}
+	// A user found through two of its keys comes once per key.
+	seen := make(map[string]bool, len(users))
+	return slices.DeleteFunc(users, func(u core.User) bool {
+		dup := seen[u.ID]
+		seen[u.ID] = true
+		return dup
+	}), nil
+}
+
+// matchUsersQuery looks each kind of key up on its own index, joined by
+// UNION ALL. One SELECT with the four IN lists joined by OR read the whole
+// table on PostgreSQL during a bulk import, when statistics lag behind the
+// table's growth (136 ms per batch at 180,000 users, and rising).
+func matchUsersQuery(k store.UserKeys) (string, []any) {
 	var (
-		alts []string
-		args []any
+		branches []string
+		args     []any
 	)
 	add := func(cond string, vals []string, norm func(string) string) {
 		var vs []any
@@ -252,28 +279,16 @@ func (q *queries) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User
 			}
 		}
 		if len(vs) > 0 {
-			alts = append(alts, cond+" IN ("+placeholders(len(vs))+")")
+			branches = append(branches, `SELECT `+userColumns+` FROM users u WHERE `+cond+" IN ("+placeholders(len(vs))+")")
 			args = append(args, vs...)
 		}
 	}
 	same := func(s string) string { return s }
 	add("u.id", k.IDs, same)
-	add("u.external_id", k.ExternalIDs, same)
-	add("(u.status <> 'deleted' AND u.email_norm <> '' AND u.email_norm", k.Emails, core.NormalizeEmail)
-	add("(u.status <> 'deleted' AND u.username_norm <> '' AND u.username_norm", k.Usernames, core.NormalizeUsername)
-	if len(alts) == 0 {
-		return nil, nil
-	}
-	for i, a := range alts {
-		if strings.HasPrefix(a, "(") {
-			alts[i] = a + ")"
-		}
-	}
-	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+strings.Join(alts, " OR "), args...)
-	if err != nil {
-		return nil, err
-	}
-	return q.scanUsers(rows, 16)
+	add("u.external_id <> '' AND u.external_id", k.ExternalIDs, same)
+	add("u.status <> 'deleted' AND u.email_norm <> '' AND u.email_norm", k.Emails, core.NormalizeEmail)
+	add("u.status <> 'deleted' AND u.username_norm <> '' AND u.username_norm", k.Usernames, core.NormalizeUsername)
+	return strings.Join(branches, " UNION ALL "), args
 }
 
 func (q *queries) CountUsers(ctx context.Context, f store.UserFilter) (int, error) {

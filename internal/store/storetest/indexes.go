@@ -14,6 +14,7 @@ type Explainer interface {
 	store.Store
 	ExplainUserLookup(ctx context.Context, ref core.UserRef) (string, error)
 	ExplainUserList(ctx context.Context, f store.UserFilter) (string, error)
+	ExplainMatchUsers(ctx context.Context, k store.UserKeys) (string, error)
 	Exec(ctx context.Context, query string, args ...any) error
 }
 
@@ -86,5 +87,29 @@ func RunIndexTests(t *testing.T, s Explainer, c IndexCase) {
 		if err != nil || len(page) == 0 {
 			t.Errorf("listing %s: %d users, %v", name, len(page), err)
 		}
+	}
+
+	// An import batch looks its users up by every key at once. A batch is
+	// 500 users, against tables of a million; at this size the planner
+	// rightly reads the table for 500 keys, so the batch is scaled down.
+	var keys store.UserKeys
+	batch := max(c.Users/1000, 10)
+	for i := 1; i <= batch; i++ {
+		n := i * c.Users / (batch + 1)
+		keys.IDs = append(keys.IDs, c.IDOf(n))
+		keys.ExternalIDs = append(keys.ExternalIDs, fmt.Sprintf("ext-%d", n))
+		keys.Emails = append(keys.Emails, fmt.Sprintf("user%d@example.com", n))
+		keys.Usernames = append(keys.Usernames, fmt.Sprintf("u%d", n))
+	}
+	plan, err := s.ExplainMatchUsers(ctx, keys)
+	if err != nil {
+		t.Fatalf("match: %v", err)
+	}
+	if c.FullScan(plan) {
+		t.Errorf("matching an import batch scans a whole table:\n%s", plan)
+	}
+	matched, err := s.MatchUsers(ctx, keys)
+	if err != nil || len(matched) != batch {
+		t.Errorf("matching %d users by four keys each: %d users, %v", batch, len(matched), err)
 	}
 }
