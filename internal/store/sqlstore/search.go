@@ -45,14 +45,17 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 		pos[i] = after
 	}
 	less := func(aKey, aID, bKey, bID string) bool { return aKey < bKey || (aKey == bKey && aID < bID) }
-	// Candidates from every stream, each user once, with its search key.
+	// Candidates from every stream, each user once: users holds them as
+	// read, found their search keys, sorted at the end.
 	type candidate struct {
 		key string
-		u   core.User
+		at  int // in users
 	}
 	var (
-		found = make([]candidate, 0, min(limit, 100)+1)
+		users = make([]core.User, 0, min(limit, 100)+1)
+		found = make([]candidate, 0, cap(users))
 		seen  = map[string]struct{}{}
+		sc    = newUserScanner()
 	)
 	for {
 		// The merge is complete up to the smallest position a stream
@@ -62,15 +65,16 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 			if pos[i].done {
 				continue
 			}
-			var last core.User
-			n, err := q.searchColumn(ctx, f, col, prefix, end, pos[i].key, pos[i].id, chunk, func(u *core.User) {
-				last.ID, last.Email, last.Username, last.Name = u.ID, u.Email, u.Username, u.Name
+			var last searchedUser
+			n, err := q.searchColumn(ctx, f, col, prefix, end, pos[i].key, pos[i].id, chunk, sc, func(u *core.User) {
+				last = searchedUser{u.ID, u.Email, u.Username, u.Name}
 				if _, dup := seen[u.ID]; dup {
 					return
 				}
 				if k, ok := core.UserSearchKey(*u, prefix); ok && less(after.key, after.id, k, u.ID) {
 					seen[u.ID] = struct{}{}
-					found = append(found, candidate{key: k, u: *u})
+					users = append(users, *u)
+					found = append(found, candidate{key: k, at: len(users) - 1})
 				}
 			})
 			if err != nil {
@@ -80,7 +84,7 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 				pos[i].done = true
 				continue
 			}
-			pos[i].key, pos[i].id = columnValue(last, col), last.ID
+			pos[i].key, pos[i].id = last.value(col), last.id
 			if bound.done || less(pos[i].key, pos[i].id, bound.key, bound.id) {
 				bound = position{key: pos[i].key, id: pos[i].id}
 			}
@@ -89,7 +93,7 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 		// read further may still have users that sort before them.
 		ready := 0
 		for _, c := range found {
-			if bound.done || !less(bound.key, bound.id, c.key, c.u.ID) {
+			if bound.done || !less(bound.key, bound.id, c.key, users[c.at].ID) {
 				ready++
 			}
 		}
@@ -98,17 +102,32 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 				if c := strings.Compare(a.key, b.key); c != 0 {
 					return c
 				}
-				return strings.Compare(a.u.ID, b.u.ID)
+				return strings.Compare(users[a.at].ID, users[b.at].ID)
 			})
-			page := make([]core.User, 0, min(ready, limit))
-			for _, c := range found[:min(ready, limit)] {
-				page = append(page, c.u)
+			order := make([]int, min(ready, limit))
+			for i := range order {
+				order[i] = found[i].at
 			}
+			arrange(users, order)
+			page := users[:len(order)]
 			if err := q.loadRelations(ctx, page); err != nil {
 				return nil, err
 			}
 			return page, nil
 		}
+	}
+}
+
+// arrange moves users[order[i]] to users[i] for every i, in place; the
+// users past len(order) are left in some order. Pages are a few hundred
+// users, each 400 bytes: moving them costs less than a second slice.
+func arrange(users []core.User, order []int) {
+	for i, j := range order {
+		// Where the user first at j is now: moved on by earlier swaps.
+		for j < i {
+			j = order[j]
+		}
+		users[i], users[j] = users[j], users[i]
 	}
 }
 
@@ -132,7 +151,7 @@ func (q *queries) searchColumnQuery(f store.UserFilter, col, prefix, end, key, i
 // and hands each to use (which must copy what it keeps); it returns how
 // many rows it read.
 func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, prefix, end, key, id string, limit int,
-	use func(*core.User)) (int, error) {
+	sc *userScanner, use func(*core.User)) (int, error) {
 	query, args := q.searchColumnQuery(f, col, prefix, end, key, id, limit)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
@@ -141,22 +160,27 @@ func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, pre
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var u core.User
-		if err := scanUser(rows, &u); err != nil {
+		u, err := sc.scan(rows)
+		if err != nil {
 			return n, q.wrap(err, "")
 		}
 		n++
-		use(&u)
+		use(u)
 	}
 	return n, q.wrap(rows.Err(), "")
 }
 
-func columnValue(u core.User, col string) string {
+// searchedUser is what a stream's position is made of: the last user it
+// read.
+type searchedUser struct{ id, email, username, name string }
+
+// value is the user's value in a stream's column, as the index holds it.
+func (u searchedUser) value(col string) string {
 	switch col {
 	case "u.email_norm":
-		return core.NormalizeEmail(u.Email)
+		return core.NormalizeEmail(u.email)
 	case "u.username_norm":
-		return core.NormalizeUsername(u.Username)
+		return core.NormalizeUsername(u.username)
 	}
-	return strings.ToLower(u.Name)
+	return strings.ToLower(u.name)
 }
