@@ -84,7 +84,7 @@ func settings() []setting {
 			set: func(c *Config, v string) error {
 				return parseUint(v, 8, func(n uint64) { c.PasswordThreads = uint8(n) })
 			}},
-		{flag: "hash-pool-size", env: "ROSTER_HASH_POOL_SIZE", def: "GOMAXPROCS", help: "password hashes run at once; memory for hashing stays under this × password-memory",
+		{flag: "hash-pool-size", env: "ROSTER_HASH_POOL_SIZE", def: "GOMAXPROCS", help: "password hashes run at once; memory for hashing stays under (this + 1) × password-memory",
 			set: func(c *Config, v string) error {
 				if v == "GOMAXPROCS" {
 					c.HashPoolSize = runtime.GOMAXPROCS(0)

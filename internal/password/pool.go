@@ -3,6 +3,9 @@ package password
 import (
 	"container/list"
 	"context"
+	"runtime"
+	"runtime/metrics"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +27,8 @@ const (
 type PoolConfig struct {
 	Params Params
 	// Size is how many hashes may run at once; memory used by hashing never
-	// exceeds Size × Params.Memory.
+	// exceeds Size × Params.Memory, plus the memory of one finished hash
+	// not yet collected (see Pool.makeRoom).
 	Size int
 	// MaxWait is how long a request may wait for a slot before it is refused
 	// with an overloaded error (503 with Retry-After).
@@ -44,12 +48,25 @@ type Pool struct {
 	free    int
 	waiting [2]*list.List // of chan struct{}, per priority
 
+	// hashBytes is the memory one hash allocates; heapBudget is how much
+	// hash memory, running or finished, the heap may hold (see makeRoom).
+	hashBytes, heapBudget uint64
+	roomMu                sync.Mutex
+	running               int
+	garbage               []uint64 // per finished hash not yet collected: the collections completed when it finished
+
 	inUse    prometheus.Gauge
 	queued   prometheus.Gauge
 	wait     prometheus.Histogram
 	duration prometheus.Histogram
 	rejected prometheus.Counter
+	// collections counts the collections makeRoom ran.
+	collections prometheus.Counter
 }
+
+// hashAllowance is hash memory allowed beyond the slots' and one finished
+// hash's, so that small hashes leave collecting to the runtime's pacing.
+const hashAllowance = 48 << 20
 
 // NewPool builds a pool and registers its metrics on reg (which may be nil).
 func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
@@ -77,12 +94,16 @@ func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_password_pool_rejected_total", Help: "Requests refused because no hashing slot freed in time."}),
+		collections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_password_pool_collections_total", Help: "Garbage collections run before a hash to keep the heap within the pool's budget."}),
 	}
+	p.hashBytes = uint64(p.params.Memory) << 10
+	p.heapBudget = uint64(cfg.Size+1)*p.hashBytes + hashAllowance
 	if reg != nil {
 		size := prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roster_password_pool_size", Help: "Password hashes allowed to run at once."})
 		size.Set(float64(cfg.Size))
-		reg.MustRegister(size, p.inUse, p.queued, p.wait, p.duration, p.rejected)
+		reg.MustRegister(size, p.inUse, p.queued, p.wait, p.duration, p.rejected, p.collections)
 	}
 	return p
 }
@@ -120,15 +141,76 @@ func (p *Pool) run(ctx context.Context, prio Priority, work func()) error {
 	if err := p.acquire(ctx, prio); err != nil {
 		return err
 	}
+	p.makeRoom()
 	p.inUse.Inc()
 	start := time.Now()
 	defer func() {
+		p.finished()
 		p.duration.Observe(time.Since(start).Seconds())
 		p.inUse.Dec()
 		p.release()
 	}()
 	work()
 	return nil
+}
+
+// makeRoom admits a hash, running the garbage collector first when the
+// memory of hashes in the heap would pass the pool's budget: its slots'
+// hashes, one finished hash and a small allowance. A finished hash leaves
+// its whole memory behind as garbage, and the collector's own pacing lets
+// garbage grow as large as the live heap, more while a cycle runs and new
+// hashes allocate: at 64 MiB per hash that doubled the pool's bound. The
+// hashes are counted rather than read off the heap's size, which lags: two
+// slots freed together would both see the heap before either allocates.
+// Small hashes fit the allowance, and the collector's pacing frees them
+// first. An imported hash being verified is counted at the pool's own
+// memory parameter, whatever its own.
+func (p *Pool) makeRoom() {
+	p.roomMu.Lock()
+	defer p.roomMu.Unlock()
+	p.dropCollected()
+	// The count errs high (a collection that ran just after a hash
+	// finished may have taken it); the heap, which still holds every
+	// finished hash not collected, caps it.
+	garbage := min(uint64(len(p.garbage)), heapObjects()/p.hashBytes)
+	if (uint64(p.running)+garbage+1)*p.hashBytes > p.heapBudget && garbage > 0 {
+		p.collections.Inc()
+		runtime.GC()
+		// Every hash finished before this point is gone: finishing
+		// takes roomMu.
+		p.garbage = p.garbage[:0]
+	}
+	p.running++
+}
+
+// finished notes a hash done: its memory stays in the heap until a
+// collection that starts after this.
+func (p *Pool) finished() {
+	p.roomMu.Lock()
+	p.running--
+	p.garbage = append(p.garbage, completedCollections())
+	p.roomMu.Unlock()
+}
+
+// dropCollected forgets the finished hashes that a collection has taken:
+// two completed since a hash finished means one started after it.
+func (p *Pool) dropCollected() {
+	now := completedCollections()
+	p.garbage = slices.DeleteFunc(p.garbage, func(at uint64) bool { return now >= at+2 })
+}
+
+func completedCollections() uint64 { return readMetric("/gc/cycles/total:gc-cycles") }
+
+// heapObjects is the heap's live objects and those not yet collected.
+func heapObjects() uint64 { return readMetric("/memory/classes/heap/objects:bytes") }
+
+func readMetric(name string) uint64 {
+	sample := []metrics.Sample{{Name: name}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
 }
 
 func (p *Pool) acquire(ctx context.Context, prio Priority) error {

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,4 +167,52 @@ func TestPoolCancelledWaiter(t *testing.T) {
 	if p.free != 1 {
 		t.Fatalf("free slots = %d, want 1", p.free)
 	}
+}
+
+// A finished hash leaves its memory as garbage; the pool collects it
+// before the heap holds more than its slots' hashes and one more. Left to
+// the collector's pacing, 2 slots of 64 MiB hashes reached 4 to 6 hashes.
+func TestPoolKeepsHashMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes 64 MiB twenty times")
+	}
+	const hash = 64 << 20
+	p := NewPool(PoolConfig{Params: Params{Memory: hash >> 10, Time: 1, Threads: 1}, Size: 2}, nil)
+	runtime.GC()
+	base := heapObjects()
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var most uint64
+		tick := time.NewTicker(200 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				peak <- most
+				return
+			case <-tick.C:
+				most = max(most, heapObjects())
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				if _, err := p.Hash(context.Background(), Interactive, "a password"); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	most := <-peak
+	if limit := base + 3*hash + 16<<20; most > limit {
+		t.Errorf("the heap reached %d MiB; at most %d MiB expected (3 hashes of 64 MiB)", most>>20, limit>>20)
+	}
+	t.Logf("peak heap %d MiB over a base of %d MiB", most>>20, base>>20)
 }
