@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -49,7 +50,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	body := &countingReader{r: f}
+	body := newCountingReader(f)
 	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*url, "/")+"/v1/users/import?mode="+*mode, body)
 	if err != nil {
 		return err
@@ -112,13 +113,20 @@ func envOr(getenv func(string) string, key, def string) string {
 }
 
 // countingReader counts the bytes sent, for the progress bar, and the
-// lines that are not blank, as the server counts them.
+// lines that are not blank, as the server counts them. The HTTP transport
+// reads it on a goroutine of its own and closes it when the upload ends.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r    io.Reader
+	n    atomic.Int64
+	once sync.Once
+	done chan struct{}
 
 	full    int  // non-blank lines ended by a newline
 	pending bool // the current line has something besides spaces
+}
+
+func newCountingReader(r io.Reader) *countingReader {
+	return &countingReader{r: r, done: make(chan struct{})}
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -139,8 +147,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// lines is the number of lines sent; call it once the upload is over.
+// Close marks the upload over; the file is closed by its opener.
+func (c *countingReader) Close() error {
+	c.once.Do(func() { close(c.done) })
+	return nil
+}
+
+// lines is the number of lines sent, once the transport is done with the
+// upload.
 func (c *countingReader) lines() int {
+	<-c.done
 	if c.pending {
 		return c.full + 1
 	}
