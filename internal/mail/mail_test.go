@@ -83,9 +83,18 @@ func TestInvitationEmailIsDelivered(t *testing.T) {
 	if len(links) != 1 || !strings.HasPrefix(links[0], env.URL+"/invite/") || !strings.Contains(m.HTML, links[0]) {
 		t.Fatalf("links %v, html has it: %v", links, strings.Contains(m.HTML, links[0]))
 	}
-	out, err := env.Store.ListOutbox(context.Background(), store.OutboxFilter{})
-	if err != nil || len(out) != 1 {
-		t.Fatalf("outbox %v, %v", out, err)
+	// The worker records the message as sent after the server has taken
+	// it, so the record may lag the arrival by a moment.
+	var out []core.OutboxMessage
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		out, err = env.Store.ListOutbox(context.Background(), store.OutboxFilter{})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("outbox %v, %v", out, err)
+		}
+		if out[0].SentAt != nil || time.Now().After(deadline) {
+			break
+		}
 	}
 	if out[0].SentAt == nil || out[0].Data != "" || out[0].MessageID != m.MessageID || !strings.HasSuffix(m.MessageID, "@127.0.0.1") {
 		t.Fatalf("outbox after delivery %+v; delivered Message-ID %q", out[0], m.MessageID)
