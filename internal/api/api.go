@@ -89,36 +89,8 @@ type Problem struct {
 	RequestID string            `json:"request_id,omitempty"`
 }
 
-// statusOf maps core codes to HTTP statuses for the native API.
-var statusOf = map[core.Code]int{
-	core.CodeInvalid:             http.StatusBadRequest,
-	core.CodeMalformed:           http.StatusBadRequest,
-	core.CodeRoleInvalid:         http.StatusBadRequest,
-	core.CodeRestrictedField:     http.StatusBadRequest,
-	core.CodeInvitationInvalid:   http.StatusBadRequest,
-	core.CodeUnauthenticated:     http.StatusUnauthorized,
-	core.CodeForbidden:           http.StatusForbidden,
-	core.CodeRoleForbidden:       http.StatusForbidden,
-	core.CodeElevationRequired:   http.StatusForbidden,
-	core.CodeNotFound:            http.StatusNotFound,
-	core.CodeConflict:            http.StatusConflict,
-	core.CodeAlreadyActive:       http.StatusConflict,
-	core.CodeIdempotencyPending:  http.StatusConflict,
-	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
-	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	core.CodeRateLimited:         http.StatusTooManyRequests,
-	core.CodeOverloaded:          http.StatusServiceUnavailable,
-	core.CodeUnavailable:         http.StatusServiceUnavailable,
-	core.CodeInternal:            http.StatusInternalServerError,
-}
-
 // Status returns the HTTP status for an error in the native API.
-func Status(err error) int {
-	if s, ok := statusOf[core.ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+func Status(err error) int { return httpx.StatusOf(core.ErrorCode(err)) }
 
 // fail renders err as application/problem+json. Internal details are
 // logged, never sent.

@@ -192,3 +192,36 @@ func RequestHash(r *http.Request, body []byte) string {
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// statuses maps core error codes to the HTTP statuses that the native API
+// and Everlytic use; Gcore, ECE and GPCN keep maps of their own where the
+// vendor differs.
+var statuses = map[core.Code]int{
+	core.CodeInvalid:             http.StatusBadRequest,
+	core.CodeMalformed:           http.StatusBadRequest,
+	core.CodeRoleInvalid:         http.StatusBadRequest,
+	core.CodeRestrictedField:     http.StatusBadRequest,
+	core.CodeInvitationInvalid:   http.StatusBadRequest,
+	core.CodeUnauthenticated:     http.StatusUnauthorized,
+	core.CodeForbidden:           http.StatusForbidden,
+	core.CodeRoleForbidden:       http.StatusForbidden,
+	core.CodeElevationRequired:   http.StatusForbidden,
+	core.CodeNotFound:            http.StatusNotFound,
+	core.CodeConflict:            http.StatusConflict,
+	core.CodeAlreadyActive:       http.StatusConflict,
+	core.CodeIdempotencyPending:  http.StatusConflict,
+	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
+	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	core.CodeRateLimited:         http.StatusTooManyRequests,
+	core.CodeOverloaded:          http.StatusServiceUnavailable,
+	core.CodeUnavailable:         http.StatusServiceUnavailable,
+	core.CodeInternal:            http.StatusInternalServerError,
+}
+
+// StatusOf is the HTTP status of a core error code; an unknown code is a 500.
+func StatusOf(code core.Code) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}

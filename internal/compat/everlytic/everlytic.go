@@ -106,7 +106,7 @@ func (d *Dialect) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	ce := core.AsError(err)
-	status := statusOf(ce.Code)
+	status := httpx.StatusOf(ce.Code) // Everlytic answers with the usual statuses
 	if w.Header().Get("Allow") != "" {
 		// The server found the path but not the method.
 		status = http.StatusMethodNotAllowed

@@ -2,7 +2,6 @@ package everlytic
 
 import (
 	"crypto/sha256"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,37 +31,6 @@ var rolesFor = map[string][]string{
 // defaultLanguage is what Everlytic calls "no preference": roster's
 // default language, core.Languages[0].
 const defaultLanguage = "default"
-
-// statuses maps core error codes to the HTTP statuses of Everlytic's
-// errors.
-var statuses = map[core.Code]int{
-	core.CodeInvalid:             http.StatusBadRequest,
-	core.CodeMalformed:           http.StatusBadRequest,
-	core.CodeRoleInvalid:         http.StatusBadRequest,
-	core.CodeRestrictedField:     http.StatusBadRequest,
-	core.CodeInvitationInvalid:   http.StatusBadRequest,
-	core.CodeUnauthenticated:     http.StatusUnauthorized,
-	core.CodeForbidden:           http.StatusForbidden,
-	core.CodeRoleForbidden:       http.StatusForbidden,
-	core.CodeElevationRequired:   http.StatusForbidden,
-	core.CodeNotFound:            http.StatusNotFound,
-	core.CodeConflict:            http.StatusConflict,
-	core.CodeAlreadyActive:       http.StatusConflict,
-	core.CodeIdempotencyPending:  http.StatusConflict,
-	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
-	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	core.CodeRateLimited:         http.StatusTooManyRequests,
-	core.CodeOverloaded:          http.StatusServiceUnavailable,
-	core.CodeUnavailable:         http.StatusServiceUnavailable,
-	core.CodeInternal:            http.StatusInternalServerError,
-}
-
-func statusOf(code core.Code) int {
-	if s, ok := statuses[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
 
 // fieldNames renames the core's field names in errors into Everlytic's.
 // Names not listed are the same in both (name, email, username).
