@@ -153,6 +153,24 @@ func testImport(t *testing.T, e *nativeEnv) {
 		t.Fatalf("number after the import: %v", after["number"])
 	}
 
+	// A clash the lookup before writing cannot see (a number already
+	// taken) spoils the batch's bulk write: each line is then written on
+	// its own, and only the clashing one fails.
+	clash := runImport(t, e, "create", []byte(fmt.Sprintf("%s\n%s\n%s\n",
+		`{"email": "before-clash@import.example", "password_hash": "`+mustHash(t, password.Formats[0], "x")+`", "tenant_id": "`+tenant+`"}`,
+		`{"email": "clash@import.example", "number": 777777, "tenant_id": "`+tenant+`"}`,
+		`{"email": "after-clash@import.example", "tenant_id": "`+tenant+`"}`)))
+	if len(clash) != 3 || clash[0].Status != "created" || clash[1].Status != "error" ||
+		clash[1].Error["code"] != "conflict" || clash[2].Status != "created" || clash[2].Number == 0 {
+		t.Fatalf("a batch with a clashing number: %+v", clash)
+	}
+	for _, email := range []string{"before-clash@import.example", "after-clash@import.example"} {
+		u, err := e.Store.GetUser(context.Background(), core.UserRef{Email: email})
+		if err != nil || len(u.Memberships) != 1 || u.Memberships[0].TenantID != tenant || u.HasPassword != (email == "before-clash@import.example") {
+			t.Fatalf("%s written alone: %+v, %v", email, u, err)
+		}
+	}
+
 	// Imported hashes of every format log in, and are replaced by argon2id.
 	for email, pw := range passwords {
 		if !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-000") && !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-001") &&
@@ -205,6 +223,15 @@ func testImport(t *testing.T, e *nativeEnv) {
 		t.Fatalf("a reader's import: %d %s", r.Status, r.Body)
 	}
 	wantProblem(t, e.admin.Do("POST", "/v1/users/import?mode=merge", "", testsupport.ContentType("application/x-ndjson"), testsupport.Invalid()), 400, "invalid")
+}
+
+func mustHash(t *testing.T, f password.Format, pw string) string {
+	t.Helper()
+	h, err := password.EncodeCheap(f, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // An import of a million lines streams for longer than the server's read

@@ -117,6 +117,18 @@ func (w *watchedTx) CreateUser(ctx context.Context, u *core.User) error {
 	return w.Tx.CreateUser(ctx, u)
 }
 
+// CreateUsers writes new users whole: nobody can have authenticated as
+// them yet.
+func (w *watchedTx) CreateUsers(ctx context.Context, users []store.NewUser) error {
+	if w.created == nil {
+		w.created = map[string]bool{}
+	}
+	for _, nu := range users {
+		w.created[nu.User.ID] = true
+	}
+	return w.Tx.CreateUsers(ctx, users)
+}
+
 func (w *watchedTx) UpdateUser(ctx context.Context, u core.User) error {
 	w.authChanged = w.authChanged || w.existing(u.ID)
 	return w.Tx.UpdateUser(ctx, u)

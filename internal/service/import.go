@@ -138,14 +138,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 	if len(todo) == 0 {
 		return results, nil
 	}
-	err := s.inTx(ctx, func(tx store.Tx) error {
-		for _, pr := range todo {
-			if err := s.writeImported(ctx, tx, pr); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.inTx(ctx, func(tx store.Tx) error { return s.writeBatch(ctx, tx, todo) })
 	if err == nil {
 		for _, pr := range todo {
 			pr.done()
@@ -427,6 +420,40 @@ func (s *Service) hashImported(ctx context.Context, preps []*prepared) error {
 	return firstErr
 }
 
+// writeBatch writes a batch: the new users together, in a few statements
+// (one round trip per user would bound a PostgreSQL import by latency),
+// and the updated ones one at a time.
+func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared) error {
+	var (
+		created []store.NewUser
+		owners  []*prepared
+	)
+	for _, pr := range todo {
+		if pr.existing != nil {
+			if err := s.writeImported(ctx, tx, pr); err != nil {
+				return err
+			}
+			continue
+		}
+		u := pr.user // a copy: this function may run again after a rollback
+		u.ProviderRoles = pr.providerRoles
+		created = append(created, store.NewUser{User: &u, PasswordHash: pr.hash})
+		owners = append(owners, pr)
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	if err := tx.CreateUsers(ctx, created); err != nil {
+		return err
+	}
+	for i, nu := range created {
+		owners[i].number = nu.User.Number
+	}
+	return nil
+}
+
+// writeImported writes one item the way the rest of the service writes a
+// user, so that a failure names what clashed.
 func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) error {
 	u := pr.user
 	if pr.existing == nil {

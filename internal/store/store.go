@@ -84,6 +84,15 @@ type UserKeys struct {
 	ExternalIDs []string
 }
 
+// NewUser is one user for CreateUsers.
+type NewUser struct {
+	// User is written with its ProviderRoles and Memberships; its Number
+	// is set.
+	User *core.User
+	// PasswordHash, when set, becomes the user's credential.
+	PasswordHash string
+}
+
 // TenantFilter selects tenants for a listing.
 type TenantFilter struct {
 	IDs     []string // non-nil: only these (a non-nil empty slice matches none)
@@ -201,6 +210,14 @@ type Writer interface {
 	// CreateUser inserts u (not its roles or memberships) and sets u.Number.
 	// A non-zero u.Number is kept, for imports that preserve ids.
 	CreateUser(ctx context.Context, u *core.User) error
+	// CreateUsers inserts new users with their provider roles, memberships
+	// (with their roles) and password hashes: what CreateUser,
+	// SetProviderRoles, PutMembership and PutCredential do one at a time,
+	// in a few statements, for bulk imports. It sets each user's Number (a
+	// non-zero one is kept). A clash with an existing row fails the call
+	// with a conflict that need not say which user clashed: callers that
+	// must know retry one at a time.
+	CreateUsers(ctx context.Context, users []NewUser) error
 	UpdateUser(ctx context.Context, u core.User) error
 	// RecordLogin notes a login: last login at, and first login when it
 	// is the first.

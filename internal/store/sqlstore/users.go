@@ -466,8 +466,34 @@ func (q *queries) checkUserUnique(ctx context.Context, u core.User) error {
 	return ce
 }
 
-func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
+// userInsertColumns are the columns a new user row is written with,
+// besides its number; appendUserRow gives their values.
+const userInsertColumns = `id, external_id, email, email_norm, username, username_norm, name, name_norm, first_name,
+	last_name, phone, lang, type, status, email_confirmed, two_fa, auth_types, security_realm, builtin, attributes,
+	created_at, updated_at, created_by, updated_by, first_login_at, last_login_at, deleted_at`
+
+const userInsertWidth = 27
+
+// appendUserRow appends the values of userInsertColumns for u, preceded by
+// its number when withNumber.
+func (q *queries) appendUserRow(args []any, u *core.User, withNumber bool) ([]any, error) {
 	attrs, err := encodeAttributes(u.Attributes)
+	if err != nil {
+		return args, err
+	}
+	if withNumber {
+		args = append(args, u.Number)
+	}
+	return append(args, u.ID, u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username,
+		core.NormalizeUsername(u.Username), u.Name, strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang,
+		u.Type, u.Status, u.EmailConfirmed, u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs,
+		q.t(u.CreatedAt), q.t(u.UpdatedAt), u.CreatedBy, u.UpdatedBy, q.timeOrNil(u.FirstLoginAt),
+		q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt)), nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
+	explicit := u.Number != 0
+	args, err := q.appendUserRow(make([]any, 0, userInsertWidth+1), u, explicit)
 	if err != nil {
 		return err
 	}
@@ -476,18 +502,10 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 			return err
 		}
 	}
-	cols := `id, external_id, email, email_norm, username, username_norm, name, name_norm, first_name, last_name,
-		phone, lang, type, status, email_confirmed, two_fa, auth_types, security_realm, builtin, attributes,
-		created_at, updated_at, created_by, updated_by, first_login_at, last_login_at, deleted_at`
-	args := []any{u.ID, u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username, core.NormalizeUsername(u.Username),
-		u.Name, strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
-		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.CreatedAt), q.t(u.UpdatedAt),
-		u.CreatedBy, u.UpdatedBy, q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt)}
-	if u.Number != 0 {
+	cols := userInsertColumns
+	if explicit {
 		cols = "number, " + cols
-		args = append([]any{u.Number}, args...)
 	}
-	explicit := u.Number != 0
 	insert := `INSERT INTO users (` + cols + `) VALUES (` + placeholders(len(args)) + `)`
 	if q.d.NumberIsRowID {
 		// An exec is cheaper than a query with RETURNING, which an import of

@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"UserCreateAndGet", testUserCreateAndGet},
 		{"UserUniqueness", testUserUniqueness},
 		{"UserUpdate", testUserUpdate},
+		{"CreateUsers", testCreateUsers},
 		{"MatchUsers", testMatchUsers},
 		{"Memberships", testMemberships},
 		{"UserListingFilters", testUserListingFilters},
@@ -388,6 +389,110 @@ func testUserUpdate(t *testing.T, s store.Store) {
 	if got.FirstLoginAt == nil || !got.FirstLoginAt.Equal(epoch.Add(time.Hour)) || got.LastLoginAt == nil || !got.LastLoginAt.Equal(epoch.Add(2*time.Hour)) {
 		t.Fatalf("logins: first %v last %v", got.FirstLoginAt, got.LastLoginAt)
 	}
+}
+
+func testCreateUsers(t *testing.T, s store.Store) {
+	a, b := newTenant(t, s, "A"), newTenant(t, s, "B")
+	old := newUser(t, s, userWith("old@example.com"))
+	// 250 users: more than one statement's worth, and a remainder.
+	const n = 250
+	batch := make([]store.NewUser, n)
+	for i := range batch {
+		u := userWith(fmt.Sprintf("bulk%03d@example.com", i))
+		u.Username = fmt.Sprintf("Bulk%03d", i)
+		u.ExternalID = fmt.Sprintf("ext-%d", i)
+		u.Attributes = map[string]any{"i": float64(i)}
+		switch {
+		case i%10 == 0:
+			u.ProviderRoles = []string{core.RoleProviderViewer}
+		case i%3 == 0:
+			u.Memberships = []core.Membership{
+				{TenantID: a.ID, Roles: []string{core.RoleViewer, core.RoleEngineer}, CreatedAt: epoch},
+				{TenantID: b.ID, CreatedAt: epoch},
+			}
+		}
+		if i == 7 || i == 8 {
+			u.Number = int64(90000 + i) // kept, as imports keep numbers
+		}
+		batch[i].User = &u
+		if i%2 == 0 {
+			batch[i].PasswordHash = fmt.Sprintf("$argon2id$v=19$bulk%d", i)
+		}
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateUsers(ctx, batch) })
+	numbers := map[int64]bool{old.Number: true}
+	for i, nu := range batch {
+		u := nu.User
+		if numbers[u.Number] || u.Number == 0 {
+			t.Fatalf("user %d got number %d, zero or given twice", i, u.Number)
+		}
+		numbers[u.Number] = true
+		if (i == 7 || i == 8) && u.Number != int64(90000+i) {
+			t.Fatalf("explicit number %d became %d", 90000+i, u.Number)
+		}
+		if i != 7 && i != 8 && u.Number <= 90008 {
+			t.Fatalf("number %d given after explicit ones is not past them", u.Number)
+		}
+		got, err := s.GetUser(ctx, store.UserRef{Username: u.Username})
+		if err != nil {
+			t.Fatalf("GetUser(%s): %v", u.Username, err)
+		}
+		if got.ID != u.ID || got.Number != u.Number || got.Email != u.Email || got.ExternalID != u.ExternalID ||
+			got.Attributes["i"] != float64(i) || got.HasPassword != (i%2 == 0) || !got.CreatedAt.Equal(epoch) {
+			t.Fatalf("user %d = %+v\nwant %+v", i, got, *u)
+		}
+		if !slices.Equal(got.ProviderRoles, core.NormalizeRoles(u.ProviderRoles)) {
+			t.Fatalf("user %d provider roles = %v", i, got.ProviderRoles)
+		}
+		if len(got.Memberships) != len(u.Memberships) {
+			t.Fatalf("user %d memberships = %+v", i, got.Memberships)
+		}
+		if len(u.Memberships) > 0 {
+			if m, _ := got.Membership(a.ID); !slices.Equal(m.Roles, []string{core.RoleEngineer, core.RoleViewer}) ||
+				!m.CreatedAt.Equal(epoch) {
+				t.Fatalf("user %d membership in A = %+v", i, m)
+			}
+			if m, _ := got.Membership(b.ID); len(m.Roles) != 0 {
+				t.Fatalf("user %d membership in B = %+v", i, m)
+			}
+		}
+		if i%2 == 0 {
+			c, err := s.GetCredential(ctx, u.ID)
+			if err != nil || c.Hash != nu.PasswordHash || !c.UpdatedAt.Equal(epoch) {
+				t.Fatalf("user %d credential = %+v, %v", i, c, err)
+			}
+		}
+	}
+	if count, _ := s.CountUsers(ctx, store.UserFilter{}); count != n+1 {
+		t.Fatalf("count = %d, want %d", count, n+1)
+	}
+	// Numbers given later follow the batch's.
+	if next := newUser(t, s, userWith("after@example.com")); next.Number <= 90008 || numbers[next.Number] {
+		t.Fatalf("number after the batch = %d", next.Number)
+	}
+	if members, _ := s.CountUsers(ctx, store.UserFilter{TenantIDs: []string{a.ID}}); members != 75 {
+		t.Fatalf("members of A = %d, want 75", members)
+	}
+
+	// A clash with an existing user fails the call, and the transaction
+	// leaves none of the batch behind.
+	fresh, clash := userWith("fresh@example.com"), userWith("OLD@example.com")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateUsers(ctx, []store.NewUser{{User: &fresh, PasswordHash: "$argon2id$v=19$x"}, {User: &clash}})
+	})
+	wantCode(t, err, core.CodeConflict)
+	_, err = s.GetUser(ctx, store.UserRef{ID: fresh.ID})
+	wantCode(t, err, core.CodeNotFound)
+	// So does a clash inside the batch.
+	twin1, twin2 := userWith("twin@example.com"), userWith("twin@example.com")
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateUsers(ctx, []store.NewUser{{User: &twin1}, {User: &twin2}})
+	})
+	wantCode(t, err, core.CodeConflict)
+	_, err = s.GetUser(ctx, store.UserRef{ID: twin1.ID})
+	wantCode(t, err, core.CodeNotFound)
+	// Nothing to write is no error.
+	tx(t, s, func(tx store.Tx) error { return tx.CreateUsers(ctx, nil) })
 }
 
 func testMemberships(t *testing.T, s store.Store) {
