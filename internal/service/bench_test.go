@@ -83,3 +83,33 @@ func BenchmarkListUsers(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkImportUsers writes batches of 500 users with password hashes
+// and a tenant membership, as an import does; the figure is per user.
+func BenchmarkImportUsers(b *testing.B) {
+	svc, _, tenant := benchService(b)
+	ctx := context.Background()
+	hash, err := password.EncodeCheap(password.Formats[0], "imported")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 500
+	items := make([]service.ImportItem, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		for i := range items {
+			items[i] = service.ImportItem{Line: i + 1, Email: fmt.Sprintf("u%d@bench.example", done+i),
+				PasswordHash: hash, TenantID: tenant}
+		}
+		results, err := svc.ImportUsers(ctx, core.System, service.ImportCreate, items[:min(batch, b.N-done)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Status != "created" {
+				b.Fatalf("line %d: %s %v", r.Line, r.Status, r.Error)
+			}
+		}
+	}
+}
