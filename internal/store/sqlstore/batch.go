@@ -177,7 +177,7 @@ func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
 	if err != nil {
 		return outcomes, false
 	}
-	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts}
+	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts, grouped: true}
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			outcomes[i].err = err
