@@ -288,6 +288,10 @@ type queries struct {
 	stmts *stmtCache
 	// grouped is set in a group commit's transaction (see stmtContext).
 	grouped bool
+	// bound holds the cached statements already bound to tx: binding
+	// allocates and locks, and a group of creates runs the same few
+	// statements dozens of times.
+	bound map[string]*sql.Stmt
 }
 
 // stmtContext is the context a statement runs with. In a group commit the
@@ -310,10 +314,19 @@ func (q *queries) prepared(ctx context.Context, query string) *sql.Stmt {
 	if q.tx == nil {
 		return q.stmts.get(ctx, query)
 	}
-	if st := q.stmts.lookup(query); st != nil {
-		return q.tx.StmtContext(ctx, st)
+	if st, ok := q.bound[query]; ok {
+		return st
 	}
-	return nil
+	st := q.stmts.lookup(query)
+	if st == nil {
+		return nil
+	}
+	st = q.tx.StmtContext(ctx, st)
+	if q.bound == nil {
+		q.bound = map[string]*sql.Stmt{}
+	}
+	q.bound[query] = st
+	return st
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
