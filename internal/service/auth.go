@@ -29,7 +29,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Princi
 		return nil, errUnauthenticated
 	}
 	hash := core.HashSecret(secret)
-	if e, ok := s.auth.get(hash, s.now()); ok {
+	if e, ok := s.auth.find(hash, s.now()); ok {
 		return e.principal(), nil
 	}
 	if strings.HasPrefix(secret, SessionPrefix) {
@@ -58,6 +58,7 @@ func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret stri
 
 // authenticateKey looks up an API key by the hash of its secret.
 func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Principal, core.APIKey, error) {
+	gen := s.auth.generation()
 	key, err := s.store.GetAPIKeyByHash(ctx, hash)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
@@ -105,7 +106,7 @@ func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Princ
 		p.ProviderRoles = key.Roles
 	}
 	s.recordKeyUse(key, now)
-	s.auth.put(hash, authEntry{p: *p, expires: key.ExpiresAt})
+	s.auth.remember(hash, gen, authEntry{p: *p, expires: key.ExpiresAt})
 	return p, key, nil
 }
 
@@ -139,6 +140,7 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 
 // authenticateSession looks up a session by the hash of its token.
 func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.Principal, error) {
+	gen := s.auth.generation()
 	sess, err := s.store.GetSessionByHash(ctx, hash)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
@@ -163,7 +165,7 @@ func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.P
 	}
 	userRoles(user, p)
 	expires := sess.ExpiresAt
-	s.auth.put(hash, authEntry{p: *p, expires: &expires})
+	s.auth.remember(hash, gen, authEntry{p: *p, expires: &expires})
 	return p, nil
 }
 

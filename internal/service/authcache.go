@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"roster/internal/core"
@@ -15,60 +14,35 @@ import (
 // expiry. Any change to users, roles, memberships, keys, sessions or
 // tenants clears the cache of this node at once (see inTx); other nodes
 // notice within the TTL.
-type authCache struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]authEntry
-}
+type authCache struct{ *ttlCache[authEntry] }
 
 type authEntry struct {
-	p         core.Principal
-	keyUserID string // the key's owner, for AuthenticateUserKey
-	until     time.Time
-	expires   *time.Time // the credential's own expiry, on the service clock
+	p       core.Principal
+	expires *time.Time // the credential's own expiry, on the service clock
 }
 
 const maxAuthEntries = 100_000
 
-func newAuthCache(ttl time.Duration) *authCache {
-	return &authCache{ttl: ttl, m: map[string]authEntry{}}
+func newAuthCache(ttl time.Duration) authCache {
+	return authCache{newTTLCache[authEntry](ttl, maxAuthEntries)}
 }
 
-func (c *authCache) get(hash string, now time.Time) (authEntry, bool) {
-	if c.ttl <= 0 {
-		return authEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[hash]
-	if !ok || time.Now().After(e.until) || (e.expires != nil && !now.Before(*e.expires)) {
+// find returns the entry for a secret's hash while both it and the
+// credential it stands for are current.
+func (c authCache) find(hash string, now time.Time) (authEntry, bool) {
+	e, ok := c.get(hash)
+	if !ok || (e.expires != nil && !now.Before(*e.expires)) {
 		return authEntry{}, false
 	}
 	return e, true
 }
 
-// put stores a copy of e: the principal it was made from goes back to the
-// caller, who must not be able to change the cache through it.
-func (c *authCache) put(hash string, e authEntry) {
-	if c.ttl <= 0 {
-		return
-	}
+// remember stores a copy of e: the principal it was made from goes back to
+// the caller, who must not be able to change the cache through it. gen is
+// the cache's generation taken before the store was read.
+func (c authCache) remember(hash string, gen uint64, e authEntry) {
 	e.p = *e.principal()
-	e.until = time.Now().Add(c.ttl)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= maxAuthEntries {
-		c.m = map[string]authEntry{}
-	}
-	c.m[hash] = e
-}
-
-func (c *authCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) > 0 {
-		c.m = map[string]authEntry{}
-	}
+	c.put(hash, gen, e)
 }
 
 // principal returns a deep copy, which the caller may not alter the cache
@@ -84,8 +58,9 @@ func (e authEntry) principal() *core.Principal {
 }
 
 // inTx is how the service writes: store.InTx, with a Tx that notes
-// whether anything a principal is made of changed, and if so clears the
-// authentication cache once the transaction has committed.
+// whether anything a principal or a tenant is made of changed, and if so
+// clears the authentication or tenant cache once the transaction has
+// committed (or failed: clearing too often costs only a read).
 func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	w := &watchedTx{}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -95,6 +70,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	if w.authChanged {
 		s.auth.clear()
 	}
+	if w.tenantsChanged {
+		s.tenants.clear()
+	}
 	return err
 }
 
@@ -103,8 +81,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 // so giving them roles changes nobody's principal.
 type watchedTx struct {
 	store.Tx
-	authChanged bool
-	created     map[string]bool
+	authChanged    bool
+	tenantsChanged bool
+	created        map[string]bool
 }
 
 func (w *watchedTx) existing(userID string) bool { return !w.created[userID] }
@@ -150,7 +129,7 @@ func (w *watchedTx) DeleteMembership(ctx context.Context, tenantID, userID strin
 }
 
 func (w *watchedTx) UpdateTenant(ctx context.Context, t core.Tenant) error {
-	w.authChanged = true
+	w.authChanged, w.tenantsChanged = true, true
 	return w.Tx.UpdateTenant(ctx, t)
 }
 

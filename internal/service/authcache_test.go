@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -19,7 +21,13 @@ const operatorKey = "rk_operator_0123456789abcdefghijklmnopqrstuvwxyz"
 // countingStore counts key lookups: the cache's whole point is to skip them.
 type countingStore struct {
 	store.Store
-	keyLookups atomic.Int64
+	keyLookups    atomic.Int64
+	tenantLookups atomic.Int64
+}
+
+func (c *countingStore) GetTenant(ctx context.Context, ref store.TenantRef) (core.Tenant, error) {
+	c.tenantLookups.Add(1)
+	return c.Store.GetTenant(ctx, ref)
 }
 
 func (c *countingStore) GetAPIKeyByHash(ctx context.Context, hash string) (core.APIKey, error) {
@@ -218,4 +226,48 @@ func TestAuthCacheRespectsExpiry(t *testing.T) {
 	mustAuth(t, svc, secret)
 	f.clock.Advance(2 * time.Minute)
 	mustRefuse(t, svc, secret, "after the key expired")
+}
+
+// Creating users one after another in a tenant reads the tenant once per
+// TTL; suspending it takes effect at once on the node that did it, and on
+// another node within the TTL.
+func TestTenantCacheOnCreate(t *testing.T) {
+	ctx := context.Background()
+	f := newCacheFixture(t)
+	const ttl = 300 * time.Millisecond
+	nodeA, nodeB := f.node(t, ttl), f.node(t, ttl)
+	tenant, err := nodeA.CreateTenant(ctx, f.admin, service.TenantInput{Name: "Busy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	create := func(svc *service.Service) error {
+		n++
+		_, err := svc.CreateUser(ctx, f.admin, service.CreateUserInput{Email: fmt.Sprintf("u%d@busy.example", n), TenantID: tenant.ID})
+		return err
+	}
+	before := f.st.tenantLookups.Load()
+	for range 5 {
+		if err := create(nodeA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := create(nodeB); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.st.tenantLookups.Load() - before; got != 2 {
+		t.Fatalf("six creates on two nodes read the tenant %d times, want once per node", got)
+	}
+
+	suspended := core.TenantSuspended
+	if _, err := nodeA.UpdateTenant(ctx, f.admin, core.TenantRef{ID: tenant.ID}, service.UpdateTenantInput{Status: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	if err := create(nodeA); core.ErrorCode(err) != core.CodeInvalid || !strings.Contains(err.Error(), "suspended") {
+		t.Fatalf("create on the node that suspended the tenant: %v; want invalid (suspended)", err)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	if err := create(nodeB); core.ErrorCode(err) != core.CodeInvalid || !strings.Contains(err.Error(), "suspended") {
+		t.Fatalf("create on another node after the TTL: %v; want invalid (suspended)", err)
+	}
 }

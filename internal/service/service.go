@@ -43,9 +43,9 @@ type Config struct {
 	// written: at most once per interval per key.
 	KeyUseInterval time.Duration
 	// AuthCacheTTL is how long a node remembers whom a key or session
-	// token stands for; negative turns the cache off. A change made on
-	// this node clears it at once, a change made on another node is seen
-	// within the TTL.
+	// token stands for, and a tenant it is adding users to; negative turns
+	// both caches off. A change made on this node clears them at once, a
+	// change made on another node is seen within the TTL.
 	AuthCacheTTL time.Duration
 	// PublicURL is where people reach roster's pages; links in emails
 	// start with it.
@@ -108,7 +108,10 @@ type Service struct {
 	// mail, so that this node's delivery worker sends it at once.
 	outboxNotify func()
 	provider     atomic.Pointer[core.Provider]
-	auth         *authCache
+	auth         authCache
+	// tenants holds recently read tenants for the hot create path, under
+	// the same TTL and the same clearing as auth.
+	tenants *ttlCache[core.Tenant]
 	// background counts writes made off the request path (an API key's
 	// last use), so that shutdown can wait for them.
 	background sync.WaitGroup
@@ -171,7 +174,8 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log, auth: newAuthCache(cfg.AuthCacheTTL)}
+	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log, auth: newAuthCache(cfg.AuthCacheTTL),
+		tenants: newTTLCache[core.Tenant](cfg.AuthCacheTTL, maxCachedTenants)}
 }
 
 // Config returns the configuration in force.

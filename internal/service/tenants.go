@@ -386,3 +386,24 @@ func (s *Service) ResetAllTenantProducts(ctx context.Context, p *core.Principal,
 	s.log.InfoContext(ctx, "tenant product settings reset", "products", products, "actor", p.Actor())
 	return nil
 }
+
+// maxCachedTenants bounds the tenant cache; past it the cache starts over.
+const maxCachedTenants = 10_000
+
+// cachedTenant reads a tenant for adding users to it. A busy importer or
+// provisioning client creates many users in one tenant, and reading the
+// tenant again for each was an eighth of the server's work per create.
+// The copy is at most Config.AuthCacheTTL old, and a change to any tenant
+// on this node clears the cache (see inTx): a tenant suspended on another
+// node may take new users for up to that long, as its keys keep working.
+func (s *Service) cachedTenant(ctx context.Context, id string) (core.Tenant, error) {
+	if t, ok := s.tenants.get(id); ok {
+		return t, nil
+	}
+	gen := s.tenants.generation()
+	t, err := s.store.GetTenant(ctx, store.TenantRef{ID: id})
+	if err == nil {
+		s.tenants.put(id, gen, t)
+	}
+	return t, err
+}

@@ -125,7 +125,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		if !canManageTenant(p, in.TenantID) {
 			return res, forbidden("you may not add users to this tenant")
 		}
-		t, err := s.store.GetTenant(ctx, store.TenantRef{ID: in.TenantID})
+		t, err := s.cachedTenant(ctx, in.TenantID)
 		if err != nil {
 			if core.ErrorCode(err) == core.CodeNotFound {
 				return res, core.FieldInvalid("tenant_id", "not_found", "no such tenant")
