@@ -121,7 +121,11 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err := s.inTx(ctx, func(tx store.Tx) error {
+		// Not s.inTx: when a key was last used changes no one's
+		// principal, and clearing the authentication cache for it would
+		// make every key's first use in an interval cost every other
+		// key a lookup.
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
 			current, err := tx.GetAPIKey(ctx, key.ID)
 			if err != nil {
 				return err
