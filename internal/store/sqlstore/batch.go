@@ -117,33 +117,87 @@ type txOutcome struct {
 // maxGroup bounds how many transactions share one commit.
 const maxGroup = 64
 
+// errClosed answers a transaction asked of a closed store.
+var errClosed = core.Errorf(core.CodeUnavailable, "the store is closed")
+
+// txQueue holds the transactions waiting for the committer. It is a slice
+// under a mutex rather than a channel: a sender on an unbuffered channel
+// is woken when the committer takes its request, only to wait again for
+// the outcome, one needless trip through the scheduler per transaction;
+// and a buffered channel could not be closed safely under its senders.
+type txQueue struct {
+	mu      sync.Mutex
+	pending []txRequest
+	closed  bool
+	wake    chan struct{} // holds one token when pending may be non-empty
+}
+
+func newTxQueue() *txQueue { return &txQueue{wake: make(chan struct{}, 1)} }
+
+// push queues r; false means the store is closed.
+func (q *txQueue) push(r txRequest) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.pending = append(q.pending, r)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+func (q *txQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for queued transactions and moves up to max of them, oldest
+// first, into group; false means the queue is closed and empty.
+func (q *txQueue) take(group []txRequest, max int) ([]txRequest, bool) {
+	for {
+		q.mu.Lock()
+		if n := min(len(q.pending), max); n > 0 {
+			group = append(group[:0], q.pending[:n]...)
+			rest := copy(q.pending, q.pending[n:])
+			clear(q.pending[rest:]) // let finished requests be collected
+			q.pending = q.pending[:rest]
+			q.mu.Unlock()
+			return group, true
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			return nil, false
+		}
+		<-q.wake
+	}
+}
+
+// close stops new transactions; those already queued still run.
+func (q *txQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
 // committer runs the transactions of a database with a single writer
 // (SQLite) on one goroutine and commits those that queue up together as
 // one database transaction. Under load this turns many small commits, each
 // appending the same index pages to the WAL, into a few larger ones.
-// errClosed answers a transaction asked of a closed store.
-var errClosed = core.Errorf(core.CodeUnavailable, "the store is closed")
-
 func (db *DB) committer() {
 	defer close(db.committed)
+	var group []txRequest
 	for {
-		var first txRequest
-		select {
-		case first = <-db.txq:
-		case <-db.quit:
+		var ok bool
+		if group, ok = db.txq.take(group, maxGroup); !ok {
 			return
 		}
-		group := []txRequest{first}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case r := <-db.txq:
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
 		db.runGroup(group)
+		clear(group)
 		db.writeStmts.prepareWanted(context.Background())
 	}
 }

@@ -91,8 +91,7 @@ type DB struct {
 	write      *sql.DB
 	read       *sql.DB
 	writeStmts *stmtCache
-	txq        chan txRequest
-	quit       chan struct{} // closed by Close; stops the committer
+	txq        *txQueue      // nil: each transaction commits alone
 	committed  chan struct{} // closed when the committer has stopped
 	closeOnce  sync.Once
 	onClose    []func()
@@ -115,8 +114,8 @@ func New(write, read *sql.DB, d *Dialect) *DB {
 	}
 	db.queries = queries{db: read, d: d, stmts: readStmts}
 	if d.GroupCommit {
-		db.txq = make(chan txRequest)
-		db.quit, db.committed = make(chan struct{}), make(chan struct{})
+		db.txq = newTxQueue()
+		db.committed = make(chan struct{})
 		go db.committer()
 	}
 	return db
@@ -125,14 +124,15 @@ func New(write, read *sql.DB, d *Dialect) *DB {
 // InTx implements store.Store.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) {
 	if db.txq != nil {
-		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1)}
-		select {
-		case db.txq <- r:
-		case <-db.quit:
-			return errClosed
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1)}
+		if !db.txq.push(r) {
+			return errClosed
+		}
+		// The committer checks ctx before it runs fn; once fn has run,
+		// the caller is told how its transaction ended.
 		out := <-r.done
 		if out.panic != nil {
 			panic(out.panic)
@@ -175,9 +175,9 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		if db.txq != nil {
-			// A transaction handed over before this finishes; any later one
-			// gets errClosed rather than a panic.
-			close(db.quit)
+			// Transactions queued before this still run; any later one
+			// gets errClosed.
+			db.txq.close()
 			<-db.committed
 		}
 		for _, fn := range db.onClose {
