@@ -114,6 +114,16 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			key = core.NewSecret("rk_bench_")
 		}
 		serverArgs := append(strings.Fields(*serverFlags), "--password-memory", fmt.Sprint(*memory), "--password-time", fmt.Sprint(*ptime))
+		if *db == "" {
+			// A database of the run's own is removed with it: runs write
+			// hundreds of MB each.
+			dir, err := os.MkdirTemp("", "roster-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			*db = filepath.Join(dir, "roster.db")
+		}
 		var err error
 		child, b.url, err = spawnServer(ctx, *db, key, serverArgs, stderr)
 		if err != nil {
@@ -219,13 +229,6 @@ func spawnServer(ctx context.Context, db, key string, args []string, stderr io.W
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, "", err
-	}
-	if db == "" {
-		dir, err := os.MkdirTemp("", "roster-bench-")
-		if err != nil {
-			return nil, "", err
-		}
-		db = filepath.Join(dir, "roster.db")
 	}
 	// Info level shows the start line; request logs are part of what a
 	// real deployment pays for, so they stay on.

@@ -16,6 +16,16 @@ import (
 	"testing"
 )
 
+// TestMain lets the test binary stand in for roster itself when a test
+// starts it as a child process (bench --spawn runs os.Executable()).
+func TestMain(m *testing.M) {
+	if os.Getenv("ROSTER_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
 // Cheap hashes keep these tests fast; the server and the files agree on them.
 var cheapHash = []string{"--password-memory", "64", "--password-time", "1"}
 
@@ -235,5 +245,31 @@ func TestImportNoticesACutOffStream(t *testing.T) {
 	code, _, stderr := runCommand(t, []string{"import", "--url", srv.URL, file}, vars)
 	if code == 0 || !strings.Contains(stderr, "answered 1 of 3 lines") {
 		t.Fatalf("a cut-off answer: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// bench --spawn starts its own server on a database of its own, reports
+// the server's memory, and leaves nothing behind.
+func TestBenchSpawnCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("ROSTER_TEST_AS_MAIN", "1")
+	t.Setenv("TMPDIR", tmp)
+	args := append([]string{"bench", "--spawn", "--count", "20", "--concurrency", "4", "--ceiling-time", "50ms"}, cheapHash...)
+	code, stdout, stderr := runCommand(t, append(args, "invite-create", "register-create"), nil)
+	if code != 0 {
+		t.Fatalf("bench --spawn exited %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{`invite-create +20 requests .* errors: none  cpu: server`, `register-create +20 requests .* errors: none`,
+		`server peak RSS: [0-9.]+ MiB`} {
+		if !regexpLine(stdout, want) {
+			t.Errorf("no line matching %q in:\n%s", want, stdout)
+		}
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left behind in the temporary directory: %s", e.Name())
 	}
 }
