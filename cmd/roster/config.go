@@ -113,7 +113,7 @@ func settings() []setting {
 			}},
 		{flag: "elevation-ttl", env: "ROSTER_ELEVATION_TTL", def: "10m", help: "how long an elevation lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.ElevationTTL) }},
-		{flag: "auth-cache-ttl", env: "ROSTER_AUTH_CACHE_TTL", def: "1s", help: "how long a node remembers whom an API key or session token stands for; changes made on the same node apply at once, on other nodes within this time; 0 turns the cache off",
+		{flag: "auth-cache-ttl", env: "ROSTER_AUTH_CACHE_TTL", def: "1s", help: "how long a node remembers whom an API key or session token stands for, and the tenants it creates users in; changes made on the same node apply at once, on other nodes within this time; 0 turns both caches off",
 			set: func(c *Config, v string) error {
 				if d, err := time.ParseDuration(v); err == nil && d == 0 {
 					c.AuthCacheTTL = -1
