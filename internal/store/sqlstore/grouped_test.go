@@ -45,3 +45,43 @@ func TestGroupedStatementsIgnoreCallerCancellation(t *testing.T) {
 		}
 	}
 }
+
+// The committer's queue hands transactions over oldest first, at most max
+// at a time; closing it refuses new ones but keeps those already queued.
+func TestTxQueue(t *testing.T) {
+	q := newTxQueue()
+	ctxs := make([]context.Context, 5)
+	for i := range ctxs {
+		ctxs[i] = context.WithValue(context.Background(), struct{}{}, i)
+		if !q.push(txRequest{ctx: ctxs[i]}) {
+			t.Fatalf("push %d refused by an open queue", i)
+		}
+	}
+	group, ok := q.take(nil, 3)
+	if !ok || len(group) != 3 || group[0].ctx != ctxs[0] || group[2].ctx != ctxs[2] {
+		t.Fatalf("first take: %v, %d requests", ok, len(group))
+	}
+	q.close()
+	if q.push(txRequest{ctx: context.Background()}) {
+		t.Fatal("a closed queue took a transaction")
+	}
+	group, ok = q.take(group, 3)
+	if !ok || len(group) != 2 || group[0].ctx != ctxs[3] || group[1].ctx != ctxs[4] {
+		t.Fatalf("after close, the queued transactions: %v, %d requests", ok, len(group))
+	}
+	if _, ok := q.take(group, 3); ok {
+		t.Fatal("take on a closed, empty queue did not report it")
+	}
+
+	// A taker waiting on an empty queue wakes for the next push.
+	q = newTxQueue()
+	got := make(chan int, 1)
+	go func() {
+		g, _ := q.take(nil, 8)
+		got <- len(g)
+	}()
+	q.push(txRequest{ctx: context.Background()})
+	if n := <-got; n != 1 {
+		t.Fatalf("woken taker got %d requests, want 1", n)
+	}
+}
