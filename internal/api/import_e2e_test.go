@@ -199,14 +199,20 @@ func testImport(t *testing.T, e *nativeEnv) {
 	if counts["skipped"] != wantCreated+1 || counts["created"] != 0 {
 		t.Fatalf("second import: %v", counts)
 	}
-	// Upsert updates in place, keeping ids.
-	upsert := fmt.Sprintf("%s\n%s\n",
+	// Upsert updates in place, keeping ids, and creates what is new, in
+	// the same batch.
+	upsert := fmt.Sprintf("%s\n%s\n%s\n",
 		`{"email": "plain@import.example", "name": "Renamed", "tenant_id": "`+tenant+`"}`,
-		`{"external_id": "legacy-42", "email": "kept@import.example", "username": "kept", "name": "Kept Again", "tenant_id": "`+tenant+`", "roles": ["viewer"]}`)
+		`{"external_id": "legacy-42", "email": "kept@import.example", "username": "kept", "name": "Kept Again", "tenant_id": "`+tenant+`", "roles": ["viewer"], "password": "a replaced passphrase"}`,
+		`{"email": "new-in-upsert@import.example", "tenant_id": "`+tenant+`"}`)
 	up := runImport(t, e, "upsert", []byte(upsert))
-	if len(up) != 2 || up[0].Status != "updated" || up[1].Status != "updated" || up[1].ID != keptID {
+	if len(up) != 3 || up[0].Status != "updated" || up[1].Status != "updated" || up[1].ID != keptID || up[2].Status != "created" {
 		t.Fatalf("upsert: %+v", up)
 	}
+	if u, err := e.Store.GetUser(context.Background(), core.UserRef{Email: "new-in-upsert@import.example"}); err != nil || len(u.Memberships) != 1 {
+		t.Fatalf("user created by an upsert: %+v, %v", u, err)
+	}
+	e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": "kept@import.example", "password": "a replaced passphrase"}).Want(t, 200)
 	kept = e.admin.Do("GET", "/v1/users/"+keptID, nil).Want(t, 200).Map(t)
 	m := kept["memberships"].([]any)[0].(map[string]any)
 	if kept["name"] != "Kept Again" || m["roles"].([]any)[0] != "viewer" {

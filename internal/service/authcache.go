@@ -108,6 +108,14 @@ func (w *watchedTx) CreateUsers(ctx context.Context, users []store.NewUser) erro
 	return w.Tx.CreateUsers(ctx, users)
 }
 
+// UpdateUsers changes existing users, whose credentials may be cached.
+func (w *watchedTx) UpdateUsers(ctx context.Context, users []store.NewUser) error {
+	for _, nu := range users {
+		w.authChanged = w.authChanged || w.existing(nu.User.ID)
+	}
+	return w.Tx.UpdateUsers(ctx, users)
+}
+
 func (w *watchedTx) UpdateUser(ctx context.Context, u core.User) error {
 	w.authChanged = w.authChanged || w.existing(u.ID)
 	return w.Tx.UpdateUser(ctx, u)

@@ -420,28 +420,27 @@ func (s *Service) hashImported(ctx context.Context, preps []*prepared) error {
 	return firstErr
 }
 
-// writeBatch writes a batch: the new users together, in a few statements
-// (one round trip per user would bound a PostgreSQL import by latency),
-// and the updated ones one at a time.
+// writeBatch writes a batch in a few statements, the new users together
+// and the updated ones together: one round trip per user would bound a
+// PostgreSQL import by latency.
 func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared) error {
 	var (
-		created []store.NewUser
-		owners  []*prepared
+		created, updated []store.NewUser
+		owners           []*prepared
 	)
 	for _, pr := range todo {
-		if pr.existing != nil {
-			if err := s.writeImported(ctx, tx, pr); err != nil {
-				return err
-			}
-			continue
-		}
 		u := pr.user // a copy: this function may run again after a rollback
 		u.ProviderRoles = pr.providerRoles
+		if pr.existing != nil {
+			updated = append(updated, store.NewUser{User: &u, PasswordHash: pr.hash})
+			pr.number = u.Number
+			continue
+		}
 		created = append(created, store.NewUser{User: &u, PasswordHash: pr.hash})
 		owners = append(owners, pr)
 	}
-	if len(created) == 0 {
-		return nil
+	if err := tx.UpdateUsers(ctx, updated); err != nil {
+		return err
 	}
 	if err := tx.CreateUsers(ctx, created); err != nil {
 		return err

@@ -84,7 +84,7 @@ type UserKeys struct {
 	ExternalIDs []string
 }
 
-// NewUser is one user for CreateUsers.
+// NewUser is one user for CreateUsers and UpdateUsers.
 type NewUser struct {
 	// User is written with its ProviderRoles and Memberships; its Number
 	// is set.
@@ -218,6 +218,13 @@ type Writer interface {
 	// with a conflict that need not say which user clashed: callers that
 	// must know retry one at a time.
 	CreateUsers(ctx context.Context, users []NewUser) error
+	// UpdateUsers replaces existing users whole, for bulk imports: what
+	// UpdateUser, SetProviderRoles, PutMembership for each of the user's
+	// Memberships and PutCredential (when PasswordHash is set) do one at a
+	// time, in a few statements. Every user must exist (not found
+	// otherwise); like CreateUsers, a clash fails the call with a conflict
+	// that need not say which user clashed.
+	UpdateUsers(ctx context.Context, users []NewUser) error
 	UpdateUser(ctx context.Context, u core.User) error
 	// RecordLogin notes a login: last login at, and first login when it
 	// is the first.

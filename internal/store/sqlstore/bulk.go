@@ -31,15 +31,15 @@ func bulkSizes(n int) []int {
 }
 
 // insertRows inserts the rows held flat in args, width values each, with
-// multi-row INSERT statements. With a returning clause, each reads every
-// row it gives back.
-func (q *queries) insertRows(ctx context.Context, table, cols string, width int, args []any,
+// multi-row INSERT statements ending in onConflict (which may be empty).
+// With a returning clause, each reads every row it gives back.
+func (q *queries) insertRows(ctx context.Context, table, cols string, width int, args []any, onConflict string,
 	returning string, each func(*sql.Rows) error) error {
 	row := "(" + placeholders(width) + ")"
 	for _, n := range bulkSizes(len(args) / width) {
 		chunk := args[:n*width]
 		args = args[n*width:]
-		query := "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Repeat(row+", ", n-1) + row
+		query := "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Repeat(row+", ", n-1) + row + onConflict
 		if returning == "" {
 			if _, err := q.exec(ctx, query, chunk...); err != nil {
 				return err
@@ -107,7 +107,7 @@ func (q *queries) CreateUsers(ctx context.Context, users []store.NewUser) error 
 		if len(args) == 0 {
 			continue
 		}
-		if err := q.insertRows(ctx, "users", cols, width, args, "id, number", readNumber); err != nil {
+		if err := q.insertRows(ctx, "users", cols, width, args, "", "id, number", readNumber); err != nil {
 			return err
 		}
 		if explicit && q.d.SyncSequence != nil {
@@ -144,7 +144,119 @@ func (q *queries) CreateUsers(ctx context.Context, users []store.NewUser) error 
 		{"credentials", "user_id, hash, updated_at", 3, credentials},
 	}
 	for _, in := range inserts {
-		if err := q.insertRows(ctx, in.table, in.cols, in.width, in.args, "", nil); err != nil {
+		if err := q.insertRows(ctx, in.table, in.cols, in.width, in.args, "", "", nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userUpdateSet is what UpdateUser changes: every column but the user's
+// identity and creation.
+var userUpdateSet = func() string {
+	var set []string
+	for _, col := range strings.Split(userInsertColumns, ",") {
+		col = strings.TrimSpace(col)
+		if col != "id" && col != "created_at" && col != "created_by" {
+			set = append(set, col+" = excluded."+col)
+		}
+	}
+	return " ON CONFLICT (id) DO UPDATE SET " + strings.Join(set, ", ")
+}()
+
+// UpdateUsers implements store.Writer. Each user's row is written as an
+// INSERT that turns into an update on its id (so that the database infers
+// every value's type from the column, as it cannot in UPDATE ... FROM
+// VALUES), after checking, in the same transaction, that every user
+// exists: the insert must never add one.
+func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ids := make([]any, len(users))
+	var rows []any
+	for i, nu := range users {
+		ids[i] = nu.User.ID
+		var err error
+		if rows, err = q.appendUserRow(rows, nu.User, false); err != nil {
+			return err
+		}
+	}
+	for rest := ids; len(rest) > 0; {
+		chunk := rest[:min(len(rest), bulkRows)]
+		rest = rest[len(chunk):]
+		var n int
+		if err := q.queryRow(ctx, `SELECT count(*) FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...).Scan(&n); err != nil {
+			return q.wrap(err, "")
+		}
+		if n != len(chunk) {
+			return core.Errorf(core.CodeNotFound, "user not found")
+		}
+	}
+	if err := q.insertRows(ctx, "users", userInsertColumns, userInsertWidth, rows, userUpdateSet, "", nil); err != nil {
+		return err
+	}
+
+	// Provider roles and the roles of the memberships given are replaced;
+	// memberships are added where missing, as PutMembership does.
+	var (
+		providerRoles, memberships, memberRoles, credentials []any
+		membersByTenant                                      = map[string][]any{}
+		tenantOrder                                          []string
+	)
+	for _, nu := range users {
+		u := nu.User
+		for _, r := range core.NormalizeRoles(u.ProviderRoles) {
+			providerRoles = append(providerRoles, u.ID, r)
+		}
+		for _, m := range u.Memberships {
+			memberships = append(memberships, m.TenantID, u.ID, q.t(m.CreatedAt))
+			if _, seen := membersByTenant[m.TenantID]; !seen {
+				tenantOrder = append(tenantOrder, m.TenantID)
+			}
+			membersByTenant[m.TenantID] = append(membersByTenant[m.TenantID], u.ID)
+			for _, r := range core.NormalizeRoles(m.Roles) {
+				memberRoles = append(memberRoles, m.TenantID, u.ID, r)
+			}
+		}
+		if nu.PasswordHash != "" {
+			credentials = append(credentials, u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
+		}
+	}
+	for rest := ids; len(rest) > 0; {
+		chunk := rest[:min(len(rest), bulkRows)]
+		rest = rest[len(chunk):]
+		if _, err := q.exec(ctx, `DELETE FROM user_provider_roles WHERE user_id IN (`+placeholders(len(chunk))+`)`, chunk...); err != nil {
+			return err
+		}
+	}
+	// By tenant, so that every value is compared with a column of its own
+	// type (PostgreSQL will not compare a row of text with one of uuid).
+	for _, tenantID := range tenantOrder {
+		for rest := membersByTenant[tenantID]; len(rest) > 0; {
+			chunk := rest[:min(len(rest), bulkRows)]
+			rest = rest[len(chunk):]
+			args := append([]any{tenantID}, chunk...)
+			if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id IN (`+
+				placeholders(len(chunk))+`)`, args...); err != nil {
+				return err
+			}
+		}
+	}
+	writes := []struct {
+		table, cols string
+		width       int
+		args        []any
+		onConflict  string
+	}{
+		{"user_provider_roles", "user_id, role", 2, providerRoles, ""},
+		{"memberships", "tenant_id, user_id, created_at", 3, memberships, " ON CONFLICT (tenant_id, user_id) DO NOTHING"},
+		{"membership_roles", "tenant_id, user_id, role", 3, memberRoles, ""},
+		{"credentials", "user_id, hash, updated_at", 3, credentials,
+			" ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at"},
+	}
+	for _, w := range writes {
+		if err := q.insertRows(ctx, w.table, w.cols, w.width, w.args, w.onConflict, "", nil); err != nil {
 			return err
 		}
 	}

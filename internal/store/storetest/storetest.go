@@ -35,6 +35,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"UserUniqueness", testUserUniqueness},
 		{"UserUpdate", testUserUpdate},
 		{"CreateUsers", testCreateUsers},
+		{"UpdateUsers", testUpdateUsers},
 		{"MatchUsers", testMatchUsers},
 		{"Memberships", testMemberships},
 		{"UserListingFilters", testUserListingFilters},
@@ -493,6 +494,106 @@ func testCreateUsers(t *testing.T, s store.Store) {
 	wantCode(t, err, core.CodeNotFound)
 	// Nothing to write is no error.
 	tx(t, s, func(tx store.Tx) error { return tx.CreateUsers(ctx, nil) })
+}
+
+// UpdateUsers does what UpdateUser, SetProviderRoles, PutMembership and
+// PutCredential do one at a time, for many users at once.
+func testUpdateUsers(t *testing.T, s store.Store) {
+	a, b := newTenant(t, s, "A"), newTenant(t, s, "B")
+	// 130 users: more than one statement's worth, and a remainder.
+	const n = 130
+	batch := make([]store.NewUser, n)
+	for i := range batch {
+		u := userWith(fmt.Sprintf("before%03d@example.com", i))
+		u.ProviderRoles = []string{core.RoleProviderViewer}
+		u.Memberships = []core.Membership{{TenantID: a.ID, Roles: []string{core.RoleViewer}, CreatedAt: epoch}}
+		batch[i] = store.NewUser{User: &u, PasswordHash: fmt.Sprintf("$argon2id$v=19$old%d", i)}
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateUsers(ctx, batch) })
+	other := newUser(t, s, userWith("other@example.com"))
+
+	later := epoch.Add(time.Hour)
+	updates := make([]store.NewUser, n)
+	for i, nu := range batch {
+		u := *nu.User
+		u.Email, u.Name, u.Username = fmt.Sprintf("after%03d@example.com", i), fmt.Sprintf("After %d", i), fmt.Sprintf("after%d", i)
+		u.Attributes = map[string]any{"i": float64(i)}
+		u.UpdatedAt, u.UpdatedBy = later, "importer"
+		u.CreatedAt = later // must not change
+		u.ProviderRoles = nil
+		if i%2 == 0 {
+			u.ProviderRoles = []string{core.RoleProviderAdmin}
+		}
+		// Roles in A are replaced; odd users also join B.
+		u.Memberships = []core.Membership{{TenantID: a.ID, UserID: u.ID, Roles: []string{core.RoleEngineer}, CreatedAt: later}}
+		if i%2 == 1 {
+			u.Memberships = append(u.Memberships, core.Membership{TenantID: b.ID, UserID: u.ID, Roles: []string{core.RoleViewer}, CreatedAt: later})
+		}
+		updates[i] = store.NewUser{User: &u}
+		if i%3 == 0 {
+			updates[i].PasswordHash = fmt.Sprintf("$argon2id$v=19$new%d", i)
+		}
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUsers(ctx, updates) })
+	for i, nu := range updates {
+		got, err := s.GetUser(ctx, store.UserRef{ID: nu.User.ID})
+		if err != nil {
+			t.Fatalf("user %d: %v", i, err)
+		}
+		if got.Email != nu.User.Email || got.Name != nu.User.Name || got.Username != nu.User.Username ||
+			got.Number != batch[i].User.Number || got.Attributes["i"] != float64(i) || !got.UpdatedAt.Equal(later) ||
+			got.UpdatedBy != "importer" || !got.CreatedAt.Equal(epoch) {
+			t.Fatalf("user %d = %+v", i, got)
+		}
+		if found, err := s.GetUser(ctx, store.UserRef{Email: fmt.Sprintf("AFTER%03d@example.com", i)}); err != nil || found.ID != got.ID {
+			t.Fatalf("user %d not found by its new email: %v", i, err)
+		}
+		if !slices.Equal(got.ProviderRoles, core.NormalizeRoles(nu.User.ProviderRoles)) {
+			t.Fatalf("user %d provider roles = %v", i, got.ProviderRoles)
+		}
+		if m, ok := got.Membership(a.ID); !ok || !slices.Equal(m.Roles, []string{core.RoleEngineer}) || !m.CreatedAt.Equal(epoch) {
+			t.Fatalf("user %d membership in A = %+v (kept since %v, roles replaced)", i, m, epoch)
+		}
+		if m, ok := got.Membership(b.ID); ok != (i%2 == 1) || (ok && !slices.Equal(m.Roles, []string{core.RoleViewer})) {
+			t.Fatalf("user %d membership in B = %+v, %v", i, m, ok)
+		}
+		c, err := s.GetCredential(ctx, got.ID)
+		want := batch[i].PasswordHash
+		if i%3 == 0 {
+			want = nu.PasswordHash
+		}
+		if err != nil || c.Hash != want {
+			t.Fatalf("user %d credential = %+v, %v; want %s", i, c, err, want)
+		}
+	}
+	if count, _ := s.CountUsers(ctx, store.UserFilter{}); count != n+1 {
+		t.Fatalf("count = %d, want %d: an update added users", count, n+1)
+	}
+
+	// A user that does not exist fails the call, and the transaction
+	// leaves the rest of it unwritten.
+	first := *updates[0].User
+	first.Name = "Not written"
+	ghost := userWith("ghost@example.com")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.UpdateUsers(ctx, []store.NewUser{{User: &first}, {User: &ghost}})
+	})
+	wantCode(t, err, core.CodeNotFound)
+	if got, _ := s.GetUser(ctx, store.UserRef{ID: first.ID}); got.Name == "Not written" {
+		t.Fatal("a failed UpdateUsers changed a user")
+	}
+	if _, err := s.GetUser(ctx, store.UserRef{ID: ghost.ID}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("a failed UpdateUsers created the missing user: %v", err)
+	}
+	// So does taking another user's email.
+	clash := *updates[1].User
+	clash.Email = "OTHER@example.com"
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUsers(ctx, []store.NewUser{{User: &clash}}) })
+	wantCode(t, err, core.CodeConflict)
+	if got, _ := s.GetUser(ctx, store.UserRef{Email: "other@example.com"}); got.ID != other.ID {
+		t.Fatalf("other@example.com belongs to %s after a failed update", got.ID)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUsers(ctx, nil) })
 }
 
 func testMemberships(t *testing.T, s store.Store) {
