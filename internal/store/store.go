@@ -222,8 +222,9 @@ type Writer interface {
 	// UpdateUser, SetProviderRoles, PutMembership for each of the user's
 	// Memberships and PutCredential (when PasswordHash is set) do one at a
 	// time, in a few statements. Every user must exist (not found
-	// otherwise); like CreateUsers, a clash fails the call with a conflict
-	// that need not say which user clashed.
+	// otherwise), with its Number as stored, which does not change; like
+	// CreateUsers, a clash fails the call with a conflict that need not
+	// say which user clashed.
 	UpdateUsers(ctx context.Context, users []NewUser) error
 	UpdateUser(ctx context.Context, u core.User) error
 	// RecordLogin notes a login: last login at, and first login when it

@@ -168,7 +168,9 @@ var userUpdateSet = func() string {
 // INSERT that turns into an update on its id (so that the database infers
 // every value's type from the column, as it cannot in UPDATE ... FROM
 // VALUES), after checking, in the same transaction, that every user
-// exists: the insert must never add one.
+// exists: the insert must never add one. The row carries the user's own
+// number, so that neither database draws a new one from its sequence for
+// an insert that becomes an update.
 func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error {
 	if len(users) == 0 {
 		return nil
@@ -178,7 +180,7 @@ func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error 
 	for i, nu := range users {
 		ids[i] = nu.User.ID
 		var err error
-		if rows, err = q.appendUserRow(rows, nu.User, false); err != nil {
+		if rows, err = q.appendUserRow(rows, nu.User, true); err != nil {
 			return err
 		}
 	}
@@ -193,7 +195,7 @@ func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error 
 			return core.Errorf(core.CodeNotFound, "user not found")
 		}
 	}
-	if err := q.insertRows(ctx, "users", userInsertColumns, userInsertWidth, rows, userUpdateSet, "", nil); err != nil {
+	if err := q.insertRows(ctx, "users", "number, "+userInsertColumns, userInsertWidth+1, rows, userUpdateSet, "", nil); err != nil {
 		return err
 	}
 

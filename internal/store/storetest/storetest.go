@@ -569,6 +569,10 @@ func testUpdateUsers(t *testing.T, s store.Store) {
 	if count, _ := s.CountUsers(ctx, store.UserFilter{}); count != n+1 {
 		t.Fatalf("count = %d, want %d: an update added users", count, n+1)
 	}
+	// Updates draw no numbers: the next user gets the next one.
+	if next := newUser(t, s, userWith("next@example.com")); next.Number != other.Number+1 {
+		t.Fatalf("the user after the update got number %d, want %d", next.Number, other.Number+1)
+	}
 
 	// A user that does not exist fails the call, and the transaction
 	// leaves the rest of it unwritten.
