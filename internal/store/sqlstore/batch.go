@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 
 	"roster/internal/core"
 	"roster/internal/store"
@@ -107,7 +108,31 @@ type txRequest struct {
 	ctx  context.Context
 	fn   func(store.Tx) error
 	done chan txOutcome
+	// state is pending until the committer claims the request to run it,
+	// or its caller, giving up first, abandons it.
+	state *atomic.Int32
 }
+
+const (
+	txPending int32 = iota
+	txClaimed
+	txAbandoned
+)
+
+// claim reports whether the committer may run r: its caller has not
+// given up. A claimed request may run again alone after its group was
+// rolled back; a caller who gives up after the claim waits for the
+// outcome, which is then its context's error if fn did not commit.
+func (r txRequest) claim() bool {
+	if r.ctx.Err() != nil {
+		return false
+	}
+	return r.state.CompareAndSwap(txPending, txClaimed) || r.state.Load() == txClaimed
+}
+
+// abandon reports whether r's caller may leave without its outcome: the
+// committer has not claimed it, and now never will.
+func (r txRequest) abandon() bool { return r.state.CompareAndSwap(txPending, txAbandoned) }
 
 type txOutcome struct {
 	err   error
@@ -233,8 +258,8 @@ func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
 	}
 	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts, grouped: true}
 	for i, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			outcomes[i].err = err
+		if !r.claim() {
+			outcomes[i].err = r.ctx.Err()
 			continue
 		}
 		if outcomes[i] = runFn(r.fn, q); outcomes[i].err != nil || outcomes[i].panic != nil {
@@ -255,8 +280,8 @@ func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
 
 // runAlone runs one function in a transaction of its own.
 func (db *DB) runAlone(r txRequest) txOutcome {
-	if err := r.ctx.Err(); err != nil {
-		return txOutcome{err: err}
+	if !r.claim() {
+		return txOutcome{err: r.ctx.Err()}
 	}
 	tx, err := db.write.BeginTx(r.ctx, nil)
 	if err != nil {

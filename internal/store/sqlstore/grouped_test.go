@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"roster/internal/store"
 
 	_ "modernc.org/sqlite"
 )
@@ -83,5 +88,60 @@ func TestTxQueue(t *testing.T) {
 	q.push(txRequest{ctx: context.Background()})
 	if n := <-got; n != 1 {
 		t.Fatalf("woken taker got %d requests, want 1", n)
+	}
+}
+
+// A caller whose context ends while its transaction still waits behind
+// another leaves at once, and its function never runs; one whose
+// function runs is told how it ended.
+func TestQueuedTransactionCanBeAbandoned(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	s := New(db, db, &Dialect{Name: "sqlite", GroupCommit: true, UniqueViolation: func(error) (string, bool) { return "", false }})
+	defer s.Close()
+
+	running, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	releaseFirst := func() { releaseOnce.Do(func() { close(release) }) }
+	defer releaseFirst() // before Close, which waits for the committer
+	first := make(chan error, 1)
+	go func() {
+		first <- s.InTx(context.Background(), func(store.Tx) error {
+			close(running)
+			<-release
+			return nil
+		})
+	}()
+	<-running
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran atomic.Bool
+	second := make(chan error, 1)
+	go func() {
+		second <- s.InTx(ctx, func(store.Tx) error { ran.Store(true); return nil })
+	}()
+	time.Sleep(20 * time.Millisecond) // let the second queue up
+	cancel()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("abandoned transaction: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a caller that gave up waited for the transaction ahead of it")
+	}
+	releaseFirst()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The committer has passed the abandoned request by the time a later
+	// one is done.
+	if err := s.InTx(context.Background(), func(store.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran.Load() {
+		t.Fatal("an abandoned transaction's function ran")
 	}
 }

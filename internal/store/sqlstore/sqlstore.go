@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"roster/internal/core"
@@ -127,13 +128,22 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1)}
+		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1), state: new(atomic.Int32)}
 		if !db.txq.push(r) {
 			return errClosed
 		}
-		// The committer checks ctx before it runs fn; once fn has run,
-		// the caller is told how its transaction ended.
-		out := <-r.done
+		var out txOutcome
+		select {
+		case out = <-r.done:
+		case <-ctx.Done():
+			// A caller may leave while its transaction still waits in the
+			// queue; once the committer has claimed it, the caller waits
+			// to be told how it ended.
+			if r.abandon() {
+				return ctx.Err()
+			}
+			out = <-r.done
+		}
 		if out.panic != nil {
 			panic(out.panic)
 		}
