@@ -117,34 +117,77 @@ func (q *queries) CreateUsers(ctx context.Context, users []store.NewUser) error 
 		}
 	}
 
-	var providerRoles, memberships, memberRoles, credentials []any
+	return q.insertRelated(ctx, q.relatedOf(users), false)
+}
+
+// related is what goes with a batch of users besides their rows, flat,
+// ready for insertRows.
+type related struct {
+	providerRoles, memberships, memberRoles, credentials []any
+	// membersByTenant holds the ids of users given a membership, by
+	// tenant; tenants lists its keys in the order first met.
+	membersByTenant map[string][]any
+	tenants         []string
+}
+
+func (q *queries) relatedOf(users []store.NewUser) related {
+	r := related{membersByTenant: map[string][]any{}}
 	for _, nu := range users {
 		u := nu.User
-		for _, r := range core.NormalizeRoles(u.ProviderRoles) {
-			providerRoles = append(providerRoles, u.ID, r)
+		for _, role := range core.NormalizeRoles(u.ProviderRoles) {
+			r.providerRoles = append(r.providerRoles, u.ID, role)
 		}
 		for _, m := range u.Memberships {
-			memberships = append(memberships, m.TenantID, u.ID, q.t(m.CreatedAt))
-			for _, r := range core.NormalizeRoles(m.Roles) {
-				memberRoles = append(memberRoles, m.TenantID, u.ID, r)
+			r.memberships = append(r.memberships, m.TenantID, u.ID, q.t(m.CreatedAt))
+			if _, seen := r.membersByTenant[m.TenantID]; !seen {
+				r.tenants = append(r.tenants, m.TenantID)
+			}
+			r.membersByTenant[m.TenantID] = append(r.membersByTenant[m.TenantID], u.ID)
+			for _, role := range core.NormalizeRoles(m.Roles) {
+				r.memberRoles = append(r.memberRoles, m.TenantID, u.ID, role)
 			}
 		}
 		if nu.PasswordHash != "" {
-			credentials = append(credentials, u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
+			r.credentials = append(r.credentials, u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
 		}
 	}
-	inserts := []struct {
+	return r
+}
+
+// insertRelated writes a batch's roles, memberships and credentials. Over
+// existing users (replacing), a membership already there is kept and a
+// credential is replaced; the caller has deleted the roles to replace.
+func (q *queries) insertRelated(ctx context.Context, r related, replacing bool) error {
+	membershipConflict, credentialConflict := "", ""
+	if replacing {
+		membershipConflict = " ON CONFLICT (tenant_id, user_id) DO NOTHING"
+		credentialConflict = " ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at"
+	}
+	writes := []struct {
 		table, cols string
 		width       int
 		args        []any
+		onConflict  string
 	}{
-		{"user_provider_roles", "user_id, role", 2, providerRoles},
-		{"memberships", "tenant_id, user_id, created_at", 3, memberships},
-		{"membership_roles", "tenant_id, user_id, role", 3, memberRoles},
-		{"credentials", "user_id, hash, updated_at", 3, credentials},
+		{"user_provider_roles", "user_id, role", 2, r.providerRoles, ""},
+		{"memberships", "tenant_id, user_id, created_at", 3, r.memberships, membershipConflict},
+		{"membership_roles", "tenant_id, user_id, role", 3, r.memberRoles, ""},
+		{"credentials", "user_id, hash, updated_at", 3, r.credentials, credentialConflict},
 	}
-	for _, in := range inserts {
-		if err := q.insertRows(ctx, in.table, in.cols, in.width, in.args, "", "", nil); err != nil {
+	for _, w := range writes {
+		if err := q.insertRows(ctx, w.table, w.cols, w.width, w.args, w.onConflict, "", nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inChunks calls fn with successive pieces of values, bulkRows at most.
+func inChunks(values []any, fn func(chunk []any) error) error {
+	for len(values) > 0 {
+		chunk := values[:min(len(values), bulkRows)]
+		values = values[len(chunk):]
+		if err := fn(chunk); err != nil {
 			return err
 		}
 	}
@@ -184,9 +227,7 @@ func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error 
 			return err
 		}
 	}
-	for rest := ids; len(rest) > 0; {
-		chunk := rest[:min(len(rest), bulkRows)]
-		rest = rest[len(chunk):]
+	err := inChunks(ids, func(chunk []any) error {
 		var n int
 		if err := q.queryRow(ctx, `SELECT count(*) FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, chunk...).Scan(&n); err != nil {
 			return q.wrap(err, "")
@@ -194,6 +235,10 @@ func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error 
 		if n != len(chunk) {
 			return core.Errorf(core.CodeNotFound, "user not found")
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := q.insertRows(ctx, "users", "number, "+userInsertColumns, userInsertWidth+1, rows, userUpdateSet, "", nil); err != nil {
 		return err
@@ -201,66 +246,25 @@ func (q *queries) UpdateUsers(ctx context.Context, users []store.NewUser) error 
 
 	// Provider roles and the roles of the memberships given are replaced;
 	// memberships are added where missing, as PutMembership does.
-	var (
-		providerRoles, memberships, memberRoles, credentials []any
-		membersByTenant                                      = map[string][]any{}
-		tenantOrder                                          []string
-	)
-	for _, nu := range users {
-		u := nu.User
-		for _, r := range core.NormalizeRoles(u.ProviderRoles) {
-			providerRoles = append(providerRoles, u.ID, r)
-		}
-		for _, m := range u.Memberships {
-			memberships = append(memberships, m.TenantID, u.ID, q.t(m.CreatedAt))
-			if _, seen := membersByTenant[m.TenantID]; !seen {
-				tenantOrder = append(tenantOrder, m.TenantID)
-			}
-			membersByTenant[m.TenantID] = append(membersByTenant[m.TenantID], u.ID)
-			for _, r := range core.NormalizeRoles(m.Roles) {
-				memberRoles = append(memberRoles, m.TenantID, u.ID, r)
-			}
-		}
-		if nu.PasswordHash != "" {
-			credentials = append(credentials, u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
-		}
-	}
-	for rest := ids; len(rest) > 0; {
-		chunk := rest[:min(len(rest), bulkRows)]
-		rest = rest[len(chunk):]
-		if _, err := q.exec(ctx, `DELETE FROM user_provider_roles WHERE user_id IN (`+placeholders(len(chunk))+`)`, chunk...); err != nil {
-			return err
-		}
+	rel := q.relatedOf(users)
+	err = inChunks(ids, func(chunk []any) error {
+		_, err := q.exec(ctx, `DELETE FROM user_provider_roles WHERE user_id IN (`+placeholders(len(chunk))+`)`, chunk...)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// By tenant, so that every value is compared with a column of its own
 	// type (PostgreSQL will not compare a row of text with one of uuid).
-	for _, tenantID := range tenantOrder {
-		for rest := membersByTenant[tenantID]; len(rest) > 0; {
-			chunk := rest[:min(len(rest), bulkRows)]
-			rest = rest[len(chunk):]
-			args := append([]any{tenantID}, chunk...)
-			if _, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id IN (`+
-				placeholders(len(chunk))+`)`, args...); err != nil {
-				return err
-			}
-		}
-	}
-	writes := []struct {
-		table, cols string
-		width       int
-		args        []any
-		onConflict  string
-	}{
-		{"user_provider_roles", "user_id, role", 2, providerRoles, ""},
-		{"memberships", "tenant_id, user_id, created_at", 3, memberships, " ON CONFLICT (tenant_id, user_id) DO NOTHING"},
-		{"membership_roles", "tenant_id, user_id, role", 3, memberRoles, ""},
-		{"credentials", "user_id, hash, updated_at", 3, credentials,
-			" ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at"},
-	}
-	for _, w := range writes {
-		if err := q.insertRows(ctx, w.table, w.cols, w.width, w.args, w.onConflict, "", nil); err != nil {
+	for _, tenantID := range rel.tenants {
+		err := inChunks(rel.membersByTenant[tenantID], func(chunk []any) error {
+			_, err := q.exec(ctx, `DELETE FROM membership_roles WHERE tenant_id = ? AND user_id IN (`+
+				placeholders(len(chunk))+`)`, append([]any{tenantID}, chunk...)...)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return q.insertRelated(ctx, rel, true)
 }
