@@ -22,27 +22,15 @@ import (
 //
 // and, for invite_user, a bare JSON array of messages.
 
-// statusOf maps core error codes to Gcore's statuses.
-var statusOf = map[core.Code]int{
-	core.CodeInvalid:             http.StatusBadRequest,
-	core.CodeMalformed:           http.StatusBadRequest,
-	core.CodeRoleInvalid:         http.StatusBadRequest,
-	core.CodeRestrictedField:     http.StatusBadRequest,
-	core.CodeConflict:            http.StatusBadRequest, // Gcore reports a taken email as a validation error
-	core.CodeAlreadyActive:       http.StatusBadRequest,
-	core.CodeInvitationInvalid:   http.StatusBadRequest,
-	core.CodeUnauthenticated:     http.StatusUnauthorized,
-	core.CodeForbidden:           http.StatusForbidden,
-	core.CodeRoleForbidden:       http.StatusForbidden,
-	core.CodeElevationRequired:   http.StatusForbidden,
-	core.CodeNotFound:            http.StatusNotFound,
-	core.CodeIdempotencyPending:  http.StatusConflict,
-	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
-	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
-	core.CodeRateLimited:         http.StatusTooManyRequests,
-	core.CodeOverloaded:          http.StatusServiceUnavailable,
-	core.CodeUnavailable:         http.StatusServiceUnavailable,
-	core.CodeInternal:            http.StatusInternalServerError,
+// statusOf is Gcore's status for a core error code: the native API's,
+// except that Gcore reports a taken email (and an account already
+// activated) as a validation error.
+func statusOf(code core.Code) int {
+	switch code {
+	case core.CodeConflict, core.CodeAlreadyActive:
+		return http.StatusBadRequest
+	}
+	return httpx.StatusOf(code)
 }
 
 // messages are Gcore's (Django REST framework's) words for answers that
@@ -170,10 +158,7 @@ func (e renderer) render(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 		return // the client went away
 	}
-	status, ok := statusOf[ce.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := statusOf(ce.Code)
 	if w.Header().Get("Allow") != "" {
 		// The server found the path but not the method.
 		status = http.StatusMethodNotAllowed
