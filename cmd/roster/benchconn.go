@@ -15,7 +15,7 @@ import (
 // benchConn is one load-generating client's own HTTP/1.1 keep-alive
 // connection. net/http's client runs two goroutines per connection and
 // hands every request and response between them; measured on 2 cores that
-// cost the load generator about 90 µs of CPU per request, a quarter of the
+// cost the load generator about 85 µs of CPU per request, a quarter of the
 // machine in invite-create, taken from the server it measures. One
 // connection per client, written and read in place, costs a fraction.
 type benchConn struct {
