@@ -3,10 +3,15 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"roster/internal/core"
 	"roster/internal/store"
 	"roster/internal/store/sqlite"
 	"roster/internal/store/storetest"
@@ -65,4 +70,57 @@ func TestIndexesAtSize(t *testing.T) {
 			return false
 		},
 	})
+}
+
+// Under a steady stream of commits a passive checkpoint never finds the WAL
+// wholly copied when a writer starts, so without a reset the WAL file grows
+// as long as the writes go on.
+func TestWALIsResetUnderSteadyWrites(t *testing.T) {
+	defer sqlite.SetCheckpointing(10*time.Millisecond, 256)()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		written atomic.Int64
+	)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && written.Load() < 20000 {
+				n := written.Add(1)
+				u := core.User{ID: core.NewID(), Email: fmt.Sprintf("wal%d@example.com", n), Status: core.UserActive,
+					Attributes: map[string]any{"pad": strings.Repeat("x", 1000)}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+				if err := s.InTx(context.Background(), func(tx store.Tx) error { return tx.CreateUser(context.Background(), &u) }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var largest int64
+	for ctx.Err() == nil && written.Load() < 20000 {
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, fi.Size())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	// 20,000 rows of over 1 KB are more than 20 MiB of WAL; a WAL reset
+	// at 256 frames (1 MiB) keeps the file to a few MiB.
+	t.Logf("%d users written, largest WAL %d KiB", written.Load(), largest>>10)
+	if written.Load() < 5000 {
+		t.Fatalf("only %d users written in the time allowed; too few to tell", written.Load())
+	}
+	if largest > 8<<20 {
+		t.Fatalf("the WAL grew to %d MiB under steady writes; it should be reset past 1 MiB", largest>>20)
+	}
 }
