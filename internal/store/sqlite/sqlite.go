@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ func unavailable(err error) bool {
 
 func dsn(path string, readOnly bool) string {
 	params := []string{
-		"_pragma=busy_timeout(10000)",
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis),
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(ON)",
@@ -150,9 +151,12 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 // old frames, and the next commit starts the WAL again from its beginning
 // (journal_size_limit then trims the file).
 var (
-	checkpointEvery  = 200 * time.Millisecond
-	walRestartFrames = 16384
+	checkpointEvery   = 200 * time.Millisecond
+	walRestartFrames  = 16384
+	restartWaitMillis = 200
 )
+
+const busyTimeoutMillis = 10000
 
 // startCheckpointer runs checkpoints from a connection of its own, in
 // parallel with the writer, so that commits no longer pay for them (they
@@ -165,6 +169,7 @@ func startCheckpointer(cp, write *sql.DB) (stop func()) {
 		defer close(done)
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		resetAt := walRestartFrames
 		for {
 			select {
 			case <-ctx.Done():
@@ -172,15 +177,42 @@ func startCheckpointer(cp, write *sql.DB) (stop func()) {
 			case <-t.C:
 			}
 			var busy, frames, copied int
-			if err := cp.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil || frames < walRestartFrames {
+			if err := cp.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil || frames < resetAt {
 				continue
 			}
-			// A reset that finds readers still busy after the busy timeout
-			// fails; the next tick tries again.
-			_, _ = write.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+			// A reset a reader kept from finishing is tried again only
+			// after as many frames more, so a long read costs the writer
+			// one short wait per walRestartFrames, not one per tick.
+			resetAt = walRestartFrames
+			if !restartWAL(ctx, write) {
+				resetAt = frames + walRestartFrames
+			}
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// restartWAL resets the WAL from the writer's connection and reports
+// whether it did. The reset waits for readers of frames it would
+// overwrite; it gives up after restartWaitMillis, so that a long read
+// stalls writes for that long and not for the whole busy timeout.
+func restartWAL(ctx context.Context, write *sql.DB) bool {
+	conn, err := write.Conn(ctx)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout(%d)", restartWaitMillis)); err != nil {
+		return false
+	}
+	var busy, frames, copied int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied)
+	// The writer's own timeout, as dsn sets it; a connection that cannot
+	// be given it back is dropped, and the pool opens a new one.
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout(%d)", busyTimeoutMillis)); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err == nil && busy == 0
 }
 
 // Migrate applies pending migrations to the database at path and reports

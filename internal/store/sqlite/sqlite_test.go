@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestIndexesAtSize(t *testing.T) {
 // wholly copied when a writer starts, so without a reset the WAL file grows
 // as long as the writes go on.
 func TestWALIsResetUnderSteadyWrites(t *testing.T) {
-	defer sqlite.SetCheckpointing(10*time.Millisecond, 256)()
+	defer sqlite.SetCheckpointing(10*time.Millisecond, 256, 200)()
 	path := filepath.Join(t.TempDir(), "roster.db")
 	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -127,5 +128,60 @@ func TestWALIsResetUnderSteadyWrites(t *testing.T) {
 	t.Logf("%d users written, largest WAL %d KiB", written.Load(), largest>>10)
 	if largest > 32<<20 {
 		t.Fatalf("the WAL grew to %d MiB under steady writes; it should be reset past 1 MiB", largest>>20)
+	}
+}
+
+// A read that holds an old snapshot keeps the WAL from being reset; the
+// writer must not wait for it longer than a reset's own short wait.
+func TestLongReadDoesNotStallWritesBehindAWALReset(t *testing.T) {
+	defer sqlite.SetCheckpointing(10*time.Millisecond, 64, 200)()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	create := func(n int) time.Duration {
+		start := time.Now()
+		u := core.User{ID: core.NewID(), Email: fmt.Sprintf("long%d@example.com", n), Status: core.UserActive,
+			Attributes: map[string]any{"pad": strings.Repeat("x", 1000)}, CreatedAt: start, UpdatedAt: start}
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) }); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for n := 0; n < 200; n++ {
+		create(n)
+	}
+
+	// The long read: a transaction on a connection of its own that has read
+	// from the WAL and stays open.
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	reader, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var count int
+	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&count); err != nil || count != 200 {
+		t.Fatalf("reader saw %d users, %v", count, err)
+	}
+
+	// 1,000 writes of over 1 KB: the WAL passes 64 frames many times, and
+	// every reset the checkpointer tries waits for the reader in vain.
+	var slowest time.Duration
+	for n := 200; n < 1200; n++ {
+		slowest = max(slowest, create(n))
+	}
+	t.Logf("slowest write behind the open read: %v", slowest)
+	// A reset gives up after 200 ms; the busy timeout (10 s) is what a
+	// writer waited before resets had their own.
+	if slowest > 5*time.Second {
+		t.Fatalf("a write waited %v behind a reset held up by a reader", slowest)
 	}
 }
