@@ -73,17 +73,35 @@ func TestIndexesAtSize(t *testing.T) {
 	})
 }
 
-// Under a steady stream of commits a passive checkpoint never finds the WAL
-// wholly copied when a writer starts, so without a reset the WAL file grows
-// as long as the writes go on.
-func TestWALIsResetUnderSteadyWrites(t *testing.T) {
-	defer sqlite.SetCheckpointing(10*time.Millisecond, 256, 200)()
+// openCheckpointing opens a database whose checkpoints run every 10 ms and
+// reset the WAL past frames (waiting 200 ms for readers), and gives its
+// path for looking at the WAL file.
+func openCheckpointing(t *testing.T, frames int) (store.Store, string) {
+	t.Helper()
+	t.Cleanup(sqlite.SetCheckpointing(10*time.Millisecond, frames, 200))
 	path := filepath.Join(t.TempDir(), "roster.db")
 	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// createPadded writes one user of over 1 KB in a transaction of its own,
+// so that a few thousand of them fill many WAL frames.
+func createPadded(ctx context.Context, s store.Store, email string) error {
+	now := time.Now()
+	u := core.User{ID: core.NewID(), Email: email, Status: core.UserActive,
+		Attributes: map[string]any{"pad": strings.Repeat("x", 1000)}, CreatedAt: now, UpdatedAt: now}
+	return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) })
+}
+
+// Under a steady stream of commits a passive checkpoint never finds the WAL
+// wholly copied when a writer starts, so without a reset the WAL file grows
+// as long as the writes go on.
+func TestWALIsResetUnderSteadyWrites(t *testing.T) {
+	s, path := openCheckpointing(t, 256)
 
 	// A count, not a time: a slow machine writes them more slowly, and
 	// the deadline only stops a hang.
@@ -100,9 +118,7 @@ func TestWALIsResetUnderSteadyWrites(t *testing.T) {
 			defer wg.Done()
 			for ctx.Err() == nil && written.Load() < users {
 				n := written.Add(1)
-				u := core.User{ID: core.NewID(), Email: fmt.Sprintf("wal%d@example.com", n), Status: core.UserActive,
-					Attributes: map[string]any{"pad": strings.Repeat("x", 1000)}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
-				if err := s.InTx(context.Background(), func(tx store.Tx) error { return tx.CreateUser(context.Background(), &u) }); err != nil {
+				if err := createPadded(context.Background(), s, fmt.Sprintf("wal%d@example.com", n)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -134,19 +150,11 @@ func TestWALIsResetUnderSteadyWrites(t *testing.T) {
 // A read that holds an old snapshot keeps the WAL from being reset; the
 // writer must not wait for it longer than a reset's own short wait.
 func TestLongReadDoesNotStallWritesBehindAWALReset(t *testing.T) {
-	defer sqlite.SetCheckpointing(10*time.Millisecond, 64, 200)()
-	path := filepath.Join(t.TempDir(), "roster.db")
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := openCheckpointing(t, 64)
 	ctx := context.Background()
 	create := func(n int) time.Duration {
 		start := time.Now()
-		u := core.User{ID: core.NewID(), Email: fmt.Sprintf("long%d@example.com", n), Status: core.UserActive,
-			Attributes: map[string]any{"pad": strings.Repeat("x", 1000)}, CreatedAt: start, UpdatedAt: start}
-		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) }); err != nil {
+		if err := createPadded(ctx, s, fmt.Sprintf("long%d@example.com", n)); err != nil {
 			t.Fatal(err)
 		}
 		return time.Since(start)
