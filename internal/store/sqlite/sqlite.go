@@ -176,8 +176,8 @@ func startCheckpointer(cp, write *sql.DB) (stop func()) {
 				return
 			case <-t.C:
 			}
-			var busy, frames, copied int
-			if err := cp.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil || frames < resetAt {
+			frames, _, err := checkpoint(ctx, cp, "PASSIVE")
+			if err != nil || frames < resetAt {
 				continue
 			}
 			// A reset a reader kept from finishing is tried again only
@@ -205,14 +205,24 @@ func restartWAL(ctx context.Context, write *sql.DB) bool {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout(%d)", restartWaitMillis)); err != nil {
 		return false
 	}
-	var busy, frames, copied int
-	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &copied)
+	_, finished, err := checkpoint(ctx, conn, "RESTART")
 	// The writer's own timeout, as dsn sets it; a connection that cannot
 	// be given it back is dropped, and the pool opens a new one.
 	if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout(%d)", busyTimeoutMillis)); err != nil {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	return err == nil && busy == 0
+	return err == nil && finished
+}
+
+// checkpoint runs a checkpoint of the given mode and reports how many
+// frames the WAL holds and whether the checkpoint finished (a RESTART one
+// does not while readers of old frames remain past the busy timeout).
+func checkpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, mode string) (frames int, finished bool, err error) {
+	var busy, copied int
+	err = q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
+	return frames, busy == 0, err
 }
 
 // Migrate applies pending migrations to the database at path and reports
