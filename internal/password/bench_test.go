@@ -4,15 +4,37 @@ import (
 	"context"
 	"runtime"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // BenchmarkHashArgon2id is one bare hash at the default parameters, on one
-// goroutine: the number the hash ceiling (cores ÷ hash time) is made of.
+// goroutine: the number the hash ceiling (cores ÷ hash time) is made of. A
+// hasher keeping its memory (as each pool slot does) against fresh memory
+// every time (the package function) and x/crypto's IDKey, which allocates
+// too.
 func BenchmarkHashArgon2id(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		HashArgon2id("correct horse battery staple", DefaultParams)
-	}
+	const pw = "correct horse battery staple"
+	b.Run("kept_memory", func(b *testing.B) {
+		h := NewHasher(DefaultParams)
+		b.ReportAllocs()
+		for b.Loop() {
+			h.HashArgon2id(pw, DefaultParams)
+		}
+	})
+	b.Run("fresh_memory", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			HashArgon2id(pw, DefaultParams)
+		}
+	})
+	b.Run("x_crypto", func(b *testing.B) {
+		salt := make([]byte, DefaultParams.SaltLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			argon2.IDKey([]byte(pw), salt, DefaultParams.Time, DefaultParams.Memory, DefaultParams.Threads, DefaultParams.KeyLen)
+		}
+	})
 }
 
 // BenchmarkPoolHash drives the bounded pool from more goroutines than it

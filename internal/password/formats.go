@@ -15,8 +15,8 @@ package password
 //   - argon2i: $argon2i$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt b64>$<hash b64>
 //     Also $argon2i$m=...,t=...,p=...$<salt>$<hash> (no v= field) and v=16,
 //     both meaning version 0x10, the reference implementation's convention
-//     for strings written before version 1.3. x/crypto/argon2 only computes
-//     version 0x13, so version 0x10 is computed by argon2iV10 below.
+//     for strings written before version 1.3. Both versions, and argon2id,
+//     are computed by argon2.go.
 //     Bounds: 8*p <= m <= 1 GiB, t >= 1, m*t <= 2^22 (KiB × passes),
 //     1 <= p <= 255, salt 8..1024 bytes, hash 16..128 bytes. The parameters
 //     must appear as m, t, p in that order; keyid= and data= are refused.
@@ -69,17 +69,13 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
-	"math/bits"
 	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/scrypt"
 )
 
@@ -190,6 +186,12 @@ func Identify(encoded string) (Format, error) {
 // time for the final comparison. A malformed hash is an error, a wrong
 // password is (false, nil).
 func Verify(encoded, password string) (bool, error) {
+	return new(Hasher).Verify(encoded, password)
+}
+
+// Verify is the package's Verify, computing argon2 in the hasher's memory.
+func (hs *Hasher) Verify(encoded, password string) (bool, error) {
+	hs.fresh = true // unless argon2 below uses kept memory
 	h, err := parseEncodedHash(encoded)
 	if err != nil {
 		return false, err
@@ -198,13 +200,9 @@ func Verify(encoded, password string) (bool, error) {
 	var got []byte
 	switch h.format {
 	case FormatArgon2id:
-		got = argon2.IDKey(pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
+		got = hs.argon2Key(argon2TypeID, h.version, pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
 	case FormatArgon2i:
-		if h.version == 0x10 {
-			got = argon2iV10(pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
-		} else {
-			got = argon2.Key(pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
-		}
+		got = hs.argon2Key(argon2TypeI, h.version, pw, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
 	case FormatScrypt:
 		got, err = scrypt.Key(pw, h.salt, 1<<h.logN, h.r, h.p, len(h.key))
 		if err != nil {
@@ -266,13 +264,18 @@ func NeedsRehash(encoded string, p Params) bool {
 // configuration, not input: HashArgon2id panics if they are outside the
 // bounds Verify accepts (check them at startup with ValidateParams).
 func HashArgon2id(password string, p Params) string {
+	return new(Hasher).HashArgon2id(password, p)
+}
+
+// HashArgon2id is the package's HashArgon2id, in the hasher's memory.
+func (hs *Hasher) HashArgon2id(password string, p Params) string {
 	p = fillArgon2Defaults(p)
 	if err := ValidateParams(p); err != nil {
 		panic("password: HashArgon2id: " + err.Error())
 	}
 	salt := make([]byte, p.SaltLen)
 	_, _ = rand.Read(salt) // never fails (crypto/rand crashes the program instead)
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := hs.argon2Key(argon2TypeID, argon2.Version, []byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		p.Memory, p.Time, p.Threads,
 		base64.RawStdEncoding.EncodeToString(salt),
@@ -702,260 +705,4 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // crypt and bcrypt (in different orders).
 func isCryptB64(c byte) bool {
 	return c == '.' || c == '/' || isDigit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-}
-
-// ---------------------------------------------------------------------------
-// Argon2i version 0x10.
-//
-// golang.org/x/crypto/argon2 computes only version 0x13. Version 0x10
-// differs in two places: the version number fed into H0, and passes after
-// the first overwrite each block instead of XOR-ing the new value into it.
-// This is a plain, single-threaded implementation of Argon2i from the RFC
-// 9106 description, parameterised by version so the tests can check it
-// against x/crypto for 0x13 as well as against the reference
-// implementation's published 0x10 vectors. Only data-independent
-// addressing (Argon2i) is implemented, since only argon2i strings can carry
-// version 0x10.
-
-const (
-	argon2TypeI        = 1
-	argon2SyncPoints   = 4
-	argon2BlockWords   = 128 // 1 KiB blocks of 64-bit words
-	argon2AddrPerBlock = argon2BlockWords
-)
-
-type argon2Block [argon2BlockWords]uint64
-
-// argon2iV10 derives an argon2i key with version 0x10.
-func argon2iV10(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
-	return argon2iKeyVersion(password, salt, time, memory, threads, keyLen, 0x10)
-}
-
-func argon2iKeyVersion(password, salt []byte, time, memory uint32, threads uint8, keyLen, version uint32) []byte {
-	lanes := uint32(threads)
-	blocks := memory / (argon2SyncPoints * lanes) * (argon2SyncPoints * lanes)
-	if blocks < 2*argon2SyncPoints*lanes {
-		blocks = 2 * argon2SyncPoints * lanes
-	}
-	laneLen := blocks / lanes
-	segLen := laneLen / argon2SyncPoints
-
-	// H0 over the parameters and inputs (no secret, no associated data).
-	h0h, _ := blake2b.New512(nil)
-	var w4 [4]byte
-	put32 := func(h hash.Hash, v uint32) {
-		binary.LittleEndian.PutUint32(w4[:], v)
-		h.Write(w4[:])
-	}
-	put32(h0h, lanes)
-	put32(h0h, keyLen)
-	put32(h0h, memory)
-	put32(h0h, time)
-	put32(h0h, version)
-	put32(h0h, argon2TypeI)
-	put32(h0h, uint32(len(password)))
-	h0h.Write(password)
-	put32(h0h, uint32(len(salt)))
-	h0h.Write(salt)
-	put32(h0h, 0) // secret
-	put32(h0h, 0) // associated data
-	var seed [blake2b.Size + 8]byte
-	h0h.Sum(seed[:0])
-
-	mem := make([]argon2Block, blocks)
-	var buf [argon2BlockWords * 8]byte
-	for lane := range lanes {
-		for j := range uint32(2) {
-			binary.LittleEndian.PutUint32(seed[blake2b.Size:], j)
-			binary.LittleEndian.PutUint32(seed[blake2b.Size+4:], lane)
-			argon2HashLong(buf[:], seed[:])
-			b := &mem[lane*laneLen+j]
-			for k := range b {
-				b[k] = binary.LittleEndian.Uint64(buf[8*k:])
-			}
-		}
-	}
-
-	var zero, input, addr, tmp argon2Block
-	for pass := range time {
-		for slice := range uint32(argon2SyncPoints) {
-			for lane := range lanes {
-				input = argon2Block{}
-				input[0] = uint64(pass)
-				input[1] = uint64(lane)
-				input[2] = uint64(slice)
-				input[3] = uint64(blocks)
-				input[4] = uint64(time)
-				input[5] = argon2TypeI
-				nextAddresses := func() {
-					input[6]++
-					argon2Compress(&tmp, &zero, &input, false)
-					argon2Compress(&addr, &zero, &tmp, false)
-				}
-				start := uint32(0)
-				if pass == 0 && slice == 0 {
-					start = 2 // the first two blocks of each lane come from H0
-					nextAddresses()
-				}
-				for i := start; i < segLen; i++ {
-					if i%argon2AddrPerBlock == 0 {
-						nextAddresses()
-					}
-					cur := lane*laneLen + slice*segLen + i
-					prev := cur - 1
-					if cur%laneLen == 0 {
-						prev = cur + laneLen - 1
-					}
-					rnd := addr[i%argon2AddrPerBlock]
-					refLane := uint32(rnd>>32) % lanes
-					if pass == 0 && slice == 0 {
-						refLane = lane
-					}
-					ref := refLane*laneLen +
-						argon2RefIndex(pass, slice, i, segLen, laneLen, refLane == lane, uint32(rnd))
-					argon2Compress(&mem[cur], &mem[prev], &mem[ref], version == 0x13 && pass > 0)
-				}
-			}
-		}
-	}
-
-	final := mem[laneLen-1]
-	for lane := uint32(1); lane < lanes; lane++ {
-		last := &mem[lane*laneLen+laneLen-1]
-		for k := range final {
-			final[k] ^= last[k]
-		}
-	}
-	for k, v := range final {
-		binary.LittleEndian.PutUint64(buf[8*k:], v)
-	}
-	out := make([]byte, keyLen)
-	argon2HashLong(out, buf[:])
-	return out
-}
-
-// argon2RefIndex maps the pseudo-random J1 to a block index within the
-// reference lane, over the set of blocks the current block may reference.
-func argon2RefIndex(pass, slice, index, segLen, laneLen uint32, sameLane bool, j1 uint32) uint32 {
-	var area uint32
-	switch {
-	case pass == 0 && slice == 0:
-		area = index - 1
-	case pass == 0 && sameLane:
-		area = slice*segLen + index - 1
-	case pass == 0:
-		area = slice * segLen
-		if index == 0 {
-			area--
-		}
-	case sameLane:
-		area = laneLen - segLen + index - 1
-	default:
-		area = laneLen - segLen
-		if index == 0 {
-			area--
-		}
-	}
-	x := uint64(j1)
-	x = x * x >> 32
-	rel := uint64(area) - 1 - (uint64(area) * x >> 32)
-	var startPos uint64
-	if pass != 0 && slice != argon2SyncPoints-1 {
-		startPos = uint64(slice+1) * uint64(segLen)
-	}
-	return uint32((startPos + rel) % uint64(laneLen))
-}
-
-// argon2HashLong is the variable-length hash H' of the Argon2 specification.
-func argon2HashLong(out, in []byte) {
-	var w4 [4]byte
-	binary.LittleEndian.PutUint32(w4[:], uint32(len(out)))
-	if len(out) <= blake2b.Size {
-		h, _ := blake2b.New(len(out), nil)
-		h.Write(w4[:])
-		h.Write(in)
-		h.Sum(out[:0])
-		return
-	}
-	h, _ := blake2b.New512(nil)
-	h.Write(w4[:])
-	h.Write(in)
-	var v [blake2b.Size]byte
-	h.Sum(v[:0])
-	copy(out, v[:32])
-	pos := 32
-	for len(out)-pos > blake2b.Size {
-		v = blake2b.Sum512(v[:])
-		copy(out[pos:], v[:32])
-		pos += 32
-	}
-	last, _ := blake2b.New(len(out)-pos, nil)
-	last.Write(v[:])
-	last.Sum(out[pos:pos])
-}
-
-// argon2RowIdx and argon2ColIdx list, for each of the 8 rows and 8 columns
-// of 16-byte registers in a block, the 16 words the permutation P acts on.
-var argon2RowIdx, argon2ColIdx = func() (r, c [8][16]int) {
-	for i := range 8 {
-		for k := range 16 {
-			r[i][k] = 16*i + k
-		}
-		for k := range 8 {
-			c[i][2*k] = 2*i + 16*k
-			c[i][2*k+1] = 2*i + 16*k + 1
-		}
-	}
-	return
-}()
-
-// argon2Compress computes the compression function G(x, y) into out, XOR-ing
-// it into out's previous content when xor is set. out may alias x or y.
-func argon2Compress(out, x, y *argon2Block, xor bool) {
-	var r, q argon2Block
-	for k := range r {
-		r[k] = x[k] ^ y[k]
-	}
-	q = r
-	for i := range 8 {
-		argon2Permute(&q, &argon2RowIdx[i])
-	}
-	for i := range 8 {
-		argon2Permute(&q, &argon2ColIdx[i])
-	}
-	if xor {
-		for k := range out {
-			out[k] ^= q[k] ^ r[k]
-		}
-	} else {
-		for k := range out {
-			out[k] = q[k] ^ r[k]
-		}
-	}
-}
-
-// argon2Permute is P: one BLAKE2b round, with the multiplication-hardened
-// mixing function, over the 16 words of b selected by ix.
-func argon2Permute(b *argon2Block, ix *[16]int) {
-	v := func(i int) *uint64 { return &b[ix[i]] }
-	argon2Mix(v(0), v(4), v(8), v(12))
-	argon2Mix(v(1), v(5), v(9), v(13))
-	argon2Mix(v(2), v(6), v(10), v(14))
-	argon2Mix(v(3), v(7), v(11), v(15))
-	argon2Mix(v(0), v(5), v(10), v(15))
-	argon2Mix(v(1), v(6), v(11), v(12))
-	argon2Mix(v(2), v(7), v(8), v(13))
-	argon2Mix(v(3), v(4), v(9), v(14))
-}
-
-func argon2Mix(a, b, c, d *uint64) {
-	fBlaMka := func(x, y uint64) uint64 { return x + y + 2*uint64(uint32(x))*uint64(uint32(y)) }
-	*a = fBlaMka(*a, *b)
-	*d = bits.RotateLeft64(*d^*a, -32)
-	*c = fBlaMka(*c, *d)
-	*b = bits.RotateLeft64(*b^*c, -24)
-	*a = fBlaMka(*a, *b)
-	*d = bits.RotateLeft64(*d^*a, -16)
-	*c = fBlaMka(*c, *d)
-	*b = bits.RotateLeft64(*b^*c, -63)
 }

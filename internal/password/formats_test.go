@@ -1,7 +1,6 @@
 package password
 
 import (
-	"bytes"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -81,7 +80,7 @@ func TestArgon2iGenerated(t *testing.T) {
 	checkVerifies(t, enc, FormatArgon2i, testPassword, wrongPassword)
 
 	// Version 0x10 (no v= field), computed by this package's own Argon2i.
-	key = argon2iV10([]byte(testPassword), salt, 2, 64, 1, 32)
+	key = new(Hasher).argon2Key(argon2TypeI, 0x10, []byte(testPassword), salt, 2, 64, 1, 32)
 	enc = fmt.Sprintf("$argon2i$m=64,t=2,p=1$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(key))
 	checkVerifies(t, enc, FormatArgon2i, testPassword, wrongPassword)
 	// The same tag must not verify as version 0x13.
@@ -103,32 +102,6 @@ func TestArgon2iReferenceVectors(t *testing.T) {
 		"$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8",
 	} {
 		checkVerifies(t, enc, FormatArgon2i, "password", "Password")
-	}
-}
-
-// The package's own Argon2i must agree with x/crypto for version 0x13, over
-// parameters covering several lanes, memory rounding, more than one address
-// block per segment, several passes and long tags.
-func TestArgon2iImplementationMatchesXCrypto(t *testing.T) {
-	for _, c := range []struct {
-		m, t   uint32
-		p      uint8
-		keyLen uint32
-	}{
-		{64, 1, 1, 32},
-		{64, 3, 1, 16},
-		{96, 2, 3, 32},  // 96 is not a multiple of 4*3 lanes' worth: rounded down
-		{200, 3, 4, 64}, // 4 lanes, 3 passes
-		{1024, 2, 1, 100},
-		{2048, 1, 2, 32}, // segments of 256 blocks: two address blocks each
-		{8, 1, 1, 128},
-	} {
-		pw, salt := []byte("pass"+fmt.Sprint(c.m)), testSalt(8+int(c.p))
-		want := argon2.Key(pw, salt, c.t, c.m, c.p, c.keyLen)
-		got := argon2iKeyVersion(pw, salt, c.t, c.m, c.p, c.keyLen, 0x13)
-		if !bytes.Equal(got, want) {
-			t.Errorf("m=%d t=%d p=%d l=%d: own argon2i = %x, x/crypto = %x", c.m, c.t, c.p, c.keyLen, got, want)
-		}
 	}
 }
 

@@ -33,6 +33,10 @@ type PoolConfig struct {
 	// MaxWait is how long a request may wait for a slot before it is refused
 	// with an overloaded error (503 with Retry-After).
 	MaxWait time.Duration
+	// KeepIdle is how long the slots keep their hashing memory once every
+	// slot is free (default a minute): Size × Params.Memory stays in use
+	// while hashes follow each other, and is given back after a lull.
+	KeepIdle time.Duration
 }
 
 // Pool runs password hashing with bounded concurrency. Argon2id allocates
@@ -46,7 +50,14 @@ type Pool struct {
 
 	mu      sync.Mutex
 	free    int
-	waiting [2]*list.List // of chan struct{}, per priority
+	waiting [2]*list.List // of chan *Hasher, per priority
+	// hashers has one hasher for each free slot: a slot's hashes reuse
+	// the memory of its last one instead of allocating and leaving it to
+	// the collector. Once every slot is free for keepIdle, idleTimer drops
+	// that memory.
+	hashers   []*Hasher
+	keepIdle  time.Duration
+	idleTimer *time.Timer
 
 	// hashBytes is the memory one hash allocates; heapBudget is how much
 	// hash memory, running or finished, the heap may hold (see makeRoom).
@@ -76,12 +87,16 @@ func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 5 * time.Second
 	}
+	if cfg.KeepIdle <= 0 {
+		cfg.KeepIdle = time.Minute
+	}
 	p := &Pool{
-		params:  cfg.Params.withDefaults(),
-		size:    cfg.Size,
-		maxWait: cfg.MaxWait,
-		free:    cfg.Size,
-		waiting: [2]*list.List{list.New(), list.New()},
+		keepIdle: cfg.KeepIdle,
+		params:   cfg.Params.withDefaults(),
+		size:     cfg.Size,
+		maxWait:  cfg.MaxWait,
+		free:     cfg.Size,
+		waiting:  [2]*list.List{list.New(), list.New()},
 		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roster_password_pool_in_use", Help: "Password hashes running now."}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -96,6 +111,9 @@ func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
 			Name: "roster_password_pool_rejected_total", Help: "Requests refused because no hashing slot freed in time."}),
 		collections: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roster_password_pool_collections_total", Help: "Garbage collections run before a hash to keep the heap within the pool's budget."}),
+	}
+	for range cfg.Size {
+		p.hashers = append(p.hashers, NewHasher(p.params))
 	}
 	p.hashBytes = uint64(p.params.Memory) << 10
 	p.heapBudget = uint64(cfg.Size+1)*p.hashBytes + hashAllowance
@@ -117,7 +135,7 @@ func (p *Pool) Size() int { return p.size }
 // Hash hashes password with argon2id at the pool's parameters.
 func (p *Pool) Hash(ctx context.Context, prio Priority, password string) (string, error) {
 	var out string
-	err := p.run(ctx, prio, func() { out = HashArgon2id(password, p.params) })
+	err := p.run(ctx, prio, func(h *Hasher) { out = h.HashArgon2id(password, p.params) })
 	return out, err
 }
 
@@ -127,7 +145,7 @@ func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, erro
 		ok     bool
 		verErr error
 	)
-	if err := p.run(ctx, Interactive, func() { ok, verErr = Verify(encoded, password) }); err != nil {
+	if err := p.run(ctx, Interactive, func(h *Hasher) { ok, verErr = h.Verify(encoded, password) }); err != nil {
 		return false, err
 	}
 	return ok, verErr
@@ -137,20 +155,21 @@ func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, erro
 // pool's parameters.
 func (p *Pool) NeedsRehash(encoded string) bool { return NeedsRehash(encoded, p.params) }
 
-func (p *Pool) run(ctx context.Context, prio Priority, work func()) error {
-	if err := p.acquire(ctx, prio); err != nil {
+func (p *Pool) run(ctx context.Context, prio Priority, work func(*Hasher)) error {
+	h, err := p.acquire(ctx, prio)
+	if err != nil {
 		return err
 	}
 	p.makeRoom()
 	p.inUse.Inc()
 	start := time.Now()
 	defer func() {
-		p.finished()
+		p.finished(h.fresh)
 		p.duration.Observe(time.Since(start).Seconds())
 		p.inUse.Dec()
-		p.release()
+		p.release(h)
 	}()
-	work()
+	work(h)
 	return nil
 }
 
@@ -183,12 +202,15 @@ func (p *Pool) makeRoom() {
 	p.running++
 }
 
-// finished notes a hash done: its memory stays in the heap until a
-// collection that starts after this.
-func (p *Pool) finished() {
+// finished notes a hash done. One that allocated memory of its own (not
+// the slot's kept memory) leaves it in the heap until a collection that
+// starts after this.
+func (p *Pool) finished(allocated bool) {
 	p.roomMu.Lock()
 	p.running--
-	p.garbage = append(p.garbage, completedCollections())
+	if allocated {
+		p.garbage = append(p.garbage, completedCollections())
+	}
 	p.roomMu.Unlock()
 }
 
@@ -213,17 +235,21 @@ func readMetric(name string) uint64 {
 	return sample[0].Value.Uint64()
 }
 
-func (p *Pool) acquire(ctx context.Context, prio Priority) error {
+// acquire waits for a slot and returns its hasher.
+func (p *Pool) acquire(ctx context.Context, prio Priority) (*Hasher, error) {
 	start := time.Now()
 	p.mu.Lock()
 	// Background work takes a free slot only when no interactive request waits.
 	if p.free > 0 && (prio == Interactive || p.waiting[Interactive].Len() == 0) {
 		p.free--
+		h := p.hashers[len(p.hashers)-1]
+		p.hashers = p.hashers[:len(p.hashers)-1]
 		p.mu.Unlock()
 		p.wait.Observe(0)
-		return nil
+		return h, nil
 	}
-	ready := make(chan struct{})
+	// release hands the slot over with its hasher, without blocking.
+	ready := make(chan *Hasher, 1)
 	elem := p.waiting[prio].PushBack(ready)
 	p.queued.Inc()
 	p.mu.Unlock()
@@ -238,10 +264,10 @@ func (p *Pool) acquire(ctx context.Context, prio Priority) error {
 	defer timer.Stop()
 	var cause error
 	select {
-	case <-ready:
+	case h := <-ready:
 		p.queued.Dec()
 		p.wait.Observe(time.Since(start).Seconds())
-		return nil
+		return h, nil
 	case <-timer.C:
 		cause = &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
 	case <-ctx.Done():
@@ -249,10 +275,10 @@ func (p *Pool) acquire(ctx context.Context, prio Priority) error {
 	}
 	p.mu.Lock()
 	select {
-	case <-ready:
+	case h := <-ready:
 		// The slot was handed over just as we gave up: pass it on.
 		p.mu.Unlock()
-		p.release()
+		p.release(h)
 	default:
 		p.waiting[prio].Remove(elem)
 		p.mu.Unlock()
@@ -261,20 +287,42 @@ func (p *Pool) acquire(ctx context.Context, prio Priority) error {
 	if core.ErrorCode(cause) == core.CodeOverloaded {
 		p.rejected.Inc()
 	}
-	return cause
+	return nil, cause
 }
 
-func (p *Pool) release() {
+// release gives the slot, and its hasher, to the first waiter, or frees it.
+func (p *Pool) release(h *Hasher) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, q := range p.waiting {
 		if front := q.Front(); front != nil {
 			q.Remove(front)
-			close(front.Value.(chan struct{}))
+			front.Value.(chan *Hasher) <- h
 			return
 		}
 	}
 	p.free++
+	p.hashers = append(p.hashers, h)
+	if p.free == p.size {
+		if p.idleTimer == nil {
+			p.idleTimer = time.AfterFunc(p.keepIdle, p.dropIdleMemory)
+		} else {
+			p.idleTimer.Reset(p.keepIdle)
+		}
+	}
+}
+
+// dropIdleMemory gives the slots' hashing memory back when every slot is
+// still free (a hash since the timer was set found it in use, and will
+// set it again when its slot comes back).
+func (p *Pool) dropIdleMemory() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.free == p.size {
+		for _, h := range p.hashers {
+			h.drop()
+		}
+	}
 }
 
 // withDefaults fills unset parameters from DefaultParams.

@@ -43,7 +43,7 @@ func TestPoolBoundsConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := p.run(context.Background(), Interactive, func() {
+			err := p.run(context.Background(), Interactive, func(*Hasher) {
 				n := running.Add(1)
 				for {
 					old := peak.Load()
@@ -72,7 +72,7 @@ func TestPoolRefusesWhenSaturated(t *testing.T) {
 	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: 20 * time.Millisecond}, reg)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	go p.run(context.Background(), Interactive, func(*Hasher) { close(started); <-release })
 	<-started
 	_, err := p.Hash(context.Background(), Interactive, "password-that-waits")
 	var ce *core.Error
@@ -102,7 +102,7 @@ func TestPoolPrefersInteractive(t *testing.T) {
 	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: time.Minute}, nil)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	go p.run(context.Background(), Interactive, func(*Hasher) { close(started); <-release })
 	<-started
 
 	var mu sync.Mutex
@@ -112,7 +112,7 @@ func TestPoolPrefersInteractive(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = p.run(context.Background(), prio, func() {
+			_ = p.run(context.Background(), prio, func(*Hasher) {
 				mu.Lock()
 				order = append(order, name)
 				mu.Unlock()
@@ -150,7 +150,7 @@ func TestPoolCancelledWaiter(t *testing.T) {
 	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: time.Minute}, nil)
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go p.run(context.Background(), Interactive, func() { close(started); <-release })
+	go p.run(context.Background(), Interactive, func(*Hasher) { close(started); <-release })
 	<-started
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -169,50 +169,128 @@ func TestPoolCancelledWaiter(t *testing.T) {
 	}
 }
 
-// A finished hash leaves its memory as garbage; the pool collects it
-// before the heap holds more than its slots' hashes and one more. Left to
-// the collector's pacing, 2 slots of 64 MiB hashes reached 4 to 6 hashes.
+// The heap holds no more hash memory than the slots' and one more. A
+// slot's own hashes reuse its memory and leave nothing behind; a hash
+// that allocates (an imported hash larger than the pool's parameters)
+// leaves its memory as garbage, which the pool collects before the heap
+// holds more. Left to the collector's pacing, 2 slots of 64 MiB hashes
+// reached 4 to 6 hashes.
 func TestPoolKeepsHashMemoryBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("hashes 64 MiB twenty times")
+		t.Skip("hashes 64 MiB forty times")
 	}
 	const hash = 64 << 20
-	p := NewPool(PoolConfig{Params: Params{Memory: hash >> 10, Time: 1, Threads: 1}, Size: 2}, nil)
-	runtime.GC()
-	base := heapObjects()
-	stop := make(chan struct{})
-	peak := make(chan uint64)
-	go func() {
-		var most uint64
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				peak <- most
-				return
-			case <-tick.C:
-				most = max(most, heapObjects())
+	params := Params{Memory: hash >> 10, Time: 1, Threads: 1}
+	// An imported hash a little larger than the pool's: every verify of it
+	// allocates.
+	imported := HashArgon2id("a password", Params{Memory: (hash + 8<<20) >> 10, Time: 1, Threads: 1})
+	for _, c := range []struct {
+		name   string
+		work   func(p *Pool) error
+		hashes uint64 // the most hash memory the heap may hold, in hashes
+		size   uint64 // of one hash
+	}{
+		{"own hashes", func(p *Pool) error { _, err := p.Hash(context.Background(), Interactive, "a password"); return err }, 2, hash},
+		{"imported hashes", func(p *Pool) error {
+			ok, err := p.Verify(context.Background(), imported, "a password")
+			if err == nil && !ok {
+				err = errors.New("the imported hash did not verify")
+			}
+			return err
+		}, 3, hash + 8<<20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := NewPool(PoolConfig{Params: params, Size: 2}, nil)
+			runtime.GC()
+			base := heapObjects()
+			stop := make(chan struct{})
+			peak := make(chan uint64)
+			go func() {
+				var most uint64
+				tick := time.NewTicker(200 * time.Microsecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						peak <- most
+						return
+					case <-tick.C:
+						most = max(most, heapObjects())
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := 0; j < 5; j++ {
+						if err := c.work(p); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(stop)
+			most := <-peak
+			if limit := base + c.hashes*c.size + 16<<20; most > limit {
+				t.Errorf("the heap reached %d MiB; at most %d MiB expected (%d hashes of %d MiB)", most>>20, limit>>20, c.hashes, c.size>>20)
+			}
+			t.Logf("peak heap %d MiB over a base of %d MiB", most>>20, base>>20)
+		})
+	}
+}
+
+// The slots keep their hashing memory while hashes follow each other, and
+// give it back once every slot has been free for KeepIdle.
+func TestPoolGivesBackIdleMemory(t *testing.T) {
+	params := Params{Memory: 1024, Time: 1, Threads: 1}
+	p := NewPool(PoolConfig{Params: params, Size: 2, KeepIdle: 50 * time.Millisecond}, nil)
+	kept := func() (n int) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, h := range p.hashers {
+			if h.mem != nil {
+				n++
 			}
 		}
-	}()
-	var wg sync.WaitGroup
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < 5; j++ {
-				if _, err := p.Hash(context.Background(), Interactive, "a password"); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
+		return n
 	}
-	wg.Wait()
-	close(stop)
-	most := <-peak
-	if limit := base + 3*hash + 16<<20; most > limit {
-		t.Errorf("the heap reached %d MiB; at most %d MiB expected (3 hashes of 64 MiB)", most>>20, limit>>20)
+	ctx := context.Background()
+	if _, err := p.Hash(ctx, Interactive, "a password"); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("peak heap %d MiB over a base of %d MiB", most>>20, base>>20)
+	if kept() != 1 {
+		t.Fatalf("%d slots keep memory after a hash, want 1", kept())
+	}
+	// A slot busy past the idle time keeps everything: the pool is not idle.
+	busy := make(chan struct{})
+	done := make(chan error)
+	go func() { done <- p.run(ctx, Interactive, func(*Hasher) { <-busy }) }()
+	time.Sleep(120 * time.Millisecond)
+	p.mu.Lock()
+	free := p.free
+	p.mu.Unlock()
+	if free != 1 {
+		t.Fatalf("free slots %d while one works", free)
+	}
+	close(busy)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if kept() != 1 {
+		t.Fatalf("memory dropped while a slot was in use")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for kept() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle memory was never given back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The next hash allocates again and works.
+	if enc, err := p.Hash(ctx, Interactive, "a password"); err != nil || kept() != 1 {
+		t.Fatalf("hash after idle: %q %v, kept %d", enc, err, kept())
+	}
 }
