@@ -55,6 +55,9 @@ type benchResult struct {
 	// known) and by the load generator itself, which shares the machine.
 	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
 	BenchCPU  float64 `json:"bench_cpu_seconds"`
+	// Steal is the share of the machine's time the hypervisor kept for
+	// other guests during the run (-1 where /proc/stat is not there).
+	Steal float64 `json:"machine_steal_share"`
 }
 
 type bencher struct {
@@ -147,8 +150,9 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	ceilingBefore := hashCeiling(params, cores, *ceilingTime)
 	ceiling := ceilingBefore
 	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms for one hash alone (cores ÷ that = %.1f/s); "+
-		"bare hash ceiling with every core hashing: %.1f hashes/s\n", cores, runtime.GOARCH, params.Memory, params.Time,
-		float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds(), ceiling)
+		"bare hash ceiling with every core hashing: %.1f hashes/s (%.1f ms of CPU each%s)\n", cores, runtime.GOARCH, params.Memory, params.Time,
+		float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds(), ceiling.PerSecond, 1000*ceiling.CPUPerHash,
+		stealNote(ceiling.Steal))
 
 	b.pid = *pid
 	var err error
@@ -167,9 +171,18 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			// The ceiling is measured again after the run, and the two
 			// averaged: the machine's other work varies over a run.
 			after := hashCeiling(params, cores, *ceilingTime)
-			ceiling = (ceilingBefore + after) / 2
+			ceiling = averageCeilings(ceilingBefore, after)
+			raw, stealFree, cpu := ceilingShares(r, ceiling)
 			fmt.Fprintf(stdout, "%-16s %.1f%% of the bare hash ceiling (%.1f/s: %.1f before the run, %.1f after)\n", "",
-				100*r.PerSecond/ceiling, ceiling, ceilingBefore, after)
+				100*raw, ceiling.PerSecond, ceilingBefore.PerSecond, after.PerSecond)
+			if stealFree >= 0 {
+				fmt.Fprintf(stdout, "%-16s %.1f%% with steal taken out (the hypervisor kept %.1f%% of the machine in the run, %.1f%% while the ceiling was measured)\n", "",
+					100*stealFree, 100*r.Steal, 100*ceiling.Steal)
+			}
+			if cpu >= 0 {
+				fmt.Fprintf(stdout, "%-16s %.1f%% in CPU: a bare hash took %.1f ms of CPU, the server %.1f ms per request\n", "",
+					100*cpu, 1000*ceiling.CPUPerHash, 1000*ceiling.CPUPerHash/cpu)
+			}
 		}
 	}
 	if *pid > 0 {
@@ -179,7 +192,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(map[string]any{"cores": cores, "hash_ms": float64(hashTime.Microseconds()) / 1000,
-			"cores_over_hash_time": float64(cores) / hashTime.Seconds(), "hash_ceiling_per_second": ceiling,
+			"cores_over_hash_time": float64(cores) / hashTime.Seconds(), "hash_ceiling_per_second": ceiling.PerSecond,
+			"hash_ceiling_cpu_ms_per_hash": 1000 * ceiling.CPUPerHash, "hash_ceiling_steal_share": ceiling.Steal,
 			"results": results}, "", "  ")
 		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
 			return err
@@ -189,12 +203,14 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 // timeHash measures one argon2id hash with the given parameters, the best
-// of a few so that a noisy neighbour does not inflate it.
+// of a few so that a noisy neighbour does not inflate it. It hashes as a
+// server's slot does, in memory kept from one hash to the next.
 func timeHash(p password.Params) time.Duration {
 	best := time.Duration(1<<62 - 1)
+	h := password.NewHasher(p)
 	for i := 0; i < 5; i++ {
 		start := time.Now()
-		password.HashArgon2id("a password to time", p)
+		h.HashArgon2id("a password to time", p)
 		best = min(best, time.Since(start))
 	}
 	return best
@@ -204,8 +220,10 @@ func timeHash(p password.Params) time.Duration {
 // when every core hashes at once, as the server's pool does under load.
 // argon2id is bound by memory bandwidth, so this is below cores ÷ the time
 // of one hash alone; it is the ceiling a server can actually reach.
-func hashCeiling(p password.Params, cores int, d time.Duration) float64 {
+func hashCeiling(p password.Params, cores int, d time.Duration) ceilingSample {
 	var n atomic.Int64
+	cpu0, _ := processCPU(os.Getpid())
+	machine0 := readMachineTimes()
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -213,14 +231,25 @@ func hashCeiling(p password.Params, cores int, d time.Duration) float64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			h := password.NewHasher(p) // as each of the server's slots has
 			for time.Now().Before(deadline) {
-				password.HashArgon2id("a password to time", p)
+				h.HashArgon2id("a password to time", p)
 				n.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	elapsed := time.Since(start)
+	cpu1, _ := processCPU(os.Getpid())
+	return ceilingSample{PerSecond: float64(n.Load()) / elapsed.Seconds(), CPUPerHash: (cpu1 - cpu0) / float64(max(n.Load(), 1)),
+		Steal: stealShare(machine0, readMachineTimes())}
+}
+
+func stealNote(steal float64) string {
+	if steal < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the hypervisor kept %.1f%% of the machine meanwhile", 100*steal)
 }
 
 var spawnListenRE = regexp.MustCompile(`msg="roster listening" addr=(http://[0-9.:]+)`)
@@ -418,6 +447,7 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	)
 	serverCPU0, _ := processCPU(b.pid)
 	benchCPU0, _ := processCPU(os.Getpid())
+	machine0 := readMachineTimes()
 	deadline := time.Now().Add(b.duration)
 	start := time.Now()
 	for w := 0; w < b.concurrency; w++ {
@@ -469,6 +499,7 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	elapsed := time.Since(start)
 	serverCPU1, _ := processCPU(b.pid)
 	benchCPU1, _ := processCPU(os.Getpid())
+	steal := stealShare(machine0, readMachineTimes())
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -484,7 +515,7 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	// hashing pool is back-pressure, not work done.
 	return benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: elapsed.Seconds(),
 		PerSecond: float64(len(latencies)-failed) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
-		MaxMs: pct(1), Concurrency: b.concurrency, ServerCPU: serverCPU1 - serverCPU0, BenchCPU: benchCPU1 - benchCPU0}, nil
+		MaxMs: pct(1), Concurrency: b.concurrency, ServerCPU: serverCPU1 - serverCPU0, BenchCPU: benchCPU1 - benchCPU0, Steal: steal}, nil
 }
 
 // processCPU reads the user and system CPU seconds a process has used.
@@ -517,6 +548,9 @@ func (b *bencher) print(r benchResult) {
 	cpu := fmt.Sprintf("cpu: bench %.1fs", r.BenchCPU)
 	if b.pid > 0 {
 		cpu = fmt.Sprintf("cpu: server %.1fs (%.0f µs/request), bench %.1fs", r.ServerCPU, r.ServerCPU/float64(max(r.Requests, 1))*1e6, r.BenchCPU)
+	}
+	if r.Steal >= 0 {
+		cpu += fmt.Sprintf(", steal %.1f%% of the machine", 100*r.Steal)
 	}
 	fmt.Fprintf(b.out, "%-16s %8d requests in %6.2fs  %9.1f ok/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  errors: %s  %s\n",
 		r.Scenario, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, errs, cpu)

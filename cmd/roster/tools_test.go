@@ -175,8 +175,9 @@ func TestBenchDrivesEveryScenario(t *testing.T) {
 		t.Errorf("the hash ceiling is missing:\n%s", stdout)
 	}
 	var report struct {
-		Ceiling float64 `json:"hash_ceiling_per_second"`
-		Results []struct {
+		Ceiling    float64 `json:"hash_ceiling_per_second"`
+		CPUPerHash float64 `json:"hash_ceiling_cpu_ms_per_hash"`
+		Results    []struct {
 			Scenario  string         `json:"scenario"`
 			Requests  int            `json:"requests"`
 			Errors    map[string]int `json:"errors"`
@@ -188,7 +189,7 @@ func TestBenchDrivesEveryScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(data, &report); err != nil || report.Ceiling <= 0 || len(report.Results) != len(scenarios) {
+	if err := json.Unmarshal(data, &report); err != nil || report.Ceiling <= 0 || report.CPUPerHash <= 0 || len(report.Results) != len(scenarios) {
 		t.Fatalf("bench JSON: %v %s", err, data)
 	}
 	for i, r := range report.Results {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// machineTimes is the whole machine's CPU time from /proc/stat, in ticks:
+// all of it, and the part a hypervisor ran other guests on our virtual
+// cores ("steal"). On a shared virtual machine steal moves from one minute
+// to the next (5% and 13% in two windows a minute apart here), and a hash
+// ceiling measured in one window is only comparable with a run in another
+// once each is seen against the CPU it was actually given.
+type machineTimes struct {
+	total, steal uint64
+	ok           bool
+}
+
+func readMachineTimes() machineTimes {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTimes{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	return parseMachineTimes(line)
+}
+
+// parseMachineTimes reads the "cpu" line of /proc/stat: user nice system
+// idle iowait irq softirq steal, then guest times that user already counts.
+func parseMachineTimes(line string) machineTimes {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTimes{}
+	}
+	var m machineTimes
+	for i, s := range f[1:9] {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return machineTimes{}
+		}
+		m.total += v
+		if i == 7 {
+			m.steal = v
+		}
+	}
+	m.ok = true
+	return m
+}
+
+// stealShare is the share of the machine's time between a and b that the
+// hypervisor kept for others, or -1 when /proc/stat could not be read.
+func stealShare(a, b machineTimes) float64 {
+	if !a.ok || !b.ok || b.total <= a.total {
+		return -1
+	}
+	return float64(b.steal-a.steal) / float64(b.total-a.total)
+}
+
+// ceilingSample is one measurement of the bare hash ceiling.
+type ceilingSample struct {
+	PerSecond float64
+	// CPUPerHash is the CPU seconds one hash took with every core hashing.
+	CPUPerHash float64
+	// Steal is the share of the machine the hypervisor kept meanwhile (-1
+	// unknown).
+	Steal float64
+}
+
+// averageCeilings combines the measurements before and after a run.
+func averageCeilings(a, b ceilingSample) ceilingSample {
+	avg := ceilingSample{PerSecond: (a.PerSecond + b.PerSecond) / 2, CPUPerHash: (a.CPUPerHash + b.CPUPerHash) / 2, Steal: -1}
+	if a.Steal >= 0 && b.Steal >= 0 {
+		avg.Steal = (a.Steal + b.Steal) / 2
+	}
+	return avg
+}
+
+// ceilingShares compares a hash-bound run with the ceiling three ways:
+// raw throughput; throughput with each side divided by the share of the
+// machine left to it after steal (-1 when steal is unknown); and CPU per
+// request against CPU per bare hash, which no neighbour's load moves
+// (-1 without the server's CPU).
+func ceilingShares(r benchResult, c ceilingSample) (raw, stealFree, cpu float64) {
+	raw = r.PerSecond / c.PerSecond
+	stealFree, cpu = -1, -1
+	if r.Steal >= 0 && c.Steal >= 0 {
+		stealFree = raw * (1 - c.Steal) / (1 - r.Steal)
+	}
+	if ok := r.Requests - failedCount(r); r.ServerCPU > 0 && ok > 0 && c.CPUPerHash > 0 {
+		cpu = c.CPUPerHash / (r.ServerCPU / float64(ok))
+	}
+	return raw, stealFree, cpu
+}
+
+func failedCount(r benchResult) int {
+	n := 0
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}
