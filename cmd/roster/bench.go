@@ -507,10 +507,7 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 		}
 		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
 	}
-	failed := 0
-	for _, n := range errs {
-		failed += n
-	}
+	failed := failedCount(errs)
 	// Throughput counts answers that succeeded: a quick 503 from a full
 	// hashing pool is back-pressure, not work done.
 	return benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: elapsed.Seconds(),

@@ -87,15 +87,16 @@ func ceilingShares(r benchResult, c ceilingSample) (raw, stealFree, cpu float64)
 	if r.Steal >= 0 && c.Steal >= 0 {
 		stealFree = raw * (1 - c.Steal) / (1 - r.Steal)
 	}
-	if ok := r.Requests - failedCount(r); r.ServerCPU > 0 && ok > 0 && c.CPUPerHash > 0 {
+	if ok := r.Requests - failedCount(r.Errors); r.ServerCPU > 0 && ok > 0 && c.CPUPerHash > 0 {
 		cpu = c.CPUPerHash / (r.ServerCPU / float64(ok))
 	}
 	return raw, stealFree, cpu
 }
 
-func failedCount(r benchResult) int {
+// failedCount is the number of requests that did not succeed.
+func failedCount(errs map[string]int) int {
 	n := 0
-	for _, v := range r.Errors {
+	for _, v := range errs {
 		n += v
 	}
 	return n
