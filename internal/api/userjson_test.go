@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -68,3 +70,29 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWriteUsers writes a page of 100 users, each in one tenant, as
+// a list or search answer does.
+func BenchmarkWriteUsers(b *testing.B) {
+	at := time.Date(2026, 5, 1, 12, 30, 0, 0, time.UTC)
+	tenant := core.NewID()
+	users := make([]core.User, 100)
+	for i := range users {
+		users[i] = core.User{ID: core.NewID(), Number: int64(i + 1), Email: fmt.Sprintf("user%d@example.com", i),
+			Username: fmt.Sprintf("u%d", i), Name: fmt.Sprintf("Name %d", i), Lang: "en", Type: core.UserTypeCommon,
+			Status: core.UserActive, AuthTypes: []string{"password"}, SecurityRealm: "native", HasPassword: true,
+			CreatedAt: at, UpdatedAt: at, Memberships: []core.Membership{{TenantID: tenant, TenantNumber: 1,
+				TenantName: "Tenant", Roles: []string{"tenant-user"}, CreatedAt: at}}}
+	}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		writeUsers(w, users, "next")
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}

@@ -126,11 +126,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *core.Principa
 	if err != nil {
 		return err
 	}
-	items := make([]userJSON, 0, len(page.Users))
-	for _, u := range page.Users {
-		items = append(items, toUser(u))
-	}
-	writeUsers(w, items, page.NextCursor)
+	writeUsers(w, page.Users, page.NextCursor)
 	return nil
 }
 
