@@ -22,6 +22,7 @@ import (
 	"roster/internal/api"
 	"roster/internal/core"
 	"roster/internal/httpx"
+	"roster/internal/logx"
 	"roster/internal/service"
 )
 
@@ -176,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		s.log.LogAttrs(r.Context(), level, "request",
+		logx.Attrs(r.Context(), s.log, level, "request",
 			slog.String("method", r.Method), slog.String("route", route), slog.String("path", loggablePath(r)),
 			slog.Int("status", rec.status), slog.Float64("ms", float64(elapsed.Microseconds())/1000),
 			slog.String("request_id", id), slog.String("remote", httpx.ClientIP(r)))

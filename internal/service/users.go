@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"roster/internal/core"
+	"roster/internal/logx"
 	"roster/internal/password"
 	"roster/internal/store"
 )
@@ -324,7 +326,8 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	if newTenant {
 		res.Tenant = tenant
 	}
-	s.log.InfoContext(ctx, "user created", "user_id", u.ID, "action", in.Action, "tenant_id", tenantID, "actor", p.Actor())
+	logx.Attrs(ctx, s.log, slog.LevelInfo, "user created", slog.String("user_id", u.ID), slog.String("action", in.Action),
+		slog.String("tenant_id", tenantID), slog.String("actor", p.Actor()))
 	return res, nil
 }
 
