@@ -17,24 +17,24 @@ import (
 
 // importLine is one input line of POST /v1/users/import.
 type importLine struct {
-	ID             string          `json:"id"`
-	Number         int64           `json:"number"`
-	ExternalID     string          `json:"external_id"`
-	Email          string          `json:"email"`
-	Username       string          `json:"username"`
-	Name           string          `json:"name"`
-	FirstName      string          `json:"first_name"`
-	LastName       string          `json:"last_name"`
-	Phone          string          `json:"phone"`
-	Lang           string          `json:"lang"`
-	Status         core.UserStatus `json:"status"`
-	EmailConfirmed bool            `json:"email_confirmed"`
-	Password       string          `json:"password"`
-	PasswordHash   string          `json:"password_hash"`
-	TenantID       string          `json:"tenant_id"`
-	Roles          []string        `json:"roles"`
-	Attributes     map[string]any  `json:"attributes"`
-	CreatedAt      *time.Time      `json:"created_at"`
+	ID             string           `json:"id"`
+	Number         int64            `json:"number"`
+	ExternalID     *string          `json:"external_id"`
+	Email          *string          `json:"email"`
+	Username       *string          `json:"username"`
+	Name           *string          `json:"name"`
+	FirstName      *string          `json:"first_name"`
+	LastName       *string          `json:"last_name"`
+	Phone          *string          `json:"phone"`
+	Lang           *string          `json:"lang"`
+	Status         *core.UserStatus `json:"status"`
+	EmailConfirmed *bool            `json:"email_confirmed"`
+	Password       string           `json:"password"`
+	PasswordHash   string           `json:"password_hash"`
+	TenantID       string           `json:"tenant_id"`
+	Roles          []string         `json:"roles"`
+	Attributes     map[string]any   `json:"attributes"`
+	CreatedAt      *time.Time       `json:"created_at"`
 }
 
 // importResultJSON is one output line.
@@ -110,8 +110,17 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	}
 	for {
 		raw, err := readLine(in)
-		if len(bytes.TrimSpace(raw)) > 0 || errors.Is(err, errLineTooLong) {
+		if err == nil || len(raw) > 0 || errors.Is(err, errLineTooLong) {
+			// Every line of the file counts, blank ones too, so that a
+			// result's number is the line an editor shows.
 			line++
+		}
+		if line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
+		}
+		// Blank is what JSON calls white space; roster import counts
+		// lines the same way.
+		if len(bytes.Trim(raw, " \t\r")) > 0 || errors.Is(err, errLineTooLong) {
 			var l importLine
 			switch {
 			case errors.Is(err, errLineTooLong):
@@ -146,11 +155,32 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	return nil
 }
 
+// item converts a line, noting which optional fields it gave: an upsert
+// keeps the stored values of the others.
 func (l importLine) item(line int) service.ImportItem {
-	return service.ImportItem{Line: line, ID: l.ID, Number: l.Number, ExternalID: l.ExternalID, Email: l.Email,
-		Username: l.Username, Name: l.Name, FirstName: l.FirstName, LastName: l.LastName, Phone: l.Phone, Lang: l.Lang,
-		Status: l.Status, EmailConfirmed: l.EmailConfirmed, Password: l.Password, PasswordHash: l.PasswordHash,
+	it := service.ImportItem{Line: line, ID: l.ID, Number: l.Number, Password: l.Password, PasswordHash: l.PasswordHash,
 		TenantID: l.TenantID, Roles: l.Roles, Attributes: l.Attributes, CreatedAt: l.CreatedAt}
+	str := func(f service.ImportFields, dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+			it.Given |= f
+		}
+	}
+	str(service.GivenExternalID, &it.ExternalID, l.ExternalID)
+	str(service.GivenEmail, &it.Email, l.Email)
+	str(service.GivenUsername, &it.Username, l.Username)
+	str(service.GivenName, &it.Name, l.Name)
+	str(service.GivenFirstName, &it.FirstName, l.FirstName)
+	str(service.GivenLastName, &it.LastName, l.LastName)
+	str(service.GivenPhone, &it.Phone, l.Phone)
+	str(service.GivenLang, &it.Lang, l.Lang)
+	if l.Status != nil {
+		it.Status, it.Given = *l.Status, it.Given|service.GivenStatus
+	}
+	if l.EmailConfirmed != nil {
+		it.EmailConfirmed, it.Given = *l.EmailConfirmed, it.Given|service.GivenEmailConfirmed
+	}
+	return it
 }
 
 // deadlineReader moves the read deadline on at most once a second, as

@@ -203,7 +203,7 @@ func testImport(t *testing.T, e *nativeEnv) {
 	// the same batch.
 	upsert := fmt.Sprintf("%s\n%s\n%s\n",
 		`{"email": "plain@import.example", "name": "Renamed", "tenant_id": "`+tenant+`"}`,
-		`{"external_id": "legacy-42", "email": "kept@import.example", "username": "kept", "name": "Kept Again", "tenant_id": "`+tenant+`", "roles": ["viewer"], "password": "a replaced passphrase"}`,
+		`{"external_id": "legacy-42", "email": "kept@import.example", "username": "kept", "name": "Kept Again", "tenant_id": "`+tenant+`", "roles": ["viewer"], "password": "a replaced passphrase", "status": "active"}`,
 		`{"email": "new-in-upsert@import.example", "tenant_id": "`+tenant+`"}`)
 	up := runImport(t, e, "upsert", []byte(upsert))
 	if len(up) != 3 || up[0].Status != "updated" || up[1].Status != "updated" || up[1].ID != keptID || up[2].Status != "created" {
@@ -229,6 +229,118 @@ func testImport(t *testing.T, e *nativeEnv) {
 		t.Fatalf("a reader's import: %d %s", r.Status, r.Body)
 	}
 	wantProblem(t, e.admin.Do("POST", "/v1/users/import?mode=merge", "", testsupport.ContentType("application/x-ndjson"), testsupport.Invalid()), 400, "invalid")
+}
+
+// importAs runs an import with another client's credentials.
+func importAs(t *testing.T, c *testsupport.Client, mode, body string) []importResult {
+	t.Helper()
+	r := c.Do("POST", "/v1/users/import?mode="+mode, body, testsupport.ContentType("application/x-ndjson")).Want(t, 200)
+	var out []importResult
+	for _, l := range bytes.Split(bytes.TrimSpace(r.Body), []byte("\n")) {
+		var res importResult
+		if err := json.Unmarshal(l, &res); err != nil {
+			t.Fatalf("result line %q: %v", l, err)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// A tenant administrator's import reaches only the users that the same
+// administrator could change through PATCH /v1/users/{id}: not a member of
+// another tenant, not a provider administrator, and says nothing of them.
+// Numbers, drawn for the whole provider, are given by provider
+// administrators only.
+func TestImportKeepsToTheCallersTenants(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	acme, other := e.tenant(t, "Acme"), e.tenant(t, "Other")
+	victim := e.user(t, e.admin, map[string]any{"email": "victim@other.example", "tenant_id": other, "roles": []string{"tenant-admin"},
+		"action": "register", "password": "the victim's own passphrase"})
+	both := e.user(t, e.admin, map[string]any{"email": "both@acme.example", "tenant_id": acme, "action": "register", "password": "a passphrase of both"})
+	e.admin.Do("PUT", "/v1/tenants/"+other+"/members/"+str(both, "id"), map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
+	mine := e.user(t, e.admin, map[string]any{"email": "mine@acme.example", "tenant_id": acme})
+	e.user(t, e.admin, map[string]any{"email": "padmin@prov.example", "roles": []string{"provider-admin"}, "action": "register",
+		"password": "the provider admin's passphrase"})
+	admin, _, _ := e.key(t, e.admin, map[string]any{"name": "acme admin", "tenant_id": acme, "roles": []string{"tenant-admin"}, "service": true})
+
+	hash := mustHash(t, password.FormatBcrypt, "the attacker's passphrase")
+	up := importAs(t, admin, "upsert", strings.Join([]string{
+		`{"email":"victim@other.example","tenant_id":"` + acme + `","password_hash":"` + hash + `","roles":["tenant-admin"]}`,
+		`{"email":"padmin@prov.example","tenant_id":"` + acme + `","password_hash":"` + hash + `"}`,
+		`{"email":"both@acme.example","tenant_id":"` + acme + `","name":"Renamed"}`,
+		`{"email":"mine@acme.example","tenant_id":"` + acme + `","name":"Mine Renamed"}`,
+		`{"email":"numbered@acme.example","tenant_id":"` + acme + `","number":9007199254740991}`,
+	}, "\n"))
+	want := []struct{ status, code string }{{"error", "conflict"}, {"error", "conflict"}, {"error", "forbidden"}, {"updated", ""}, {"error", "forbidden"}}
+	for i, w := range want {
+		if up[i].Status != w.status || (w.code != "" && up[i].Error["code"] != w.code) || (w.status == "error" && (up[i].ID != "" || up[i].Number != 0)) {
+			t.Errorf("line %d: %+v, want %s %s and no id", i+1, up[i], w.status, w.code)
+		}
+	}
+	e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": "victim@other.example", "password": "the victim's own passphrase"}).Want(t, 200)
+	e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": "padmin@prov.example", "password": "the provider admin's passphrase"}).Want(t, 200)
+	wantProblem(t, e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": "victim@other.example", "password": "the attacker's passphrase"}), 401, "unauthenticated")
+	if v := e.admin.Do("GET", "/v1/users/"+str(victim, "id"), nil).Want(t, 200).Map(t); len(v["memberships"].([]any)) != 1 {
+		t.Fatalf("the victim was added to the importer's tenant: %v", v["memberships"])
+	}
+	if b := e.admin.Do("GET", "/v1/users/"+str(both, "id"), nil).Want(t, 200).Map(t); b["name"] == "Renamed" {
+		t.Fatal("a member of another tenant was changed")
+	}
+	if m := e.admin.Do("GET", "/v1/users/"+str(mine, "id"), nil).Want(t, 200).Map(t); m["name"] != "Mine Renamed" {
+		t.Fatalf("the tenant's own user was not updated: %v", m)
+	}
+	// In create mode, a user outside the caller's tenants is not shown
+	// as skipped with its id, only refused.
+	cr := importAs(t, admin, "create", `{"email":"victim@other.example","tenant_id":"`+acme+`"}`)
+	if cr[0].Status != "error" || cr[0].ID != "" || cr[0].Number != 0 {
+		t.Fatalf("create mode told of another tenant's user: %+v", cr[0])
+	}
+	// Even a provider administrator's number has an upper bound.
+	big := runImport(t, e, "create", []byte(`{"email":"big@acme.example","tenant_id":"`+acme+`","number":9007199254740992}`+"\n"))
+	if big[0].Status != "error" || big[0].Error["code"] != "invalid" {
+		t.Fatalf("a number past 2^53-1: %+v", big[0])
+	}
+	e.admin.Do("POST", "/v1/users", map[string]any{"email": "after@acme.example", "tenant_id": acme}).Want(t, 201)
+}
+
+// An upsert changes what the line gives and keeps the rest, as a PATCH
+// would; a line whose id names another user than the one its email
+// matches is refused.
+func TestImportUpsertKeepsWhatTheLineLeavesOut(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	acme := e.tenant(t, "Acme")
+	first := runImport(t, e, "create", []byte(`{"email":"kept@acme.example","external_id":"legacy-7","username":"kept7","phone":"+15550100",`+
+		`"status":"disabled","email_confirmed":true,"attributes":{"plan":"gold"},"tenant_id":"`+acme+`","roles":["tenant-admin"]}`+"\n"))
+	if first[0].Status != "created" {
+		t.Fatalf("create: %+v", first[0])
+	}
+	id := first[0].ID
+	up := runImport(t, e, "upsert", []byte(`{"email":"kept@acme.example","name":"New Name","tenant_id":"`+acme+`"}`+"\n"+
+		`{"email":"kept@acme.example","id":"01890000-0000-7000-8000-0000000000ff","tenant_id":"`+acme+`"}`+"\n"))
+	if up[0].Status != "updated" || up[0].ID != id {
+		t.Fatalf("upsert: %+v", up[0])
+	}
+	if up[1].Status != "error" {
+		t.Fatalf("a line whose id differs from its match's: %+v", up[1])
+	}
+	u := e.admin.Do("GET", "/v1/users/"+id, nil).Want(t, 200).Map(t)
+	m := u["memberships"].([]any)[0].(map[string]any)
+	if u["name"] != "New Name" || u["external_id"] != "legacy-7" || u["username"] != "kept7" || u["phone"] != "+15550100" ||
+		u["status"] != "disabled" || u["email_confirmed"] != true || u["attributes"].(map[string]any)["plan"] != "gold" ||
+		m["roles"].([]any)[0] != "tenant-admin" {
+		t.Fatalf("after an upsert of the name alone: %v", u)
+	}
+}
+
+// Result lines are numbered as the file's lines are, blank ones included;
+// a byte order mark before the first line is ignored.
+func TestImportNumbersEveryLine(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	res := runImport(t, e, "create", []byte("\xef\xbb\xbf{\"email\":\"bom@import.example\"}\n\n   \n{bad json\n\f\n"))
+	if len(res) != 3 || res[0].Line != 1 || res[0].Status != "created" || res[1].Line != 4 || res[1].Status != "error" ||
+		res[2].Line != 5 || res[2].Status != "error" {
+		t.Fatalf("results: %+v", res)
+	}
 }
 
 func mustHash(t *testing.T, f password.Format, pw string) string {

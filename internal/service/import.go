@@ -39,7 +39,32 @@ type ImportItem struct {
 	Roles        []string
 	Attributes   map[string]any
 	CreatedAt    *time.Time
+	// Given says which of the optional fields the line gave: an upsert
+	// changes those and keeps the matched user's values of the others.
+	// Roles and Attributes are given when not nil.
+	Given ImportFields
 }
+
+// ImportFields is a set of an import line's optional fields.
+type ImportFields uint16
+
+const (
+	GivenExternalID ImportFields = 1 << iota
+	GivenEmail
+	GivenUsername
+	GivenName
+	GivenFirstName
+	GivenLastName
+	GivenPhone
+	GivenLang
+	GivenStatus
+	GivenEmailConfirmed
+)
+
+// MaxUserNumber is the largest number an import may give a user: the
+// largest integer a JSON client reads exactly, and far enough below the
+// 64-bit limit that the numbers drawn after it never run out.
+const MaxUserNumber = 1<<53 - 1
 
 // ImportMode says what happens to an item that matches an existing user.
 type ImportMode string
@@ -76,6 +101,9 @@ type prepared struct {
 	// number is what the write assigned; pr.user keeps what was asked, so
 	// that a batch rolled back and retried item by item starts afresh.
 	number int64
+	// rolesGiven is false when the line left roles out: a new user gets
+	// the default, an updated one keeps its own.
+	rolesGiven bool
 }
 
 // ImportUsers imports a batch of users: each is validated by the rules of
@@ -123,7 +151,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 		pr.res = &results[i]
 		preps = append(preps, pr)
 	}
-	if err := s.matchExisting(ctx, mode, preps); err != nil {
+	if err := s.matchExisting(ctx, p, mode, preps); err != nil {
 		return nil, err
 	}
 	if err := s.hashImported(ctx, preps); err != nil {
@@ -249,8 +277,12 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 	if it.ID != "" {
 		checkID(v, "id", it.ID)
 	}
-	if it.Number < 0 {
-		v.Add("number", "invalid", "must be positive")
+	if it.Number != 0 && !isProviderAdmin(p) {
+		// Numbers are drawn from one sequence for the whole provider.
+		return nil, forbidden("only provider administrators give users their numbers")
+	}
+	if it.Number < 0 || it.Number > MaxUserNumber {
+		v.Add("number", "invalid", fmt.Sprintf("must be between 1 and %d", int64(MaxUserNumber)))
 	}
 	checkEmail(v, "email", it.Email, false)
 	checkUsername(v, "username", it.Username)
@@ -310,13 +342,15 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 			UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: now}}
 	}
 	return &prepared{item: it, user: u, providerRoles: core.NormalizeRoles(providerRoles), tenantRoles: tenantRoles,
-		hash: it.PasswordHash}, nil
+		hash: it.PasswordHash, rolesGiven: it.Roles != nil}, nil
 }
 
 // matchExisting finds, in one query, the users the batch names, and decides
 // for each item: create it, update the one it matches (upsert), skip it
-// (create mode), or refuse it when it matches two different users.
-func (s *Service) matchExisting(ctx context.Context, mode ImportMode, preps []*prepared) error {
+// (create mode), or refuse it when it matches two different users, a user
+// p may not see or change (the rules of UpdateUser), or one whose id or
+// number differs from the line's.
+func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode ImportMode, preps []*prepared) error {
 	if len(preps) == 0 {
 		return nil
 	}
@@ -374,22 +408,76 @@ func (s *Service) matchExisting(ctx context.Context, mode ImportMode, preps []*p
 		case conflict:
 			pr.res.Status, pr.res.Error = "error", &core.Error{Code: core.CodeConflict,
 				Message: "the item matches two different existing users"}
+		case !canReadUser(p, *match):
+			// Saying no more than a create would ("already taken"): not
+			// the user's id, number or state.
+			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict, "matches an existing user outside your tenants")
 		case mode == ImportCreate:
 			pr.res.Status, pr.res.ID, pr.res.Number, pr.res.Reason = "skipped", match.ID, match.Number, "exists"
 		case match.Builtin || match.Status == core.UserDeleted:
 			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict, "matches a %s user, which an import does not change",
 				map[bool]string{true: "built-in", false: "deleted"}[match.Builtin])
+		case !canManageUser(p, *match):
+			pr.res.Status, pr.res.Error = "error", forbidden("matches a user you may not change")
+		case pr.item.ID != "" && pr.item.ID != match.ID:
+			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("id", "conflict",
+				"the line's id differs from that of the user it matches by another key")
+		case pr.item.Number != 0 && pr.item.Number != match.Number:
+			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("number", "conflict",
+				"the line's number differs from that of the user it matches")
 		default:
-			existing := *match
-			pr.existing = &existing
-			pr.user.ID, pr.user.Number, pr.user.CreatedAt, pr.user.CreatedBy = match.ID, match.Number, match.CreatedAt, match.CreatedBy
-			pr.user.FirstLoginAt, pr.user.LastLoginAt, pr.user.TwoFA = match.FirstLoginAt, match.LastLoginAt, match.TwoFA
-			for i := range pr.user.Memberships {
-				pr.user.Memberships[i].UserID = match.ID
-			}
+			pr.mergeInto(*match)
 		}
 	}
 	return nil
+}
+
+// mergeInto makes the item an update of existing: what the line gave
+// replaces the stored values, and what it left out keeps them, as a PATCH
+// would; the user's id, number, creation and login history stay.
+func (pr *prepared) mergeInto(existing core.User) {
+	pr.existing = &existing
+	u, g := &pr.user, pr.item.Given
+	keep := func(f ImportFields, dst *string, stored string) {
+		if g&f == 0 {
+			*dst = stored
+		}
+	}
+	keep(GivenExternalID, &u.ExternalID, existing.ExternalID)
+	keep(GivenEmail, &u.Email, existing.Email)
+	keep(GivenUsername, &u.Username, existing.Username)
+	keep(GivenFirstName, &u.FirstName, existing.FirstName)
+	keep(GivenLastName, &u.LastName, existing.LastName)
+	keep(GivenPhone, &u.Phone, existing.Phone)
+	keep(GivenLang, &u.Lang, existing.Lang)
+	keep(GivenName, &u.Name, existing.Name)
+	if g&GivenStatus == 0 {
+		u.Status = existing.Status
+	}
+	if g&GivenEmailConfirmed == 0 {
+		u.EmailConfirmed = existing.EmailConfirmed
+	}
+	if pr.item.Attributes == nil {
+		u.Attributes = existing.Attributes
+	}
+	u.ID, u.Number, u.CreatedAt, u.CreatedBy = existing.ID, existing.Number, existing.CreatedAt, existing.CreatedBy
+	u.FirstLoginAt, u.LastLoginAt, u.TwoFA = existing.FirstLoginAt, existing.LastLoginAt, existing.TwoFA
+	u.Type, u.AuthTypes, u.SecurityRealm = existing.Type, existing.AuthTypes, existing.SecurityRealm
+	if !pr.rolesGiven {
+		pr.providerRoles = existing.ProviderRoles
+	}
+	for i := range u.Memberships {
+		m := &u.Memberships[i]
+		m.UserID = existing.ID
+		if pr.rolesGiven {
+			continue
+		}
+		for _, em := range existing.Memberships {
+			if em.TenantID == m.TenantID {
+				m.Roles, m.CreatedAt = em.Roles, em.CreatedAt
+			}
+		}
+	}
 }
 
 // hashImported hashes plaintext passwords in the pool at background

@@ -162,8 +162,9 @@ type Reader interface {
 	// the order of what matched (see core.UserSearchKey), then id, and the
 	// keyset cursor is After with AfterKey; otherwise in the sort asked.
 	ListUsers(ctx context.Context, f UserFilter) ([]core.User, error)
-	// MatchUsers returns the users (without memberships) that hold any of
-	// the keys; deleted users match by id and external id only.
+	// MatchUsers returns the users, with provider roles and memberships,
+	// that hold any of the keys; deleted users match by id and external id
+	// only.
 	MatchUsers(ctx context.Context, k UserKeys) ([]core.User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
 	GetCredential(ctx context.Context, userID string) (core.Credential, error)

@@ -272,11 +272,17 @@ func (q *queries) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User
 	}
 	// A user found through two of its keys comes once per key.
 	seen := make(map[string]bool, len(users))
-	return slices.DeleteFunc(users, func(u core.User) bool {
+	users = slices.DeleteFunc(users, func(u core.User) bool {
 		dup := seen[u.ID]
 		seen[u.ID] = true
 		return dup
-	}), nil
+	})
+	// An import decides with them who may change the user, and keeps the
+	// roles a line leaves out.
+	if err := q.loadRelations(ctx, users); err != nil {
+		return nil, err
+	}
+	return users, nil
 }
 
 // matchUsersQuery looks each kind of key up on its own index, joined by

@@ -1199,6 +1199,8 @@ func testMatchUsers(t *testing.T, s store.Store) {
 	a.ExternalID, a.Username = "ext-a", "MatchA"
 	a = newUser(t, s, a)
 	b := newUser(t, s, userWith("match.b@example.com"))
+	tn := newTenant(t, s, "Match")
+	addMember(t, s, tn.ID, b.ID, "tenant-admin")
 	gone := userWith("gone@example.com")
 	gone.Status, gone.ExternalID = core.UserDeleted, "ext-gone"
 	gone = newUser(t, s, gone)
@@ -1218,6 +1220,13 @@ func testMatchUsers(t *testing.T, s store.Store) {
 	slices.Sort(want)
 	if !slices.Equal(found, want) {
 		t.Fatalf("matched %v, want %v (a deleted user matches by external id, not by email)", found, want)
+	}
+	// The import decides with the memberships who may change a match.
+	for _, u := range got {
+		if u.ID == b.ID && (len(u.Memberships) != 1 || u.Memberships[0].TenantID != tn.ID ||
+			!slices.Equal(u.Memberships[0].Roles, []string{"tenant-admin"})) {
+			t.Fatalf("match without its membership: %+v", u.Memberships)
+		}
 	}
 	if got, _ := s.MatchUsers(ctx, store.UserKeys{Emails: []string{"gone@example.com"}}); len(got) != 0 {
 		t.Fatalf("a deleted user matched by email: %+v", got)
