@@ -72,7 +72,7 @@ func settings() []setting {
 			set: func(c *Config, v string) error { c.LogLevel = v; return oneOf(v, "debug", "info", "warn", "error") }},
 		{flag: "log-format", env: "ROSTER_LOG_FORMAT", def: "text", help: "text or json",
 			set: func(c *Config, v string) error { c.LogFormat = v; return oneOf(v, "text", "json") }},
-		{flag: "password-memory", env: "ROSTER_PASSWORD_MEMORY_KIB", def: "19456", help: "argon2id memory per hash, KiB",
+		{flag: "password-memory", env: "ROSTER_PASSWORD_MEMORY_KIB", def: "19456", help: "argon2id memory per hash, KiB (at most 262144, with m·t at most 2^20)",
 			set: func(c *Config, v string) error {
 				return parseUint(v, 32, func(n uint64) { c.PasswordMemory = uint32(n) })
 			}},

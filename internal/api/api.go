@@ -37,7 +37,7 @@ func (a *API) authed(fn handlerFunc) http.HandlerFunc { return a.authenticated(f
 
 // authedStream is authed for streamed answers, which the Idempotency-Key
 // protocol would have to hold whole: an import is idempotent by itself
-// (create skips what exists, upsert rewrites it).
+// (create skips what exists, upsert writes the same values again).
 func (a *API) authedStream(fn handlerFunc) http.HandlerFunc { return a.authenticated(fn, false) }
 
 func (a *API) authenticated(fn handlerFunc, idempotent bool) http.HandlerFunc {

@@ -343,6 +343,29 @@ func TestImportNumbersEveryLine(t *testing.T) {
 	}
 }
 
+// A hash whose verification would hold a hashing slot for minutes, or
+// take more than 256 MiB, is refused on its line, not at the first login.
+func TestImportRefusesCostlyHashes(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	salt, key := "c29tZXNhbHRzb21lc2FsdA", "c29tZXNhbHRzb21lc2FsdHNvbWVzYWx0c29tZXNhbHQ"
+	costly := []string{
+		"$2b$31$" + strings.Repeat("a", 53),
+		"$argon2id$v=19$m=1048576,t=1,p=1$" + salt + "$" + key,
+		"$scrypt$ln=20,r=8,p=1$" + salt + "$" + key,
+		"$pbkdf2-sha256$i=10000000$" + salt + "$" + key,
+		"$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+	}
+	var body strings.Builder
+	for i, h := range costly {
+		fmt.Fprintf(&body, `{"email":"costly-%d@import.example","password_hash":%q}`+"\n", i, h)
+	}
+	for i, r := range runImport(t, e, "create", []byte(body.String())) {
+		if r.Status != "error" || r.Error["code"] != "invalid" {
+			t.Errorf("%s: %+v", costly[i], r)
+		}
+	}
+}
+
 func mustHash(t *testing.T, f password.Format, pw string) string {
 	t.Helper()
 	h, err := password.EncodeCheap(f, pw)

@@ -17,12 +17,12 @@ package password
 //     both meaning version 0x10, the reference implementation's convention
 //     for strings written before version 1.3. Both versions, and argon2id,
 //     are computed by argon2.go.
-//     Bounds: 8*p <= m <= 1 GiB, t >= 1, m*t <= 2^22 (KiB × passes),
+//     Bounds: 8*p <= m <= 256 MiB, t >= 1, m*t <= 2^20 (KiB × passes),
 //     1 <= p <= 255, salt 8..1024 bytes, hash 16..128 bytes. The parameters
 //     must appear as m, t, p in that order; keyid= and data= are refused.
 //
 //   - bcrypt: $2a$<cost>$<22 char salt><31 char hash>, also $2b$ and $2y$
-//     (bcrypt's own base64 alphabet ./A-Za-z0-9), cost two digits, 4..31.
+//     (bcrypt's own base64 alphabet ./A-Za-z0-9), cost two digits, 4..15.
 //     60 characters in all. $2$ and $2x$ (the crypt_blowfish sign-extension
 //     bug) are refused. As everywhere, only the first 72 password bytes
 //     count.
@@ -30,7 +30,7 @@ package password
 //   - scrypt: $scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt b64>$<hash b64>
 //     The PHC form, which is also what passlib writes. Bounds so that an
 //     imported hash cannot exhaust memory or CPU: 1 <= ln <= 20, r >= 1,
-//     p >= 1, 128*r*N <= 1 GiB, N*r*p <= 2^25, salt 1..1024 bytes, hash
+//     p >= 1, 128*r*N <= 256 MiB, N*r*p <= 2^22, salt 1..1024 bytes, hash
 //     16..128 bytes. The $7$ form (libsodium's crypt-style scrypt) is not
 //     supported.
 //
@@ -44,14 +44,14 @@ package password
 //     (the salt is used as its raw UTF-8 text, not decoded; Django only
 //     ships the sha256 variant but pbkdf2_sha512$ is read the same way).
 //     The sha512 variants are the same with "sha512". Bounds: iterations
-//     1..10,000,000, salt 1..1024 bytes, hash 16..128 bytes; l=, when
+//     1..3,000,000, salt 1..1024 bytes, hash 16..128 bytes; l=, when
 //     present, must equal the decoded hash length.
 //
 //   - sha256-crypt: $5$[rounds=<N>$]<salt>$<43 char hash>
 //   - sha512-crypt: $6$[rounds=<N>$]<salt>$<86 char hash>
 //     Drepper's SHA-crypt (shacrypt.go). rounds defaults to 5000 and must
-//     be 1000..999999999 (a conforming implementation never writes a value
-//     outside that range: it clamps before encoding). The salt is 0..16
+//     be 1000..5,000,000 (the algorithm allows up to 999,999,999, hours of
+//     CPU per login; passlib's default is 656,000). The salt is 0..16
 //     printable ASCII characters other than '$'; the hash uses crypt's
 //     base64 alphabet ./0-9A-Za-z. Passwords over 4096 bytes are refused
 //     for these formats because the algorithm's cost is quadratic in the
@@ -123,8 +123,14 @@ var (
 const (
 	maxEncodedLen = 4096
 
-	argon2MaxMemoryKiB = 1 << 20 // 1 GiB
-	argon2MaxWork      = 1 << 22 // m*t, KiB × passes
+	// Each bound keeps one verification near a second or two of CPU on
+	// a current core (bcrypt 15 took 2.1 s, argon2id 256 MiB t=4 1.0 s,
+	// pbkdf2-sha512 at 3,000,000 iterations 1.7 s, sha512-crypt at
+	// 5,000,000 rounds 2.2 s) and its memory at 256 MiB: a first login
+	// holds a hashing slot for that long and cannot be cancelled, and
+	// the bounds of the other systems' defaults are far below these.
+	argon2MaxMemoryKiB = 1 << 18 // 256 MiB
+	argon2MaxWork      = 1 << 20 // m*t, KiB × passes
 	argon2MinSalt      = 8
 	minSaltLen         = 1
 	maxSaltLen         = 1024
@@ -132,10 +138,14 @@ const (
 	maxKeyLen          = 128
 
 	scryptMaxLogN   = 20
-	scryptMaxMemory = 1 << 30 // bytes, 128*r*N
-	scryptMaxWork   = 1 << 25 // N*r*p
+	scryptMaxMemory = 1 << 28 // bytes, 128*r*N
+	scryptMaxWork   = 1 << 22 // N*r*p
 
-	pbkdf2MaxIter = 10_000_000
+	bcryptMaxCost = 15
+
+	pbkdf2MaxIter = 3_000_000
+
+	shaCryptMaxRounds = 5_000_000
 )
 
 func hashMalformed(format string, args ...any) error {
@@ -180,6 +190,23 @@ func Identify(encoded string) (Format, error) {
 		return "", err
 	}
 	return h.format, nil
+}
+
+// HashMemory is the memory, in bytes, that verifying encoded allocates:
+// argon2's m and scrypt's 128·r·N; 0 for the other formats, whose state is
+// a few hundred bytes, and for a string that does not parse.
+func HashMemory(encoded string) uint64 {
+	h, err := parseEncodedHash(encoded)
+	if err != nil {
+		return 0
+	}
+	switch h.format {
+	case FormatArgon2id, FormatArgon2i:
+		return uint64(h.memory) << 10
+	case FormatScrypt:
+		return 128 * uint64(h.r) << h.logN
+	}
+	return 0
 }
 
 // Verify checks password against encoded in any supported format, in constant
@@ -443,8 +470,8 @@ func parseBcrypt(s string) (*parsedHash, error) {
 		}
 	}
 	cost := int(s[4]-'0')*10 + int(s[5]-'0')
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		return nil, hashUnsafe("bcrypt: cost %d, need %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	if cost < bcrypt.MinCost || cost > bcryptMaxCost {
+		return nil, hashUnsafe("bcrypt: cost %d, need %d..%d", cost, bcrypt.MinCost, bcryptMaxCost)
 	}
 	return &parsedHash{format: FormatBcrypt}, nil
 }
@@ -595,8 +622,8 @@ func parseSHACrypt(f Format, s string) (*parsedHash, error) {
 		if err != nil {
 			return nil, hashMalformed("%s: rounds: %v", name, err)
 		}
-		if n < shaCryptRoundsMin || n > shaCryptRoundsMax {
-			return nil, hashUnsafe("%s: rounds=%d, need %d..%d", name, n, shaCryptRoundsMin, shaCryptRoundsMax)
+		if n < shaCryptRoundsMin || n > shaCryptMaxRounds {
+			return nil, hashUnsafe("%s: rounds=%d, need %d..%d", name, n, shaCryptRoundsMin, shaCryptMaxRounds)
 		}
 		h.rounds = int(n)
 		s = after

@@ -324,6 +324,9 @@ func TestIdentifyRejects(t *testing.T) {
 		{"argon2 t huge", a2("m=65536,t=100000,p=1"), ErrUnsafeParams},
 		{"argon2 p=0", a2("m=64,t=1,p=0"), ErrUnsafeParams},
 		{"argon2 p=256", a2("m=4096,t=1,p=256"), ErrUnsafeParams},
+		{"argon2 m over 256 MiB", a2("m=262145,t=1,p=1"), ErrUnsafeParams},
+		{"argon2 1 GiB", a2("m=1048576,t=1,p=1"), ErrUnsafeParams},
+		{"argon2 256 MiB t=5", a2("m=262144,t=5,p=1"), ErrUnsafeParams},
 		{"argon2 short salt", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$" + key, ErrUnsafeParams},
 		{"argon2 short hash", "$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + b64.EncodeToString(testSalt(8)), ErrUnsafeParams},
 
@@ -335,6 +338,8 @@ func TestIdentifyRejects(t *testing.T) {
 		{"bcrypt cost sign", "$2a$+5$" + strings.Repeat("a", 53), ErrMalformedHash},
 		{"bcrypt missing $", "$2a$04" + strings.Repeat("a", 54), ErrMalformedHash},
 		{"bcrypt cost 40", "$2b$40$" + strings.Repeat("a", 53), ErrUnsafeParams},
+		{"bcrypt cost 16", "$2b$16$" + strings.Repeat("a", 53), ErrUnsafeParams},
+		{"bcrypt cost 31", "$2b$31$" + strings.Repeat("a", 53), ErrUnsafeParams},
 		{"bcrypt cost 3", "$2b$03$" + strings.Repeat("a", 53), ErrUnsafeParams},
 
 		// scrypt
@@ -349,6 +354,8 @@ func TestIdentifyRejects(t *testing.T) {
 		{"scrypt huge r", sc("ln=1,r=9223372036854775807,p=1"), ErrUnsafeParams},
 		{"scrypt huge p", sc("ln=20,r=8,p=9223372036854775807"), ErrUnsafeParams},
 		{"scrypt too much work", sc("ln=20,r=8,p=16"), ErrUnsafeParams},
+		{"scrypt 512 MiB", sc("ln=19,r=8,p=1"), ErrUnsafeParams},
+		{"scrypt ln=18 p=4", sc("ln=18,r=8,p=4"), ErrUnsafeParams},
 
 		// pbkdf2
 		{"pbkdf2 phc truncated", "$pbkdf2-sha256$i=1000,l=32$" + salt, ErrMalformedHash},
@@ -356,6 +363,7 @@ func TestIdentifyRejects(t *testing.T) {
 		{"pbkdf2 phc unknown param", "$pbkdf2-sha256$i=1000,x=32$" + salt + "$" + key, ErrMalformedHash},
 		{"pbkdf2 phc i=0", "$pbkdf2-sha256$i=0,l=32$" + salt + "$" + key, ErrUnsafeParams},
 		{"pbkdf2 phc absurd iterations", "$pbkdf2-sha512$i=20000000$" + salt + "$" + key, ErrUnsafeParams},
+		{"pbkdf2 one iteration too many", "$pbkdf2-sha512$i=3000001$" + salt + "$" + key, ErrUnsafeParams},
 		{"pbkdf2 passlib bad char", "$pbkdf2-sha256$1000$" + salt + "$" + key[:5] + "*" + key[6:], ErrMalformedHash},
 		{"pbkdf2 passlib iterations not a number", "$pbkdf2-sha256$lots$" + salt + "$" + key, ErrMalformedHash},
 		{"pbkdf2 passlib absurd iterations", "$pbkdf2-sha256$4000000000$" + salt + "$" + key, ErrUnsafeParams},
@@ -377,6 +385,8 @@ func TestIdentifyRejects(t *testing.T) {
 		{"sha-crypt space in salt", "$5$salt string$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5", ErrMalformedHash},
 		{"sha-crypt 512 hash in $5$", "$5$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", ErrMalformedHash},
 		{"sha-crypt rounds not a number", "$5$rounds=lots$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5", ErrMalformedHash},
+		{"sha-crypt rounds too high", "$6$rounds=5000001$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", ErrUnsafeParams},
+		{"sha-crypt rounds at the algorithm's limit", "$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", ErrUnsafeParams},
 		{"sha-crypt rounds too low", "$5$rounds=10$roundstoolow$yfvwcWrQ8l/K0DAWyuPMDNHpIVlTQebY9l/gL972bIC", ErrUnsafeParams},
 		{"sha-crypt rounds too high", "$6$rounds=1000000000$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", ErrUnsafeParams},
 	} {
@@ -409,10 +419,10 @@ func TestIdentifyIsCheap(t *testing.T) {
 		t.Fatalf("Identify made %v allocations", allocs)
 	}
 	for _, enc := range []string{
-		"$scrypt$ln=20,r=8,p=1$" + b64.EncodeToString(testSalt(16)) + "$" + b64.EncodeToString(testSalt(32)),
-		"$6$rounds=999999999$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
-		"$2b$31$" + strings.Repeat("a", 53),
-		"$pbkdf2-sha512$i=10000000$" + b64.EncodeToString(testSalt(16)) + "$" + b64.EncodeToString(testSalt(64)),
+		"$scrypt$ln=18,r=8,p=1$" + b64.EncodeToString(testSalt(16)) + "$" + b64.EncodeToString(testSalt(32)),
+		"$6$rounds=5000000$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+		"$2b$15$" + strings.Repeat("a", 53),
+		"$pbkdf2-sha512$i=3000000$" + b64.EncodeToString(testSalt(16)) + "$" + b64.EncodeToString(testSalt(64)),
 	} {
 		if _, err := Identify(enc); err != nil {
 			t.Fatalf("Identify(%q): %v", enc, err)

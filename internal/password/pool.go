@@ -73,6 +73,8 @@ type Pool struct {
 	rejected prometheus.Counter
 	// collections counts the collections makeRoom ran.
 	collections prometheus.Counter
+	// largeTurn lets one hash at a time need more memory than params.
+	largeTurn chan struct{}
 }
 
 // hashAllowance is hash memory allowed beyond the slots' and one finished
@@ -91,12 +93,13 @@ func NewPool(cfg PoolConfig, reg prometheus.Registerer) *Pool {
 		cfg.KeepIdle = time.Minute
 	}
 	p := &Pool{
-		keepIdle: cfg.KeepIdle,
-		params:   cfg.Params.withDefaults(),
-		size:     cfg.Size,
-		maxWait:  cfg.MaxWait,
-		free:     cfg.Size,
-		waiting:  [2]*list.List{list.New(), list.New()},
+		keepIdle:  cfg.KeepIdle,
+		params:    cfg.Params.withDefaults(),
+		size:      cfg.Size,
+		maxWait:   cfg.MaxWait,
+		free:      cfg.Size,
+		waiting:   [2]*list.List{list.New(), list.New()},
+		largeTurn: make(chan struct{}, 1),
 		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roster_password_pool_in_use", Help: "Password hashes running now."}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -140,11 +143,22 @@ func (p *Pool) Hash(ctx context.Context, prio Priority, password string) (string
 }
 
 // Verify checks password against an encoded hash of any supported format.
+// An imported hash that needs more memory than the pool's own (up to the
+// formats' bound, 256 MiB) waits for the one turn such hashes share, and
+// its memory is collected before the next one starts: with them, hashing
+// memory stays under (Size + 1) × Params.Memory plus one such hash.
 func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	var (
 		ok     bool
 		verErr error
 	)
+	if HashMemory(encoded) > p.hashBytes {
+		release, err := p.takeLargeTurn(ctx)
+		if err != nil {
+			return false, err
+		}
+		defer release()
+	}
 	if err := p.run(ctx, Interactive, func(h *Hasher) { ok, verErr = h.Verify(encoded, password) }); err != nil {
 		return false, err
 	}
@@ -154,6 +168,26 @@ func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, erro
 // NeedsRehash reports whether encoded should be replaced by a hash at the
 // pool's parameters.
 func (p *Pool) NeedsRehash(encoded string) bool { return NeedsRehash(encoded, p.params) }
+
+// takeLargeTurn waits, as long as a slot may be waited for, for the turn
+// of hashes larger than the pool's own; release gives it back once their
+// memory is collected.
+func (p *Pool) takeLargeTurn(ctx context.Context) (release func(), err error) {
+	timer := time.NewTimer(p.maxWait)
+	defer timer.Stop()
+	select {
+	case p.largeTurn <- struct{}{}:
+		return func() {
+			runtime.GC()
+			<-p.largeTurn
+		}, nil
+	case <-timer.C:
+		p.rejected.Inc()
+		return nil, &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 func (p *Pool) run(ctx context.Context, prio Priority, work func(*Hasher)) error {
 	h, err := p.acquire(ctx, prio)

@@ -294,3 +294,37 @@ func TestPoolGivesBackIdleMemory(t *testing.T) {
 		t.Fatalf("hash after idle: %q %v, kept %d", enc, err, kept())
 	}
 }
+
+// Imported hashes that need more memory than the pool's own take turns,
+// however many slots are free: with them, hashing memory stays under the
+// pool's bound plus one such hash. Hashes of the pool's size go on meanwhile.
+func TestPoolLargeImportedHashesTakeTurns(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 4, MaxWait: 20 * time.Millisecond}, nil)
+	large := HashArgon2id("an imported passphrase", Params{Memory: 16 << 10, Time: 1, Threads: 1})
+	small := HashArgon2id("a native passphrase", testParams)
+	if HashMemory(large) != 16<<20 || HashMemory(small) != 64<<10 || HashMemory("$2b$04$"+"a") != 0 {
+		t.Fatalf("HashMemory: %d, %d", HashMemory(large), HashMemory(small))
+	}
+
+	// Hold the turn as a long verification of a large hash would.
+	p.largeTurn <- struct{}{}
+	if _, err := p.Verify(context.Background(), large, "an imported passphrase"); core.ErrorCode(err) != core.CodeOverloaded {
+		t.Fatalf("a second large hash while one runs: %v, want overloaded", err)
+	}
+	if ok, err := p.Verify(context.Background(), small, "a native passphrase"); !ok || err != nil {
+		t.Fatalf("a hash of the pool's size while a large one runs: %v, %v", ok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Verify(ctx, large, "an imported passphrase"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled wait for the turn: %v", err)
+	}
+	<-p.largeTurn
+
+	if ok, err := p.Verify(context.Background(), large, "an imported passphrase"); !ok || err != nil {
+		t.Fatalf("a large hash with the turn free: %v, %v", ok, err)
+	}
+	if len(p.largeTurn) != 0 {
+		t.Fatal("the turn was not given back")
+	}
+}
