@@ -3,10 +3,13 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
@@ -50,11 +53,12 @@ type importResultJSON struct {
 const (
 	importBatch   = 500
 	maxImportLine = 1 << 20
-	// importIdle is how long an import may go without sending a byte. The
-	// server's read timeout bounds whole requests, and a large import
-	// streams for longer, so its deadline moves on as it goes.
-	importIdle = 2 * time.Minute
 )
+
+// importIdle is how long an import may go without sending a byte. The
+// server's read timeout bounds whole requests, and a large import streams
+// for longer, so its deadline moves on as it goes. A variable, for tests.
+var importIdle = 2 * time.Minute
 
 // importUsers streams NDJSON in and results out: lines are read in batches,
 // each batch goes to the service, and its results are written and flushed
@@ -85,8 +89,8 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 		line    int
 		counts  = map[string]int{}
 	)
-	flush := func() error {
-		results, err := a.svc.ImportUsers(r.Context(), p, mode, items)
+	flush := func(ctx context.Context) error {
+		results, err := a.svc.ImportUsers(ctx, p, mode, items)
 		if err != nil {
 			return err
 		}
@@ -135,7 +139,15 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			}
 		}
 		if len(items)+len(invalid) >= importBatch || (err != nil && !errors.Is(err, errLineTooLong)) {
-			if ferr := flush(); ferr != nil {
+			ctx := r.Context()
+			if err != nil && !errors.Is(err, io.EOF) {
+				// The upload broke off, and the server may have cancelled
+				// the request with it: the whole lines that came before
+				// are imported all the same, as they would have been had
+				// the break come after the next batch.
+				ctx = context.WithoutCancel(ctx)
+			}
+			if ferr := flush(ctx); ferr != nil {
 				// The status line is gone; the failure ends the stream.
 				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted", Error: problemOf(r, ferr)})
 				a.log.WarnContext(r.Context(), "import aborted", "line", line, "error", ferr)
@@ -144,8 +156,12 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 		}
 		if err != nil && !errors.Is(err, errLineTooLong) {
 			if !errors.Is(err, io.EOF) {
+				reason := "the upload broke off: " + err.Error()
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					reason = fmt.Sprintf("the upload sent nothing for %s", importIdle)
+				}
 				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted",
-					Error: problemOf(r, &core.Error{Code: core.CodeMalformed, Message: "the upload broke off: " + err.Error()})})
+					Error: problemOf(r, &core.Error{Code: core.CodeMalformed, Message: reason + "; the lines before were imported"})})
 			}
 			break
 		}

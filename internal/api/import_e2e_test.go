@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/api"
 	"roster/internal/core"
 	"roster/internal/password"
 	"roster/internal/testsupport"
@@ -362,6 +363,41 @@ func TestImportRefusesCostlyHashes(t *testing.T) {
 	for i, r := range runImport(t, e, "create", []byte(body.String())) {
 		if r.Status != "error" || r.Error["code"] != "invalid" {
 			t.Errorf("%s: %+v", costly[i], r)
+		}
+	}
+}
+
+// An upload that goes silent ends the import; the whole lines that came
+// before it are imported, and the last result line says why it ended.
+func TestImportSilentUploadKeepsWhatCame(t *testing.T) {
+	defer api.SetImportIdle(300 * time.Millisecond)()
+	e := startNative(t, testsupport.Options{})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		fmt.Fprint(pw, `{"email":"before-1@import.example"}`+"\n"+`{"email":"before-2@import.example"}`+"\n")
+		time.Sleep(3 * time.Second) // then nothing, with the connection open
+	}()
+	req, err := http.NewRequest("POST", e.URL+"/v1/users/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testsupport.AdminKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 3 || strings.Count(string(body), `"status":"created"`) != 2 ||
+		!strings.Contains(lines[2], `"status":"aborted"`) || !strings.Contains(lines[2], "sent nothing for") {
+		t.Fatalf("results:\n%s", body)
+	}
+	for _, email := range []string{"before-1@import.example", "before-2@import.example"} {
+		if _, err := e.Store.GetUser(context.Background(), core.UserRef{Email: email}); err != nil {
+			t.Fatalf("%s: %v", email, err)
 		}
 	}
 }
