@@ -72,6 +72,9 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	if mode != service.ImportCreate && mode != service.ImportUpsert {
 		return core.FieldInvalid("mode", "invalid", "must be create or upsert")
 	}
+	if err := a.svc.MayImport(p); err != nil {
+		return err
+	}
 	rc := http.NewResponseController(w)
 	// Results flow back while the body is still arriving.
 	_ = rc.EnableFullDuplex()

@@ -106,6 +106,16 @@ type prepared struct {
 	rolesGiven bool
 }
 
+// MayImport refuses, before any line is read, a caller whose every line
+// would be refused: one who manages no tenant and is no provider
+// administrator.
+func (s *Service) MayImport(p *core.Principal) error {
+	if isProviderAdmin(p) || len(tenantsWhere(p, func(r core.Role) bool { return r.Manage })) > 0 {
+		return nil
+	}
+	return forbidden("importing users takes managing a tenant")
+}
+
 // ImportUsers imports a batch of users: each is validated by the rules of
 // user creation, matched against existing users by id, external id, email
 // and username, then created, updated (upsert) or skipped. The batch is
