@@ -364,6 +364,16 @@ func TestImportRefusesCostlyHashes(t *testing.T) {
 	}
 }
 
+func TestImportRefusesImpossibleCreationTimes(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	res := runImport(t, e, "create", []byte(`{"email":"old@import.example","created_at":"0001-01-01T00:00:00Z"}`+"\n"+
+		`{"email":"future@import.example","created_at":"9999-01-01T00:00:00Z"}`+"\n"+
+		`{"email":"fine@import.example","created_at":"2019-05-01T00:00:00Z"}`+"\n"))
+	if res[0].Status != "error" || res[1].Status != "error" || res[2].Status != "created" {
+		t.Fatalf("results: %+v", res)
+	}
+}
+
 // An upload that goes silent ends the import; the whole lines that came
 // before it are imported, and the last result line says why it ended.
 func TestImportSilentUploadKeepsWhatCame(t *testing.T) {

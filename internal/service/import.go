@@ -306,6 +306,9 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 	checkLang(v, "lang", it.Lang)
 	checkText(v, "external_id", it.ExternalID, maxCustomID)
 	checkAttributes(v, "attributes", it.Attributes)
+	if it.CreatedAt != nil && (it.CreatedAt.Before(time.Unix(0, 0)) || it.CreatedAt.After(s.now().Add(24*time.Hour))) {
+		v.Add("created_at", "invalid", "must be after 1970 and not in the future")
+	}
 	status := it.Status
 	switch status {
 	case "":
