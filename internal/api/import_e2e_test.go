@@ -314,12 +314,16 @@ func TestImportUpsertKeepsWhatTheLineLeavesOut(t *testing.T) {
 	}
 	id := first[0].ID
 	up := runImport(t, e, "upsert", []byte(`{"email":"kept@acme.example","name":"New Name","tenant_id":"`+acme+`"}`+"\n"+
-		`{"email":"kept@acme.example","id":"01890000-0000-7000-8000-0000000000ff","tenant_id":"`+acme+`"}`+"\n"))
+		`{"email":"kept@acme.example","id":"01890000-0000-7000-8000-0000000000ff","tenant_id":"`+acme+`"}`+"\n"+
+		`{"external_id":"legacy-7","username":"other7","tenant_id":"`+acme+`"}`+"\n"))
 	if up[0].Status != "updated" || up[0].ID != id {
 		t.Fatalf("upsert: %+v", up[0])
 	}
 	if up[1].Status != "error" {
 		t.Fatalf("a line whose id differs from its match's: %+v", up[1])
+	}
+	if up[2].Status != "error" || up[2].Error["code"] != "conflict" {
+		t.Fatalf("a second line matching the same user by another key: %+v", up[2])
 	}
 	u := e.admin.Do("GET", "/v1/users/"+id, nil).Want(t, 200).Map(t)
 	m := u["memberships"].([]any)[0].(map[string]any)

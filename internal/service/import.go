@@ -405,6 +405,7 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 			}
 		}
 	}
+	updatedBy := map[string]int{} // matched user's id → the line updating it
 	for _, pr := range preps {
 		var match *core.User
 		conflict := false
@@ -438,7 +439,13 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 		case pr.item.Number != 0 && pr.item.Number != match.Number:
 			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("number", "conflict",
 				"the line's number differs from that of the user it matches")
+		case updatedBy[match.ID] != 0:
+			// Two lines naming one user by different keys: which should
+			// win is not for the import to guess.
+			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict,
+				"line %d matches the same existing user", updatedBy[match.ID])
 		default:
+			updatedBy[match.ID] = pr.item.Line
 			pr.mergeInto(*match)
 		}
 	}
