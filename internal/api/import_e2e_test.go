@@ -290,8 +290,13 @@ func TestImportKeepsToTheCallersTenants(t *testing.T) {
 	// In create mode, a user outside the caller's tenants is not shown
 	// as skipped with its id, only refused.
 	cr := importAs(t, admin, "create", `{"email":"victim@other.example","tenant_id":"`+acme+`"}`)
+	cr = append(cr, importAs(t, admin, "create", `{"id":"`+str(both, "id")+`","email":"victim@other.example","tenant_id":"`+acme+`"}`)...)
 	if cr[0].Status != "error" || cr[0].ID != "" || cr[0].Number != 0 {
 		t.Fatalf("create mode told of another tenant's user: %+v", cr[0])
+	}
+	// Nor whether two keys of a line belong to one hidden user or two.
+	if cr[1].Status != "error" || cr[1].Error["detail"] != "matches an existing user outside your tenants" {
+		t.Fatalf("a line matching a visible and a hidden user: %+v", cr[1])
 	}
 	// Even a provider administrator's number has an upper bound.
 	big := runImport(t, e, "create", []byte(`{"email":"big@acme.example","tenant_id":"`+acme+`","number":9007199254740992}`+"\n"))

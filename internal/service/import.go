@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -176,7 +178,20 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 	if len(todo) == 0 {
 		return results, nil
 	}
-	err := s.inTx(ctx, func(tx store.Tx) error { return s.writeBatch(ctx, tx, todo) })
+	var err error
+	for {
+		err = s.inTx(ctx, func(tx store.Tx) error { return s.writeBatch(ctx, tx, todo) })
+		var changed *usersChangedError
+		if !errors.As(err, &changed) {
+			break
+		}
+		for _, pr := range changed.items {
+			pr.res.Status, pr.res.Error = "error", errUserChanged
+		}
+		if todo = slices.DeleteFunc(todo, func(pr *prepared) bool { return pr.res.Status != "" }); len(todo) == 0 {
+			return results, nil
+		}
+	}
 	if err == nil {
 		for _, pr := range todo {
 			pr.done()
@@ -280,6 +295,12 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 	for i, r := range roles {
 		role, _ := core.LookupRole(r)
 		if err := checkGrant(p, tenantID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	if slices.Contains(providerRoles, core.RoleProviderAdmin) {
+		// As in POST /v1/users, where elevation is required.
+		if err := s.requireElevation(p); err != nil {
 			return nil, err
 		}
 	}
@@ -408,24 +429,26 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 	updatedBy := map[string]int{} // matched user's id → the line updating it
 	for _, pr := range preps {
 		var match *core.User
-		conflict := false
+		conflict, hidden := false, false
 		for _, key := range pr.keys() {
 			if u := byKey[key]; u != nil {
 				if match != nil && match.ID != u.ID {
 					conflict = true
 				}
+				hidden = hidden || !canReadUser(p, *u)
 				match = u
 			}
 		}
 		switch {
 		case match == nil:
+		case hidden:
+			// Saying no more than a create would ("already taken"): not
+			// the user's id, number or state, nor whether two of the
+			// line's keys belong to one user.
+			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict, "matches an existing user outside your tenants")
 		case conflict:
 			pr.res.Status, pr.res.Error = "error", &core.Error{Code: core.CodeConflict,
 				Message: "the item matches two different existing users"}
-		case !canReadUser(p, *match):
-			// Saying no more than a create would ("already taken"): not
-			// the user's id, number or state.
-			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict, "matches an existing user outside your tenants")
 		case mode == ImportCreate:
 			pr.res.Status, pr.res.ID, pr.res.Number, pr.res.Reason = "skipped", match.ID, match.Number, "exists"
 		case match.Builtin || match.Status == core.UserDeleted:
@@ -500,6 +523,70 @@ func (pr *prepared) mergeInto(existing core.User) {
 	}
 }
 
+// usersChangedError is a batch's write refused because users it updates
+// changed after they were matched; the batch is written again without them.
+type usersChangedError struct{ items []*prepared }
+
+func (e *usersChangedError) Error() string { return "users changed while the import ran" }
+
+var errUserChanged = core.Errorf(core.CodeConflict, "the user changed while the import ran; import the line again")
+
+// recheckMatches reads again, inside the write's transaction, the users
+// the items update, and refuses the items whose user changed since
+// matchExisting decided on it: the decision that the caller may change the
+// user (and the values merged into the update) came from a read made
+// before the hashes ran, seconds earlier under load. On SQLite the
+// transaction holds the write lock, so nothing changes between this read
+// and the write; on PostgreSQL a change committed in that moment can still
+// slip through (locking the rows, SELECT ... FOR UPDATE, would close it).
+func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
+	var ids []string
+	for _, pr := range todo {
+		if pr.existing != nil {
+			ids = append(ids, pr.existing.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	now, err := tx.MatchUsers(ctx, store.UserKeys{IDs: ids})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*core.User, len(now))
+	for i := range now {
+		byID[now[i].ID] = &now[i]
+	}
+	var changed []*prepared
+	for _, pr := range todo {
+		if pr.existing == nil {
+			continue
+		}
+		if u := byID[pr.existing.ID]; u == nil || !sameAccess(*pr.existing, *u) {
+			changed = append(changed, pr)
+		}
+	}
+	if len(changed) > 0 {
+		return &usersChangedError{items: changed}
+	}
+	return nil
+}
+
+// sameAccess reports whether a user is as it was: the same row version,
+// status, provider roles and memberships.
+func sameAccess(a, b core.User) bool {
+	if !a.UpdatedAt.Equal(b.UpdatedAt) || a.Status != b.Status || !slices.Equal(a.ProviderRoles, b.ProviderRoles) ||
+		len(a.Memberships) != len(b.Memberships) {
+		return false
+	}
+	for i := range a.Memberships {
+		if a.Memberships[i].TenantID != b.Memberships[i].TenantID || !slices.Equal(a.Memberships[i].Roles, b.Memberships[i].Roles) {
+			return false
+		}
+	}
+	return true
+}
+
 // hashImported hashes plaintext passwords in the pool at background
 // priority, so that a large import never starves people logging in.
 func (s *Service) hashImported(ctx context.Context, preps []*prepared) error {
@@ -532,6 +619,9 @@ func (s *Service) hashImported(ctx context.Context, preps []*prepared) error {
 // and the updated ones together: one round trip per user would bound a
 // PostgreSQL import by latency.
 func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared) error {
+	if err := recheckMatches(ctx, tx, todo); err != nil {
+		return err
+	}
 	var (
 		created, updated []store.NewUser
 		owners           []*prepared
@@ -562,6 +652,12 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 // writeImported writes one item the way the rest of the service writes a
 // user, so that a failure names what clashed.
 func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) error {
+	if err := recheckMatches(ctx, tx, []*prepared{pr}); err != nil {
+		if errors.As(err, new(*usersChangedError)) {
+			return errUserChanged
+		}
+		return err
+	}
 	u := pr.user
 	if pr.existing == nil {
 		if err := tx.CreateUser(ctx, &u); err != nil {

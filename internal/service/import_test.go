@@ -1,0 +1,125 @@
+package service_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/service"
+	"roster/internal/store"
+	"roster/internal/store/sqlite"
+)
+
+// matchHook runs once, right after the import's first match of existing
+// users (outside its write transaction), as a concurrent request would.
+type matchHook struct {
+	store.Store
+	once sync.Once
+	hook func()
+}
+
+func (m *matchHook) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User, error) {
+	users, err := m.Store.MatchUsers(ctx, k)
+	m.once.Do(m.hook)
+	return users, err
+}
+
+// The import decides that its caller may change a user on a read made
+// before the hashes run; when the user changes before the write (here it
+// joins a tenant the caller does not manage, or is deleted), the line is
+// refused instead of overwriting the user from that old read.
+func TestImportRefusesUsersChangedSinceTheMatch(t *testing.T) {
+	for _, change := range []string{"joins another tenant", "is deleted"} {
+		t.Run(change, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "import.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			hooked := &matchHook{Store: st}
+			pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
+			svc := service.New(hooked, pool, nil, service.Config{}, nil)
+			if _, err := svc.Bootstrap(ctx, ""); err != nil {
+				t.Fatal(err)
+			}
+			mine, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Mine"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Other"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "target@import.example", TenantID: mine.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := created.User
+			hooked.hook = func() {
+				var err error
+				if change == "is deleted" {
+					_, err = svc.DeleteUser(ctx, core.System, core.UserRef{ID: target.ID})
+				} else {
+					_, err = svc.PutMember(ctx, core.System, core.TenantRef{ID: other.ID}, core.UserRef{ID: target.ID}, []string{"tenant-admin"})
+				}
+				if err != nil {
+					t.Errorf("the concurrent change: %v", err)
+				}
+			}
+			admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", TenantRoles: map[string][]string{mine.ID: {"tenant-admin"}}}
+			hash, err := password.EncodeCheap(password.FormatBcrypt, "the importer's passphrase")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+				{Line: 1, Email: "target@import.example", TenantID: mine.ID, PasswordHash: hash, Given: service.GivenEmail},
+				{Line: 2, Email: "new@import.example", TenantID: mine.ID, Given: service.GivenEmail},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Status != "error" || res[0].Error.Code != core.CodeConflict || res[1].Status != "created" {
+				t.Fatalf("results: %+v, %+v", res[0], res[1])
+			}
+			if _, err := st.GetCredential(ctx, target.ID); core.ErrorCode(err) != core.CodeNotFound {
+				t.Fatalf("the changed user got the import's password: %v", err)
+			}
+			if change == "is deleted" {
+				if u, err := st.GetUser(ctx, core.UserRef{ID: target.ID}); err != nil || u.Status != core.UserDeleted {
+					t.Fatalf("the deleted user came back: %+v, %v", u, err)
+				}
+			}
+		})
+	}
+}
+
+// Granting provider-admin through an import takes elevated permissions
+// where the service requires them, as POST /v1/users does.
+func TestImportProviderAdminNeedsElevation(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "import.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
+	svc := service.New(st, pool, nil, service.Config{RequireElevation: true}, nil)
+	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	line := service.ImportItem{Line: 1, Email: "pa@import.example", Roles: []string{core.RoleProviderAdmin}, Given: service.GivenEmail}
+	res, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{line})
+	if err != nil || res[0].Status != "error" || res[0].Error.Code != core.CodeElevationRequired {
+		t.Fatalf("not elevated: %+v, %v", res, err)
+	}
+	admin.ElevatedUntil = time.Now().Add(time.Hour)
+	if res, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{line}); err != nil || res[0].Status != "created" {
+		t.Fatalf("elevated: %+v, %v", res, err)
+	}
+}
