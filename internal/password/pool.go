@@ -169,6 +169,11 @@ func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, erro
 // pool's parameters.
 func (p *Pool) NeedsRehash(encoded string) bool { return NeedsRehash(encoded, p.params) }
 
+// errOverloaded is the answer when no turn or slot freed in time.
+func errOverloaded() error {
+	return &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
+}
+
 // takeLargeTurn waits, as long as a slot may be waited for, for the turn
 // of hashes larger than the pool's own; release gives it back once their
 // memory is collected.
@@ -183,7 +188,7 @@ func (p *Pool) takeLargeTurn(ctx context.Context) (release func(), err error) {
 		}, nil
 	case <-timer.C:
 		p.rejected.Inc()
-		return nil, &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
+		return nil, errOverloaded()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -303,7 +308,7 @@ func (p *Pool) acquire(ctx context.Context, prio Priority) (*Hasher, error) {
 		p.wait.Observe(time.Since(start).Seconds())
 		return h, nil
 	case <-timer.C:
-		cause = &core.Error{Code: core.CodeOverloaded, Message: "too many password operations at once; retry shortly", RetryAfter: 1}
+		cause = errOverloaded()
 	case <-ctx.Done():
 		cause = ctx.Err()
 	}

@@ -14,6 +14,29 @@ import (
 	"roster/internal/store/sqlite"
 )
 
+// importService is a bootstrapped service over a fresh SQLite database,
+// whose store wrap (when not nil) may replace; st is the database itself.
+func importService(t *testing.T, cfg service.Config, wrap func(store.Store) store.Store) (svc *service.Service, st store.Store) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "import.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st = db
+	seen := st
+	if wrap != nil {
+		seen = wrap(st)
+	}
+	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
+	svc = service.New(seen, pool, nil, cfg, nil)
+	t.Cleanup(svc.Drain)
+	if _, err := svc.Bootstrap(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	return svc, st
+}
+
 // matchHook runs once, right after the import's first match of existing
 // users (outside its write transaction), as a concurrent request would.
 type matchHook struct {
@@ -36,17 +59,11 @@ func TestImportRefusesUsersChangedSinceTheMatch(t *testing.T) {
 	for _, change := range []string{"joins another tenant", "is deleted"} {
 		t.Run(change, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "import.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			hooked := &matchHook{Store: st}
-			pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
-			svc := service.New(hooked, pool, nil, service.Config{}, nil)
-			if _, err := svc.Bootstrap(ctx, ""); err != nil {
-				t.Fatal(err)
-			}
+			var hooked *matchHook
+			svc, st := importService(t, service.Config{}, func(st store.Store) store.Store {
+				hooked = &matchHook{Store: st}
+				return hooked
+			})
 			mine, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Mine"})
 			if err != nil {
 				t.Fatal(err)
@@ -102,16 +119,7 @@ func TestImportRefusesUsersChangedSinceTheMatch(t *testing.T) {
 // where the service requires them, as POST /v1/users does.
 func TestImportProviderAdminNeedsElevation(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "import.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
-	svc := service.New(st, pool, nil, service.Config{RequireElevation: true}, nil)
-	if _, err := svc.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := importService(t, service.Config{RequireElevation: true}, nil)
 	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
 	line := service.ImportItem{Line: 1, Email: "pa@import.example", Roles: []string{core.RoleProviderAdmin}, Given: service.GivenEmail}
 	res, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{line})
