@@ -90,8 +90,16 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	ptime := fs.Uint("password-time", 2, "argon2id passes: the server's (passed to it with --spawn)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	ceilingTime := fs.Duration("ceiling-time", 5*time.Second, "how long to measure the bare hash ceiling, before the run and after each hash-bound scenario")
+	parts := fs.Int("parts", 1, "run each hash-bound scenario (register-create, login) in this many parts, the bare hash ceiling measured "+
+		"between them, and compare each part with the ceiling around it: on a shared machine the ceiling drifts within a minute")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *parts < 1 {
+		return errors.New("--parts must be 1 or more")
+	}
+	if *count > 0 && *parts > *count {
+		return fmt.Errorf("--parts %d is more than --count %d: every part needs a request", *parts, *count)
 	}
 	scenarios := fs.Args()
 	all := []string{"invite-create", "register-create", "login", "get", "list", "search"}
@@ -147,12 +155,12 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	params := password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1}
 	hashTime := timeHash(params)
 	cores := runtime.NumCPU()
-	ceilingBefore := hashCeiling(params, cores, *ceilingTime)
-	ceiling := ceilingBefore
+	ceiling := hashCeiling(params, cores, *ceilingTime)
 	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms for one hash alone (cores ÷ that = %.1f/s); "+
 		"bare hash ceiling with every core hashing: %.1f hashes/s (%.1f ms of CPU each%s)\n", cores, runtime.GOARCH, params.Memory, params.Time,
 		float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds(), ceiling.PerSecond, 1000*ceiling.CPUPerHash,
 		stealNote(ceiling.Steal))
+	latest := ceiling // the ceiling's last measurement, which the next hash-bound scenario starts from
 
 	b.pid = *pid
 	var err error
@@ -161,28 +169,57 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	var results []benchResult
 	for _, s := range scenarios {
-		r, err := b.run(ctx, s)
+		if s != "register-create" && s != "login" {
+			r, err := b.run(ctx, s, 1, nil)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+			results = append(results, r.benchResult)
+			b.print(r.benchResult)
+			continue
+		}
+		// The ceiling is measured before each part and after the last, and
+		// each part is held against the average of the two around it: the
+		// machine's other work varies over a run.
+		samples := []ceilingSample{latest}
+		r, err := b.run(ctx, s, *parts, func() {
+			samples = append(samples, hashCeiling(params, cores, *ceilingTime))
+		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}
-		results = append(results, r)
-		b.print(r)
-		if s == "register-create" || s == "login" {
-			// The ceiling is measured again after the run, and the two
-			// averaged: the machine's other work varies over a run.
-			after := hashCeiling(params, cores, *ceilingTime)
-			ceiling = averageCeilings(ceilingBefore, after)
-			raw, stealFree, cpu := ceilingShares(r, ceiling)
-			fmt.Fprintf(stdout, "%-16s %.1f%% of the bare hash ceiling (%.1f/s: %.1f before the run, %.1f after)\n", "",
-				100*raw, ceiling.PerSecond, ceilingBefore.PerSecond, after.PerSecond)
-			if stealFree >= 0 {
-				fmt.Fprintf(stdout, "%-16s %.1f%% with steal taken out (the hypervisor kept %.1f%% of the machine in the run, %.1f%% while the ceiling was measured)\n", "",
-					100*stealFree, 100*r.Steal, 100*ceiling.Steal)
+		latest = samples[len(samples)-1]
+		results = append(results, r.benchResult)
+		b.print(r.benchResult)
+		ceilings := make([]ceilingSample, len(r.parts))
+		for i := range r.parts {
+			ceilings[i] = averageCeilings(samples[i], samples[i+1])
+		}
+		if len(r.parts) > 1 {
+			for i, part := range r.parts {
+				raw, _, cpu := ceilingShares(part, ceilings[i])
+				fmt.Fprintf(stdout, "%-16s part %d: %.1f ok/s against %.1f/s (%.1f before it, %.1f after): %.1f%%%s\n", "", i+1,
+					part.PerSecond, ceilings[i].PerSecond, samples[i].PerSecond, samples[i+1].PerSecond, 100*raw, cpuNote(cpu))
 			}
-			if cpu >= 0 {
-				fmt.Fprintf(stdout, "%-16s %.1f%% in CPU: a bare hash took %.1f ms of CPU, the server %.1f ms per request\n", "",
-					100*cpu, 1000*ceiling.CPUPerHash, 1000*ceiling.CPUPerHash/cpu)
+		}
+		raw, stealFree, cpu := combinedShares(r.parts, ceilings)
+		ceiling = meanCeiling(r.parts, ceilings)
+		between := fmt.Sprintf("%.1f before the run, %.1f after", samples[0].PerSecond, samples[1].PerSecond)
+		if len(r.parts) > 1 {
+			lo, hi := samples[0].PerSecond, samples[0].PerSecond
+			for _, c := range samples {
+				lo, hi = min(lo, c.PerSecond), max(hi, c.PerSecond)
 			}
+			between = fmt.Sprintf("measured %d times, %.1f–%.1f/s", len(samples), lo, hi)
+		}
+		fmt.Fprintf(stdout, "%-16s %.1f%% of the bare hash ceiling (%.1f/s: %s)\n", "", 100*raw, ceiling.PerSecond, between)
+		if stealFree >= 0 {
+			fmt.Fprintf(stdout, "%-16s %.1f%% with steal taken out (the hypervisor kept %.1f%% of the machine in the run, %.1f%% while the ceiling was measured)\n", "",
+				100*stealFree, 100*r.Steal, 100*ceiling.Steal)
+		}
+		if cpu >= 0 {
+			fmt.Fprintf(stdout, "%-16s %.1f%% in CPU: a bare hash took %.1f ms of CPU, the server %.1f ms per request\n", "",
+				100*cpu, 1000*ceiling.CPUPerHash, 1000*ceiling.CPUPerHash/cpu)
 		}
 	}
 	if *pid > 0 {
@@ -433,11 +470,75 @@ func (b *bencher) sampleIDs(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error) {
+// scenarioRun is a scenario's result as a whole and part by part.
+type scenarioRun struct {
+	benchResult
+	parts []benchResult
+}
+
+// run drives one scenario in the given number of parts, one after another
+// on the same setup, calling between (when not nil) after each part. With
+// --count the requests are shared out between the parts; otherwise each
+// part runs for its share of --duration.
+func (b *bencher) run(ctx context.Context, scenario string, parts int, between func()) (scenarioRun, error) {
 	makeRequest, err := b.prepare(ctx, scenario)
 	if err != nil {
-		return benchResult{}, err
+		return scenarioRun{}, err
 	}
+	var (
+		run       scenarioRun
+		latencies []time.Duration
+		errs      = map[string]int{}
+		first     int // the first request index of a part: every request of the scenario is its own
+	)
+	for p := 0; p < parts; p++ {
+		count := 0
+		if b.count > 0 {
+			count = b.count/parts + boolInt(p < b.count%parts)
+		}
+		part, lat := b.drive(ctx, scenario, makeRequest, first, count, b.duration/time.Duration(parts))
+		first += len(lat)
+		run.parts = append(run.parts, part)
+		latencies = append(latencies, lat...)
+		for k, v := range part.Errors {
+			errs[k] += v
+		}
+		if between != nil {
+			between()
+		}
+	}
+	r := summarize(scenario, b.concurrency, latencies, errs, 0)
+	r.Steal = 0
+	for _, part := range run.parts {
+		r.Seconds += part.Seconds
+		r.ServerCPU += part.ServerCPU
+		r.BenchCPU += part.BenchCPU
+		if part.Steal < 0 || r.Steal < 0 {
+			r.Steal = -1
+		} else {
+			r.Steal += part.Steal * part.Seconds
+		}
+	}
+	if r.Steal >= 0 && r.Seconds > 0 {
+		r.Steal /= r.Seconds
+	}
+	r.PerSecond = float64(r.Requests-failedCount(errs)) / r.Seconds
+	run.benchResult = r
+	return run, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// drive sends a scenario's requests from every client at once, from
+// request index first on, until count requests are done (count > 0) or
+// the duration is up, and returns what it measured and the latencies.
+func (b *bencher) drive(ctx context.Context, scenario string, makeRequest func(i int) request, first, count int,
+	duration time.Duration) (benchResult, []time.Duration) {
 	var (
 		next      atomic.Int64
 		mu        sync.Mutex
@@ -448,7 +549,7 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	serverCPU0, _ := processCPU(b.pid)
 	benchCPU0, _ := processCPU(os.Getpid())
 	machine0 := readMachineTimes()
-	deadline := time.Now().Add(b.duration)
+	deadline := time.Now().Add(duration)
 	start := time.Now()
 	for w := 0; w < b.concurrency; w++ {
 		wg.Add(1)
@@ -472,10 +573,10 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 			}
 			for {
 				i := int(next.Add(1)) - 1
-				if (b.count > 0 && i >= b.count) || (b.count == 0 && time.Now().After(deadline)) || ctx.Err() != nil {
+				if (count > 0 && i >= count) || (count == 0 && time.Now().After(deadline)) || ctx.Err() != nil {
 					break
 				}
-				r := makeRequest(i)
+				r := makeRequest(first + i)
 				t0 := time.Now()
 				status, body, err := send(r)
 				local = append(local, time.Since(t0))
@@ -499,7 +600,14 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 	elapsed := time.Since(start)
 	serverCPU1, _ := processCPU(b.pid)
 	benchCPU1, _ := processCPU(os.Getpid())
-	steal := stealShare(machine0, readMachineTimes())
+	r := summarize(scenario, b.concurrency, latencies, errs, elapsed.Seconds())
+	r.ServerCPU, r.BenchCPU, r.Steal = serverCPU1-serverCPU0, benchCPU1-benchCPU0, stealShare(machine0, readMachineTimes())
+	return r, latencies
+}
+
+// summarize gives the throughput and latency percentiles of a set of
+// requests (sorting latencies in place).
+func summarize(scenario string, concurrency int, latencies []time.Duration, errs map[string]int, seconds float64) benchResult {
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
 		if len(latencies) == 0 {
@@ -507,12 +615,14 @@ func (b *bencher) run(ctx context.Context, scenario string) (benchResult, error)
 		}
 		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
 	}
-	failed := failedCount(errs)
-	// Throughput counts answers that succeeded: a quick 503 from a full
-	// hashing pool is back-pressure, not work done.
-	return benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: elapsed.Seconds(),
-		PerSecond: float64(len(latencies)-failed) / elapsed.Seconds(), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99),
-		MaxMs: pct(1), Concurrency: b.concurrency, ServerCPU: serverCPU1 - serverCPU0, BenchCPU: benchCPU1 - benchCPU0, Steal: steal}, nil
+	r := benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: seconds,
+		P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99), MaxMs: pct(1), Concurrency: concurrency}
+	if seconds > 0 {
+		// Throughput counts answers that succeeded: a quick 503 from a
+		// full hashing pool is back-pressure, not work done.
+		r.PerSecond = float64(len(latencies)-failedCount(errs)) / seconds
+	}
+	return r
 }
 
 // processCPU reads the user and system CPU seconds a process has used.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -91,6 +92,75 @@ func ceilingShares(r benchResult, c ceilingSample) (raw, stealFree, cpu float64)
 		cpu = c.CPUPerHash / (r.ServerCPU / float64(ok))
 	}
 	return raw, stealFree, cpu
+}
+
+// combinedShares compares a run made of parts with the ceilings measured
+// around each part, in the same three ways as ceilingShares: the requests
+// answered against those the ceilings would have allowed in each part's
+// time, without and with steal, and the server's CPU against the bare
+// hashes' CPU for the same requests. One part gives ceilingShares' answer.
+func combinedShares(parts []benchResult, ceilings []ceilingSample) (raw, stealFree, cpu float64) {
+	var ok, allowed, allowedStealFree, bareCPU, serverCPU float64
+	stealKnown, cpuKnown := true, true
+	for i, r := range parts {
+		c := ceilings[i]
+		n := float64(r.Requests - failedCount(r.Errors))
+		ok += n
+		allowed += r.Seconds * c.PerSecond
+		if r.Steal >= 0 && c.Steal >= 0 {
+			allowedStealFree += r.Seconds * c.PerSecond * (1 - r.Steal) / (1 - c.Steal)
+		} else {
+			stealKnown = false
+		}
+		if r.ServerCPU > 0 && c.CPUPerHash > 0 {
+			bareCPU += n * c.CPUPerHash
+			serverCPU += r.ServerCPU
+		} else {
+			cpuKnown = false
+		}
+	}
+	raw, stealFree, cpu = -1, -1, -1
+	if allowed > 0 {
+		raw = ok / allowed
+	}
+	if stealKnown && allowedStealFree > 0 {
+		stealFree = ok / allowedStealFree
+	}
+	if cpuKnown && serverCPU > 0 && ok > 0 {
+		cpu = bareCPU / serverCPU
+	}
+	return raw, stealFree, cpu
+}
+
+// meanCeiling is the ceiling over a run of parts, each part's ceiling
+// weighed by its time (its CPU per hash by its requests), for reporting.
+func meanCeiling(parts []benchResult, ceilings []ceilingSample) ceilingSample {
+	var seconds, perSecond, requests, cpu, steal float64
+	for i, r := range parts {
+		c := ceilings[i]
+		seconds += r.Seconds
+		perSecond += r.Seconds * c.PerSecond
+		n := float64(max(r.Requests, 1))
+		requests += n
+		cpu += n * c.CPUPerHash
+		if steal >= 0 && c.Steal >= 0 {
+			steal += r.Seconds * c.Steal
+		} else {
+			steal = -1
+		}
+	}
+	m := ceilingSample{PerSecond: perSecond / seconds, CPUPerHash: cpu / requests, Steal: -1}
+	if steal >= 0 {
+		m.Steal = steal / seconds
+	}
+	return m
+}
+
+func cpuNote(cpu float64) string {
+	if cpu < 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %.1f%% in CPU", 100*cpu)
 }
 
 // failedCount is the number of requests that did not succeed.

@@ -48,3 +48,47 @@ func TestCeilingShares(t *testing.T) {
 		t.Errorf("average %+v", avg)
 	}
 }
+
+func TestCombinedShares(t *testing.T) {
+	// One part is the same comparison as ceilingShares.
+	r := benchResult{PerSecond: 32, Seconds: 10, Requests: 330, Errors: map[string]int{"503": 10}, ServerCPU: 15, Steal: 0.2}
+	c := ceilingSample{PerSecond: 40, CPUPerHash: 0.045, Steal: 0}
+	wantRaw, wantStealFree, wantCPU := ceilingShares(r, c)
+	raw, stealFree, cpu := combinedShares([]benchResult{r}, []ceilingSample{c})
+	if math.Abs(raw-wantRaw) > 1e-9 || math.Abs(stealFree-wantStealFree) > 1e-9 || math.Abs(cpu-wantCPU) > 1e-9 {
+		t.Errorf("one part: %v %v %v, want %v %v %v", raw, stealFree, cpu, wantRaw, wantStealFree, wantCPU)
+	}
+
+	// Two parts of 10 s, each at 90% of the ceiling of its own time: the
+	// ceiling fell from 50/s to 30/s between them. Against the average
+	// ceiling of the whole run the answer would also be 90% here, but in
+	// CPU each part is held to its own CPU per hash.
+	parts := []benchResult{
+		{Seconds: 10, Requests: 450, ServerCPU: 10, Steal: 0},
+		{Seconds: 10, Requests: 270, ServerCPU: 10, Steal: 0.1},
+	}
+	ceilings := []ceilingSample{{PerSecond: 50, CPUPerHash: 0.036, Steal: 0}, {PerSecond: 30, CPUPerHash: 0.06, Steal: 0}}
+	raw, stealFree, cpu = combinedShares(parts, ceilings)
+	if math.Abs(raw-0.9) > 1e-9 {
+		t.Errorf("raw %v, want 0.9", raw)
+	}
+	// Without steal the second part could have done 27/s: 720 of 770.
+	if want := 720.0 / (500 + 270); math.Abs(stealFree-want) > 1e-9 {
+		t.Errorf("steal-free %v, want %v", stealFree, want)
+	}
+	// 450×36 ms + 270×60 ms of bare hashing for 20 s of the server's CPU.
+	if want := (450*0.036 + 270*0.06) / 20; math.Abs(cpu-want) > 1e-9 {
+		t.Errorf("cpu %v, want %v", cpu, want)
+	}
+	m := meanCeiling(parts, ceilings)
+	if math.Abs(m.PerSecond-40) > 1e-9 || math.Abs(m.Steal) > 1e-9 || math.Abs(m.CPUPerHash-(450*0.036+270*0.06)/720) > 1e-9 {
+		t.Errorf("mean ceiling %+v", m)
+	}
+
+	// A part without steal or the server's CPU makes those comparisons
+	// unknown, not partial.
+	parts[1].Steal, parts[1].ServerCPU = -1, 0
+	if _, stealFree, cpu = combinedShares(parts, ceilings); stealFree != -1 || cpu != -1 {
+		t.Errorf("unknown parts gave %v, %v", stealFree, cpu)
+	}
+}

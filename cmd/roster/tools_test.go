@@ -205,6 +205,40 @@ func TestBenchDrivesEveryScenario(t *testing.T) {
 	}
 }
 
+// With --parts a hash-bound scenario runs in parts with the ceiling
+// measured between them; every request of the scenario is still its own
+// (register-create would answer 409 to a repeated email).
+func TestBenchInParts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "r.db")
+	srv := startServe(t, append([]string{"--db", db}, cheapHash...), map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey})
+	vars := map[string]string{"ROSTER_API_KEY": toolsKey}
+	args := append([]string{"bench", "--url", srv.url, "--count", "13", "--concurrency", "2", "--ceiling-time", "50ms", "--parts", "3"},
+		cheapHash...)
+	code, stdout, stderr := runCommand(t, append(args, "register-create", "login", "invite-create"), vars)
+	if code != 0 {
+		t.Fatalf("bench exited %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{
+		`register-create +13 requests .* errors: none`, `login +13 requests .* errors: none`, `invite-create +13 requests .* errors: none`,
+		`part 1: [0-9.]+ ok/s against [0-9.]+/s \([0-9.]+ before it, [0-9.]+ after\): [0-9.]+%`, `part 3: `,
+		`% of the bare hash ceiling \([0-9.]+/s: measured 4 times, [0-9.]+–[0-9.]+/s\)`,
+	} {
+		if !regexpLine(stdout, want) {
+			t.Errorf("no line matching %q in:\n%s", want, stdout)
+		}
+	}
+	// Parts apply to hash-bound scenarios only: six part lines, three each.
+	if n := strings.Count(stdout, " part "); n != 6 {
+		t.Errorf("%d part lines, want 6:\n%s", n, stdout)
+	}
+	for _, bad := range [][]string{{"--parts", "0"}, {"--count", "2", "--parts", "3"}} {
+		code, _, stderr := runCommand(t, append(append([]string{"bench", "--url", srv.url}, bad...), "login"), vars)
+		if code == 0 || !strings.Contains(stderr, "--parts") {
+			t.Errorf("bench %v: exit %d, stderr %q", bad, code, stderr)
+		}
+	}
+}
+
 func regexpLine(s, pattern string) bool {
 	re := regexp.MustCompile(pattern)
 	for _, line := range strings.Split(s, "\n") {
