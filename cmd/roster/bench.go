@@ -496,8 +496,8 @@ func (b *bencher) run(ctx context.Context, scenario string, parts int, between f
 		if b.count > 0 {
 			count = b.count/parts + boolInt(p < b.count%parts)
 		}
-		part, lat := b.drive(ctx, scenario, makeRequest, first, count, b.duration/time.Duration(parts))
-		first += len(lat)
+		part, lat, taken := b.drive(ctx, scenario, makeRequest, first, count, b.duration/time.Duration(parts))
+		first += taken
 		run.parts = append(run.parts, part)
 		latencies = append(latencies, lat...)
 		for k, v := range part.Errors {
@@ -522,7 +522,9 @@ func (b *bencher) run(ctx context.Context, scenario string, parts int, between f
 	if r.Steal >= 0 && r.Seconds > 0 {
 		r.Steal /= r.Seconds
 	}
-	r.PerSecond = float64(r.Requests-failedCount(errs)) / r.Seconds
+	if r.Seconds > 0 {
+		r.PerSecond = float64(r.Requests-failedCount(errs)) / r.Seconds
+	}
 	run.benchResult = r
 	return run, nil
 }
@@ -536,9 +538,12 @@ func boolInt(b bool) int {
 
 // drive sends a scenario's requests from every client at once, from
 // request index first on, until count requests are done (count > 0) or
-// the duration is up, and returns what it measured and the latencies.
+// the duration is up. It returns what it measured, the latencies, and how
+// many indexes it took: a client that took one as time ran out sent
+// nothing with it, but a later index may have been sent, so the next part
+// starts after all of them.
 func (b *bencher) drive(ctx context.Context, scenario string, makeRequest func(i int) request, first, count int,
-	duration time.Duration) (benchResult, []time.Duration) {
+	duration time.Duration) (benchResult, []time.Duration, int) {
 	var (
 		next      atomic.Int64
 		mu        sync.Mutex
@@ -602,7 +607,7 @@ func (b *bencher) drive(ctx context.Context, scenario string, makeRequest func(i
 	benchCPU1, _ := processCPU(os.Getpid())
 	r := summarize(scenario, b.concurrency, latencies, errs, elapsed.Seconds())
 	r.ServerCPU, r.BenchCPU, r.Steal = serverCPU1-serverCPU0, benchCPU1-benchCPU0, stealShare(machine0, readMachineTimes())
-	return r, latencies
+	return r, latencies, int(next.Load())
 }
 
 // summarize gives the throughput and latency percentiles of a set of
