@@ -535,10 +535,10 @@ var errUserChanged = core.Errorf(core.CodeConflict, "the user changed while the 
 // the items update, and refuses the items whose user changed since
 // matchExisting decided on it: the decision that the caller may change the
 // user (and the values merged into the update) came from a read made
-// before the hashes ran, seconds earlier under load. On SQLite the
-// transaction holds the write lock, so nothing changes between this read
-// and the write; on PostgreSQL a change committed in that moment can still
-// slip through (locking the rows, SELECT ... FOR UPDATE, would close it).
+// before the hashes ran, seconds earlier under load. The users are locked
+// first, so that no change lands between this read and the commit: on
+// SQLite the write transaction holds that already; on PostgreSQL another
+// node could otherwise change a user's memberships in that moment.
 func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
 	var ids []string
 	for _, pr := range todo {
@@ -548,6 +548,9 @@ func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
 	}
 	if len(ids) == 0 {
 		return nil
+	}
+	if err := tx.LockUsers(ctx, ids); err != nil {
+		return err
 	}
 	now, err := tx.MatchUsers(ctx, store.UserKeys{IDs: ids})
 	if err != nil {

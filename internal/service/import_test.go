@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +113,75 @@ func TestImportRefusesUsersChangedSinceTheMatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// lockRecorder notes, inside write transactions, the users locked and
+// whether each read of users by key came after a lock of them.
+type lockRecorder struct {
+	store.Store
+	mu     sync.Mutex
+	locked []string
+	reads  []bool // per MatchUsers in a transaction: were its ids all locked before it
+}
+
+func (r *lockRecorder) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return r.Store.InTx(ctx, func(tx store.Tx) error { return fn(&lockRecordingTx{Tx: tx, r: r}) })
+}
+
+type lockRecordingTx struct {
+	store.Tx
+	r *lockRecorder
+}
+
+func (t *lockRecordingTx) LockUsers(ctx context.Context, ids []string) error {
+	t.r.mu.Lock()
+	t.r.locked = append(t.r.locked, ids...)
+	t.r.mu.Unlock()
+	return t.Tx.LockUsers(ctx, ids)
+}
+
+func (t *lockRecordingTx) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User, error) {
+	t.r.mu.Lock()
+	all := len(k.IDs) > 0
+	for _, id := range k.IDs {
+		all = all && slices.Contains(t.r.locked, id)
+	}
+	t.r.reads = append(t.r.reads, all)
+	t.r.mu.Unlock()
+	return t.Tx.MatchUsers(ctx, k)
+}
+
+// The import's second look at the users it updates, inside the write,
+// locks them first: another node (PostgreSQL) cannot change what they may
+// access between that look and the commit (the store's node tests show
+// the lock holding).
+func TestImportLocksTheUsersItRechecks(t *testing.T) {
+	ctx := context.Background()
+	var rec *lockRecorder
+	svc, _ := importService(t, service.Config{}, func(st store.Store) store.Store {
+		rec = &lockRecorder{Store: st}
+		return rec
+	})
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Locked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "relocked@import.example", TenantID: tn.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", TenantRoles: map[string][]string{tn.ID: {"tenant-admin"}}}
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, Email: "relocked@import.example", Name: "Renamed", TenantID: tn.ID, Given: service.GivenEmail | service.GivenName},
+	})
+	if err != nil || res[0].Status != "updated" {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Contains(rec.locked, created.User.ID) || len(rec.reads) == 0 || !rec.reads[len(rec.reads)-1] {
+		t.Fatalf("locked %v, reads after a lock %v", rec.locked, rec.reads)
 	}
 }
 

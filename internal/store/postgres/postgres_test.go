@@ -16,6 +16,20 @@ func TestConformance(t *testing.T) {
 	storetest.RunTests(t, func(t *testing.T) store.Store { return testsupport.OpenPostgres(t) })
 }
 
+// Two nodes on one database, each with its own pool and group committer.
+func TestNodes(t *testing.T) {
+	url := testsupport.PostgresSchemaURL(t)
+	open := func() store.Store {
+		s, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.RunNodeTests(t, open(), open(), false)
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	url := testsupport.PostgresSchemaURL(t)
 	applied, err := postgres.Migrate(context.Background(), url)

@@ -28,6 +28,21 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Two processes on one database file: SQLite's write lock is what keeps
+// them apart.
+func TestNodes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roster.db")
+	open := func() store.Store {
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.RunNodeTests(t, open(), open(), true)
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "roster.db")
 	applied, err := sqlite.Migrate(context.Background(), path)

@@ -37,6 +37,11 @@ type Dialect struct {
 	// each other's rows (" FOR UPDATE SKIP LOCKED"); empty where the
 	// database has a single writer.
 	SkipLocked string
+	// ForUpdate ends a SELECT that locks the rows it reads against
+	// changes until the transaction ends (" FOR NO KEY UPDATE"); empty
+	// where the database has a single writer, whose write transactions
+	// hold everything.
+	ForUpdate string
 	// Explain is the statement prefix that asks for a query plan.
 	Explain string
 	// SyncSequence, when set, returns the statement that moves a table's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -579,7 +580,46 @@ func (q *queries) RecordLogin(ctx context.Context, userID string, at time.Time) 
 	return mustAffect(res, "user")
 }
 
+func (q *queries) LockUsers(ctx context.Context, ids []string) error {
+	if q.d.ForUpdate == "" || len(ids) == 0 {
+		return nil
+	}
+	// In id order, so that two transactions locking overlapping sets
+	// take their common users in the same order and cannot deadlock
+	// between them.
+	args := make([]any, len(ids))
+	for i, id := range slices.Sorted(slices.Values(ids)) {
+		args[i] = id
+	}
+	rows, err := q.query(ctx, `SELECT id FROM users WHERE id IN (`+placeholders(len(args))+`) ORDER BY id`+q.d.ForUpdate, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	rows.Close()
+	return q.wrap(err, "")
+}
+
+// lockUser holds one user for a change to what it may access (see
+// LockUsers): a change to the user's row takes the same lock by itself.
+func (q *queries) lockUser(ctx context.Context, userID string) error {
+	if q.d.ForUpdate == "" {
+		return nil
+	}
+	var id string
+	err := q.queryRow(ctx, `SELECT id FROM users WHERE id = ?`+q.d.ForUpdate, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // the write that follows says what is missing, as without the lock
+	}
+	return q.wrap(err, "")
+}
+
 func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
+	if err := q.lockUser(ctx, userID); err != nil {
+		return err
+	}
 	if _, err := q.exec(ctx, `DELETE FROM user_provider_roles WHERE user_id = ?`, userID); err != nil {
 		return err
 	}
@@ -592,6 +632,9 @@ func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []s
 }
 
 func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
+	if err := q.lockUser(ctx, m.UserID); err != nil {
+		return err
+	}
 	res, err := q.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (tenant_id, user_id) DO NOTHING`, m.TenantID, m.UserID, q.t(m.CreatedAt))
 	if err != nil {
@@ -613,6 +656,9 @@ func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
 }
 
 func (q *queries) DeleteMembership(ctx context.Context, tenantID, userID string) error {
+	if err := q.lockUser(ctx, userID); err != nil {
+		return err
+	}
 	if _, err := q.exec(ctx, `DELETE FROM resource_group_members WHERE user_id = ?
 		AND group_id IN (SELECT id FROM resource_groups WHERE tenant_id = ?)`, userID, tenantID); err != nil {
 		return err

@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/store"
+)
+
+// RunNodeTests checks what two nodes sharing one database see of each
+// other's transactions: a and b are two stores opened on the same
+// database, as two roster processes would open it. singleWriter says the
+// database runs one write transaction at a time (SQLite), so that every
+// write of one node waits for the other's.
+func RunNodeTests(t *testing.T, a, b store.Store, singleWriter bool) {
+	t.Run("LockUsersHoldsAccessChanges", func(t *testing.T) { testLockUsers(t, a, b) })
+	if !singleWriter {
+		t.Run("LockUsersLeavesOtherWrites", func(t *testing.T) { testLockUsersLeavesOtherWrites(t, a, b) })
+	}
+}
+
+// What only names a locked user (a session, a credential: rows whose
+// foreign key points at it) does not wait for the lock: a login during an
+// import is not held up by it.
+func testLockUsersLeavesOtherWrites(t *testing.T, a, b store.Store) {
+	u := newUser(t, a, userWith("locked-not-held@example.com"))
+	locked, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	held := make(chan error, 1)
+	go func() {
+		held <- a.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
+				return err
+			}
+			once.Do(func() { close(locked) })
+			<-release
+			return nil
+		})
+	}()
+	defer func() {
+		close(release)
+		if err := <-held; err != nil {
+			t.Errorf("the locking transaction: %v", err)
+		}
+	}()
+	select {
+	case <-locked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock was not taken in 10 s")
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- b.InTx(ctx, func(tx store.Tx) error {
+			sess := core.Session{ID: core.NewID(), Hash: "h-" + core.NewID(), UserID: u.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+			if err := tx.CreateSession(ctx, sess); err != nil {
+				return err
+			}
+			return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g", UpdatedAt: epoch})
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a session and a credential for the locked user: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a session and a credential for the locked user waited for the lock")
+	}
+}
+
+// A transaction that locked a user (an import about to overwrite it on
+// the strength of what it may access) keeps every change to that access
+// on another node waiting until it ends; the change then goes through.
+func testLockUsers(t *testing.T, a, b store.Store) {
+	mine := newTenant(t, a, "Locks")
+	other := newTenant(t, a, "Locks elsewhere")
+	u := newUser(t, a, userWith("locked@example.com"))
+	member := func(tenantID string, roles ...string) core.Membership {
+		return core.Membership{TenantID: tenantID, UserID: u.ID, Roles: roles, CreatedAt: epoch}
+	}
+	tx(t, a, func(tx store.Tx) error { return tx.PutMembership(ctx, member(mine.ID, "member")) })
+
+	changes := []struct {
+		name string
+		fn   func(tx store.Tx) error
+	}{
+		{"joins a tenant", func(tx store.Tx) error { return tx.PutMembership(ctx, member(other.ID)) }},
+		{"gets tenant roles", func(tx store.Tx) error { return tx.PutMembership(ctx, member(mine.ID, "tenant-admin")) }},
+		{"leaves a tenant", func(tx store.Tx) error { return tx.DeleteMembership(ctx, other.ID, u.ID) }},
+		{"gets provider roles", func(tx store.Tx) error { return tx.SetProviderRoles(ctx, u.ID, []string{core.RoleProviderAdmin}) }},
+		{"is disabled", func(tx store.Tx) error {
+			cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+			if err != nil {
+				return err
+			}
+			cur.Status, cur.UpdatedAt = core.UserDisabled, cur.UpdatedAt.Add(time.Second)
+			return tx.UpdateUser(ctx, cur)
+		}},
+	}
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			var once sync.Once
+			locked, release := make(chan struct{}), make(chan struct{})
+			held := make(chan error, 1)
+			go func() {
+				held <- a.InTx(ctx, func(tx store.Tx) error {
+					// An id that is not a user's is passed over.
+					if err := tx.LockUsers(ctx, []string{core.NewID(), u.ID}); err != nil {
+						return err
+					}
+					once.Do(func() { close(locked) })
+					<-release
+					return nil
+				})
+			}()
+			select {
+			case <-locked:
+			case err := <-held:
+				t.Fatalf("lock: %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the lock was not taken in 10 s")
+			}
+			done := make(chan error, 1)
+			go func() { done <- b.InTx(ctx, c.fn) }()
+			select {
+			case err := <-done:
+				close(release)
+				<-held
+				t.Fatalf("the other node's change went through while the user was locked (%v)", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			close(release)
+			if err := <-held; err != nil {
+				t.Fatalf("the locking transaction: %v", err)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("the change, once the lock was gone: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the change still waited 10 s after the lock was gone")
+			}
+		})
+	}
+	got, err := b.GetUser(ctx, core.UserRef{ID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != core.UserDisabled || len(got.ProviderRoles) != 1 || len(got.Memberships) != 1 ||
+		len(got.Memberships[0].Roles) != 1 || got.Memberships[0].Roles[0] != "tenant-admin" {
+		t.Fatalf("after the changes: %+v", got)
+	}
+}
