@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -468,8 +469,11 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict,
 				"line %d matches the same existing user", updatedBy[match.ID])
 		default:
+			if err := pr.mergeInto(*match); err != nil {
+				pr.res.Status, pr.res.Error = "error", err
+				continue
+			}
 			updatedBy[match.ID] = pr.item.Line
-			pr.mergeInto(*match)
 		}
 	}
 	return nil
@@ -477,10 +481,40 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 
 // mergeInto makes the item an update of existing: what the line gave
 // replaces the stored values, and what it left out keeps them, as a PATCH
-// would; the user's id, number, creation and login history stay.
-func (pr *prepared) mergeInto(existing core.User) {
-	pr.existing = &existing
+// would; the user's id, number, creation and login history stay. A line
+// that a PATCH would refuse is refused, and the item left as it was.
+func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	u, g := &pr.user, pr.item.Given
+	getsPassword := pr.item.Password != "" || pr.item.PasswordHash != ""
+	if g&GivenStatus != 0 && u.Status != existing.Status {
+		switch {
+		case u.Status == core.UserInvited:
+			return core.FieldInvalid("status", "invalid", "an existing user cannot become invited; send an invitation through the API")
+		case existing.Status == core.UserInvited && u.Status == core.UserActive && !getsPassword:
+			return core.FieldInvalid("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
+		}
+	}
+	attributes := existing.Attributes
+	if pr.item.Attributes != nil {
+		// Merged key by key, as PATCH does: a null removes the key.
+		attributes = maps.Clone(existing.Attributes)
+		if attributes == nil {
+			attributes = map[string]any{}
+		}
+		for k, val := range pr.item.Attributes {
+			if val == nil {
+				delete(attributes, k)
+			} else {
+				attributes[k] = val
+			}
+		}
+		v := &core.Validation{}
+		if checkAttributes(v, "attributes", attributes); v.Err() != nil {
+			return core.AsError(v.Err())
+		}
+	}
+	pr.existing = &existing
+	u.Attributes = attributes
 	keep := func(f ImportFields, dst *string, stored string) {
 		if g&f == 0 {
 			*dst = stored
@@ -494,14 +528,22 @@ func (pr *prepared) mergeInto(existing core.User) {
 	keep(GivenPhone, &u.Phone, existing.Phone)
 	keep(GivenLang, &u.Lang, existing.Lang)
 	keep(GivenName, &u.Name, existing.Name)
+	if g&GivenName == 0 && g&(GivenFirstName|GivenLastName) != 0 {
+		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
 	if g&GivenStatus == 0 {
 		u.Status = existing.Status
+		// A password completes an invited user's account.
+		if getsPassword && u.Status == core.UserInvited {
+			u.Status = core.UserActive
+		}
 	}
 	if g&GivenEmailConfirmed == 0 {
 		u.EmailConfirmed = existing.EmailConfirmed
-	}
-	if pr.item.Attributes == nil {
-		u.Attributes = existing.Attributes
+		// The old address's confirmation says nothing of a new one.
+		if core.NormalizeEmail(u.Email) != core.NormalizeEmail(existing.Email) {
+			u.EmailConfirmed = false
+		}
 	}
 	u.ID, u.Number, u.CreatedAt, u.CreatedBy = existing.ID, existing.Number, existing.CreatedAt, existing.CreatedBy
 	u.FirstLoginAt, u.LastLoginAt, u.TwoFA = existing.FirstLoginAt, existing.LastLoginAt, existing.TwoFA
@@ -521,6 +563,7 @@ func (pr *prepared) mergeInto(existing core.User) {
 			}
 		}
 	}
+	return nil
 }
 
 // usersChangedError is a batch's write refused because users it updates

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,6 +183,91 @@ func TestImportLocksTheUsersItRechecks(t *testing.T) {
 	defer rec.mu.Unlock()
 	if !slices.Contains(rec.locked, created.User.ID) || len(rec.reads) == 0 || !rec.reads[len(rec.reads)-1] {
 		t.Fatalf("locked %v, reads after a lock %v", rec.locked, rec.reads)
+	}
+}
+
+// An upsert changes a user as PATCH /v1/users/{id} would: a new email is
+// unconfirmed unless the line says otherwise, first and last names make
+// the name when the line gives no name, attributes merge key by key (a
+// null removes one), a password completes an invited user, and the status
+// changes PATCH refuses are refused on their line.
+func TestImportUpsertIsLikePatch(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	hash, err := password.EncodeCheap(password.FormatBcrypt, "an imported passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{
+		{Line: 1, Email: "ann@patch.example", FirstName: "Ann", LastName: "Lee", EmailConfirmed: true,
+			Attributes: map[string]any{"a": 1.0, "b": 2.0}, Given: service.GivenEmail | service.GivenFirstName | service.GivenLastName | service.GivenEmailConfirmed},
+		{Line: 2, Email: "ivy@patch.example", Status: core.UserInvited, Given: service.GivenEmail | service.GivenStatus},
+		{Line: 3, Email: "kim@patch.example", Status: core.UserInvited, Given: service.GivenEmail | service.GivenStatus},
+		{Line: 4, Email: "lou@patch.example", EmailConfirmed: true, Given: service.GivenEmail | service.GivenEmailConfirmed},
+		{Line: 5, Email: "max@patch.example", Given: service.GivenEmail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for i, r := range created {
+		if r.Status != "created" {
+			t.Fatalf("line %d: %+v", i+1, r)
+		}
+		ids[[]string{"ann", "ivy", "kim", "lou", "max"}[i]] = r.ID
+	}
+	big := strings.Repeat("x", 9<<10)
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, ID: ids["ann"], Email: "ann.ray@patch.example", LastName: "Ray", Attributes: map[string]any{"b": nil, "c": 3.0},
+			Given: service.GivenEmail | service.GivenLastName},
+		{Line: 2, ID: ids["ivy"], Email: "ivy@patch.example", PasswordHash: hash, Given: service.GivenEmail},
+		{Line: 3, ID: ids["kim"], Email: "kim@patch.example", Status: core.UserActive, Given: service.GivenEmail | service.GivenStatus},
+		{Line: 4, ID: ids["lou"], Email: "lou.new@patch.example", EmailConfirmed: true, Status: core.UserInvited,
+			Given: service.GivenEmail | service.GivenEmailConfirmed | service.GivenStatus},
+		{Line: 5, ID: ids["max"], Email: "max@patch.example", Attributes: map[string]any{"one": big}, Given: service.GivenEmail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second line for max in the same import would be refused as a
+	// second match of one user; the next import merges into line 5's.
+	res2, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, ID: ids["max"], Email: "max@patch.example", Attributes: map[string]any{"two": big}, Given: service.GivenEmail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = append(res, res2...)
+	want := []struct{ status, field string }{{"updated", ""}, {"updated", ""}, {"error", "status"}, {"error", "status"}, {"updated", ""}, {"error", "attributes"}}
+	for i, w := range want {
+		r := res[i]
+		if r.Status != w.status || (w.field != "" && (r.Error == nil || len(r.Error.Fields) == 0 || r.Error.Fields[0].Field != w.field)) {
+			t.Errorf("line %d: %+v (error %+v), want %s %s", i+1, r, r.Error, w.status, w.field)
+		}
+	}
+	get := func(name string) core.User {
+		u, err := st.GetUser(ctx, core.UserRef{ID: ids[name]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	ann := get("ann")
+	if ann.EmailConfirmed || ann.Name != "Ann Ray" || ann.FirstName != "Ann" || len(ann.Attributes) != 2 ||
+		ann.Attributes["a"] != 1.0 || ann.Attributes["c"] != 3.0 {
+		t.Errorf("ann after the upsert: confirmed %v, name %q, first %q, attributes %v", ann.EmailConfirmed, ann.Name, ann.FirstName, ann.Attributes)
+	}
+	if ivy := get("ivy"); ivy.Status != core.UserActive {
+		t.Errorf("an invited user given a password is %s", ivy.Status)
+	}
+	if kim, lou := get("kim"), get("lou"); kim.Status != core.UserInvited || lou.Status != core.UserActive || lou.Email != "lou@patch.example" {
+		t.Errorf("refused lines changed their users: kim %s, lou %s %s", kim.Status, lou.Status, lou.Email)
+	}
+	// The second import was refused for the size of what the merge would
+	// make, not of its own attributes; line 5's write stands.
+	if max := get("max"); len(max.Attributes) != 1 || max.Attributes["one"] != big {
+		t.Errorf("max's attributes: %d keys", len(max.Attributes))
 	}
 }
 
