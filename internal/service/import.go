@@ -548,7 +548,9 @@ func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	u.ID, u.Number, u.CreatedAt, u.CreatedBy = existing.ID, existing.Number, existing.CreatedAt, existing.CreatedBy
 	u.FirstLoginAt, u.LastLoginAt, u.TwoFA = existing.FirstLoginAt, existing.LastLoginAt, existing.TwoFA
 	u.Type, u.AuthTypes, u.SecurityRealm = existing.Type, existing.AuthTypes, existing.SecurityRealm
-	if !pr.rolesGiven {
+	// A tenant line's roles are the membership's: the user's provider
+	// roles change only with a line that names one, or has no tenant.
+	if !pr.rolesGiven || (len(u.Memberships) > 0 && len(pr.providerRoles) == 0) {
 		pr.providerRoles = existing.ProviderRoles
 	}
 	for i := range u.Memberships {

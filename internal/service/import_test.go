@@ -271,6 +271,44 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 	}
 }
 
+// The roles of a tenant line are the membership's: they replace its roles
+// and leave the user's provider roles alone, unless the line names one; a
+// line without a tenant sets the provider roles.
+func TestImportTenantLineKeepsProviderRoles(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Roles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(tenantID string, roles ...string) service.ImportItem {
+		return service.ImportItem{Line: 1, Email: "pat@roles.example", TenantID: tenantID, Roles: append([]string{}, roles...), Given: service.GivenEmail}
+	}
+	steps := []struct {
+		mode          service.ImportMode
+		item          service.ImportItem
+		provider, ten []string
+	}{
+		{service.ImportCreate, line(tn.ID, core.RoleProviderAdmin, core.RoleTenantUser), []string{core.RoleProviderAdmin}, []string{core.RoleTenantUser}},
+		{service.ImportUpsert, line(tn.ID, core.RoleTenantAdmin), []string{core.RoleProviderAdmin}, []string{core.RoleTenantAdmin}},
+		{service.ImportUpsert, line(""), nil, []string{core.RoleTenantAdmin}},
+	}
+	for i, step := range steps {
+		res, err := svc.ImportUsers(ctx, admin, step.mode, []service.ImportItem{step.item})
+		if err != nil || (res[0].Status != "created" && res[0].Status != "updated") {
+			t.Fatalf("step %d: %+v, %v", i, res, err)
+		}
+		u, err := st.GetUser(ctx, core.UserRef{ID: res[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(u.ProviderRoles, step.provider) || len(u.Memberships) != 1 || !slices.Equal(u.Memberships[0].Roles, step.ten) {
+			t.Errorf("step %d: provider roles %v, memberships %+v; want %v and %v", i, u.ProviderRoles, u.Memberships, step.provider, step.ten)
+		}
+	}
+}
+
 // Granting provider-admin through an import takes elevated permissions
 // where the service requires them, as POST /v1/users does.
 func TestImportProviderAdminNeedsElevation(t *testing.T) {
