@@ -307,6 +307,10 @@ type queries struct {
 	// allocates and locks, and a group of creates runs the same few
 	// statements dozens of times.
 	bound map[string]*sql.Stmt
+	// created holds the users this transaction inserted, where rows are
+	// locked (ForUpdate): it holds their rows already, and a create's
+	// membership need not lock its new user again (a round trip each).
+	created []string
 }
 
 // stmtContext is the context a statement runs with. In a group commit the

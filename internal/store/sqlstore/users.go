@@ -527,6 +527,9 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 	if err != nil {
 		return q.uniqueDetail(ctx, q.wrap(err, ""), *u)
 	}
+	if q.d.ForUpdate != "" {
+		q.created = append(q.created, u.ID)
+	}
 	if explicit && q.d.SyncSequence != nil {
 		_, err = q.exec(ctx, q.d.SyncSequence("users"))
 	}
@@ -605,7 +608,7 @@ func (q *queries) LockUsers(ctx context.Context, ids []string) error {
 // lockUser holds one user for a change to what it may access (see
 // LockUsers): a change to the user's row takes the same lock by itself.
 func (q *queries) lockUser(ctx context.Context, userID string) error {
-	if q.d.ForUpdate == "" {
+	if q.d.ForUpdate == "" || slices.Contains(q.created, userID) {
 		return nil
 	}
 	var id string
