@@ -167,6 +167,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 	if err := s.matchExisting(ctx, p, mode, preps); err != nil {
 		return nil, err
 	}
+	requireLogin(preps)
 	if err := s.hashImported(ctx, preps); err != nil {
 		return nil, err
 	}
@@ -318,7 +319,10 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 	}
 	checkEmail(v, "email", it.Email, false)
 	checkUsername(v, "username", it.Username)
-	if it.Email == "" && it.Username == "" {
+	if it.Email == "" && it.Username == "" && it.ID == "" && it.ExternalID == "" {
+		// A line with an id or external id may update a user it matches
+		// without naming its login; one that makes a user must (see
+		// requireLogin).
 		v.Add("email", "required", "an email or a username is required")
 	}
 	checkText(v, "name", it.Name, maxName)
@@ -477,6 +481,18 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 		}
 	}
 	return nil
+}
+
+// requireLogin refuses the items that would leave a user with neither an
+// email nor a username: a new user from a line that named neither (only
+// its id or external id, which matched nobody), or an update whose line
+// emptied both.
+func requireLogin(preps []*prepared) {
+	for _, pr := range preps {
+		if pr.res.Status == "" && pr.user.Email == "" && pr.user.Username == "" {
+			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("email", "required", "an email or a username is required")
+		}
+	}
 }
 
 // mergeInto makes the item an update of existing: what the line gave

@@ -206,6 +206,7 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 		{Line: 3, Email: "kim@patch.example", Status: core.UserInvited, Given: service.GivenEmail | service.GivenStatus},
 		{Line: 4, Email: "lou@patch.example", EmailConfirmed: true, Given: service.GivenEmail | service.GivenEmailConfirmed},
 		{Line: 5, Email: "max@patch.example", Given: service.GivenEmail},
+		{Line: 6, Email: "ned@patch.example", Given: service.GivenEmail},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -215,17 +216,21 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 		if r.Status != "created" {
 			t.Fatalf("line %d: %+v", i+1, r)
 		}
-		ids[[]string{"ann", "ivy", "kim", "lou", "max"}[i]] = r.ID
+		ids[[]string{"ann", "ivy", "kim", "lou", "max", "ned"}[i]] = r.ID
 	}
 	big := strings.Repeat("x", 9<<10)
 	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
 		{Line: 1, ID: ids["ann"], Email: "ann.ray@patch.example", LastName: "Ray", Attributes: map[string]any{"b": nil, "c": 3.0},
 			Given: service.GivenEmail | service.GivenLastName},
-		{Line: 2, ID: ids["ivy"], Email: "ivy@patch.example", PasswordHash: hash, Given: service.GivenEmail},
-		{Line: 3, ID: ids["kim"], Email: "kim@patch.example", Status: core.UserActive, Given: service.GivenEmail | service.GivenStatus},
+		// A line with an id needs no email or username to update its user.
+		{Line: 2, ID: ids["ivy"], PasswordHash: hash},
+		{Line: 3, ID: ids["kim"], Status: core.UserActive, Given: service.GivenStatus},
 		{Line: 4, ID: ids["lou"], Email: "lou.new@patch.example", EmailConfirmed: true, Status: core.UserInvited,
 			Given: service.GivenEmail | service.GivenEmailConfirmed | service.GivenStatus},
 		{Line: 5, ID: ids["max"], Email: "max@patch.example", Attributes: map[string]any{"one": big}, Given: service.GivenEmail},
+		// But a new user needs one, and an update may not leave none.
+		{Line: 6, ID: core.NewID(), Name: "Nobody", Given: service.GivenName},
+		{Line: 7, ID: ids["ned"], Email: "", Given: service.GivenEmail},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +244,8 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = append(res, res2...)
-	want := []struct{ status, field string }{{"updated", ""}, {"updated", ""}, {"error", "status"}, {"error", "status"}, {"updated", ""}, {"error", "attributes"}}
+	want := []struct{ status, field string }{{"updated", ""}, {"updated", ""}, {"error", "status"}, {"error", "status"}, {"updated", ""},
+		{"error", "email"}, {"error", "email"}, {"error", "attributes"}}
 	for i, w := range want {
 		r := res[i]
 		if r.Status != w.status || (w.field != "" && (r.Error == nil || len(r.Error.Fields) == 0 || r.Error.Fields[0].Field != w.field)) {
@@ -261,8 +267,9 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 	if ivy := get("ivy"); ivy.Status != core.UserActive {
 		t.Errorf("an invited user given a password is %s", ivy.Status)
 	}
-	if kim, lou := get("kim"), get("lou"); kim.Status != core.UserInvited || lou.Status != core.UserActive || lou.Email != "lou@patch.example" {
-		t.Errorf("refused lines changed their users: kim %s, lou %s %s", kim.Status, lou.Status, lou.Email)
+	if kim, lou, ned := get("kim"), get("lou"), get("ned"); kim.Status != core.UserInvited || lou.Status != core.UserActive ||
+		lou.Email != "lou@patch.example" || ned.Email != "ned@patch.example" {
+		t.Errorf("refused lines changed their users: kim %s, lou %s %s, ned %q", kim.Status, lou.Status, lou.Email, ned.Email)
 	}
 	// The second import was refused for the size of what the merge would
 	// make, not of its own attributes; line 5's write stands.
