@@ -560,3 +560,19 @@ func TestEncodeCheapRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// A PHC string cut short says what is missing, not that the version is.
+func TestArgon2CutShortSaysWhatIsMissing(t *testing.T) {
+	salt := b64.EncodeToString(testSalt(16))
+	for _, s := range []string{"$argon2id$v=19$m=64,t=1,p=1$" + salt, "$argon2i$v=19$m=64,t=1,p=1", "$argon2id$v=19"} {
+		_, err := Identify(s)
+		if !errors.Is(err, ErrMalformedHash) || strings.Contains(err.Error(), "missing v=19") || !strings.Contains(err.Error(), "missing") {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	// Without a version it is the version that is missing (argon2id was
+	// never written without one).
+	if _, err := Identify("$argon2id$m=64,t=1,p=1$" + salt + "$" + salt); err == nil || !strings.Contains(err.Error(), "missing v=19") {
+		t.Errorf("no version: %v", err)
+	}
+}
