@@ -473,14 +473,44 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict,
 				"line %d matches the same existing user", updatedBy[match.ID])
 		default:
+			// Taken even by a line refused below: a second line for the
+			// same user is as ambiguous either way.
+			updatedBy[match.ID] = pr.item.Line
 			if err := pr.mergeInto(*match); err != nil {
 				pr.res.Status, pr.res.Error = "error", err
 				continue
 			}
-			updatedBy[match.ID] = pr.item.Line
+			if err := s.checkMergedPassword(ctx, pr); err != nil {
+				pr.res.Status, pr.res.Error = "error", core.AsError(err)
+			}
 		}
 	}
 	return nil
+}
+
+// checkMergedPassword checks a line's plaintext password for an existing
+// user against what the user will be (its email and username, which the
+// line may have left out) and its tenant's policy, as PATCH does: the
+// check made while preparing the line saw only the line.
+func (s *Service) checkMergedPassword(ctx context.Context, pr *prepared) error {
+	if pr.item.Password == "" {
+		return nil
+	}
+	var tenant *core.Tenant
+	tenantID := pr.item.TenantID
+	if tenantID == "" && len(pr.existing.Memberships) == 1 {
+		tenantID = pr.existing.Memberships[0].TenantID
+	}
+	if tenantID != "" {
+		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: tenantID})
+		if err != nil {
+			return err
+		}
+		tenant = &t
+	}
+	v := &core.Validation{}
+	s.checkPassword(v, "password", pr.item.Password, "", tenant, pr.user.Email, pr.user.Username)
+	return v.Err()
 }
 
 // requireLogin refuses the items that would leave a user with neither an
@@ -502,13 +532,22 @@ func requireLogin(preps []*prepared) {
 func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	u, g := &pr.user, pr.item.Given
 	getsPassword := pr.item.Password != "" || pr.item.PasswordHash != ""
-	if g&GivenStatus != 0 && u.Status != existing.Status {
-		switch {
-		case u.Status == core.UserInvited:
-			return core.FieldInvalid("status", "invalid", "an existing user cannot become invited; send an invitation through the API")
-		case existing.Status == core.UserInvited && u.Status == core.UserActive && !getsPassword:
-			return core.FieldInvalid("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
-		}
+	status, email := existing.Status, existing.Email
+	if g&GivenStatus != 0 {
+		status = u.Status
+	}
+	if g&GivenEmail != 0 {
+		email = u.Email
+	}
+	switch {
+	case g&GivenStatus != 0 && status == core.UserInvited && existing.Status != core.UserInvited:
+		return core.FieldInvalid("status", "invalid", "an existing user cannot become invited; send an invitation through the API")
+	case g&GivenStatus != 0 && status == core.UserInvited && getsPassword:
+		return core.FieldInvalid("status", "invalid", "a user given a password is not invited; leave status out, or make it active")
+	case status == core.UserActive && existing.Status == core.UserInvited && !getsPassword:
+		return core.FieldInvalid("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
+	case status == core.UserInvited && !getsPassword && email == "":
+		return core.FieldInvalid("email", "required", "an invited user needs an email, to accept the invitation")
 	}
 	attributes := existing.Attributes
 	if pr.item.Attributes != nil {
@@ -626,9 +665,14 @@ func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
 		if pr.existing == nil {
 			continue
 		}
-		if u := byID[pr.existing.ID]; u == nil || !sameAccess(*pr.existing, *u) {
+		u := byID[pr.existing.ID]
+		if u == nil || !sameAccess(*pr.existing, *u) {
 			changed = append(changed, pr)
+			continue
 		}
+		// A login leaves the row version as it was: the times come from
+		// this read, or the update would write back those of the first.
+		pr.user.FirstLoginAt, pr.user.LastLoginAt = u.FirstLoginAt, u.LastLoginAt
 	}
 	if len(changed) > 0 {
 		return &usersChangedError{items: changed}

@@ -278,6 +278,99 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 	}
 }
 
+// What a line leaves out is still part of what PATCH checks: a password
+// is held to the user's own email and username, an invited user keeps an
+// email and does not keep "invited" with a password, and a second line for
+// the same user is refused even when the first was.
+func TestImportUpsertChecksTheMergedUser(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	hash, err := password.EncodeCheap(password.FormatBcrypt, "an imported passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{
+		{Line: 1, Email: "correct.horse.battery@merged.example", Given: service.GivenEmail},
+		{Line: 2, Email: "inv@merged.example", Username: "inv", Status: core.UserInvited, Given: service.GivenEmail | service.GivenUsername | service.GivenStatus},
+		{Line: 3, Email: "two@merged.example", ExternalID: "two", Given: service.GivenEmail | service.GivenExternalID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, inv, two := created[0].ID, created[1].ID, created[2].ID
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, ID: pw, Password: "correct.horse.battery@merged.example"},
+		{Line: 2, ID: inv, Email: "", Given: service.GivenEmail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, ID: inv, Email: "inv@merged.example", Status: core.UserInvited, PasswordHash: hash, Given: service.GivenEmail | service.GivenStatus},
+		{Line: 2, ID: two, Status: core.UserInvited, Given: service.GivenStatus},
+		{Line: 3, ExternalID: "two", Name: "Second", Given: service.GivenName},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = append(res, res2...)
+	for i, want := range []string{"password", "email", "status", "status", ""} {
+		r := res[i]
+		if r.Status != "error" || (want != "" && (len(r.Error.Fields) == 0 || r.Error.Fields[0].Field != want)) {
+			t.Errorf("result %d: %+v (error %+v), want an error on %q", i, r, r.Error, want)
+		}
+	}
+	if r := res[4]; r.Error == nil || !strings.Contains(r.Error.Message, "matches the same existing user") {
+		t.Errorf("a second line for a user whose first line was refused: %+v", r.Error)
+	}
+	if _, err := st.GetCredential(ctx, pw); core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("the refused password was stored: %v", err)
+	}
+	if u, _ := st.GetUser(ctx, core.UserRef{ID: inv}); u.Email != "inv@merged.example" || u.Status != core.UserInvited {
+		t.Errorf("the invited user after refused lines: %q %s", u.Email, u.Status)
+	}
+	if u, _ := st.GetUser(ctx, core.UserRef{ID: two}); u.Name == "Second" || u.Status != core.UserActive {
+		t.Errorf("two after refused lines: %q %s", u.Name, u.Status)
+	}
+}
+
+// A login between the import's first read of a user and its write is not
+// undone: the update takes the login times from its second read.
+func TestImportKeepsALoginMadeMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	var hooked *matchHook
+	svc, st := importService(t, service.Config{}, func(st store.Store) store.Store {
+		hooked = &matchHook{Store: st}
+		return hooked
+	})
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	hooked.hook = func() {} // the create's match
+	created, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{{Line: 1, Email: "login@meanwhile.example", Given: service.GivenEmail}})
+	if err != nil || created[0].Status != "created" {
+		t.Fatalf("create: %+v, %v", created, err)
+	}
+	id := created[0].ID
+	at := time.Now().UTC().Truncate(time.Second)
+	hooked.once = sync.Once{}
+	hooked.hook = func() {
+		if err := st.InTx(ctx, func(tx store.Tx) error { return tx.RecordLogin(ctx, id, at) }); err != nil {
+			t.Errorf("the login: %v", err)
+		}
+	}
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{{Line: 1, ID: id, Name: "Renamed", Given: service.GivenName}})
+	if err != nil || res[0].Status != "updated" {
+		t.Fatalf("upsert: %+v, %v", res, err)
+	}
+	u, err := st.GetUser(ctx, core.UserRef{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "Renamed" || u.LastLoginAt == nil || !u.LastLoginAt.Equal(at) || u.FirstLoginAt == nil {
+		t.Errorf("after the upsert: name %q, last login %v, first login %v (the login was at %v)", u.Name, u.LastLoginAt, u.FirstLoginAt, at)
+	}
+}
+
 // The roles of a tenant line are the membership's: they replace its roles
 // and leave the user's provider roles alone, unless the line names one; a
 // line without a tenant sets the provider roles.
