@@ -234,10 +234,11 @@ type Writer interface {
 	// LockUsers holds the given users against changes from other
 	// transactions until this one ends, so that what this one reads of
 	// them afterwards still holds when it commits: a change to a user's
-	// row, provider roles or memberships elsewhere waits for it (and this
-	// waits for one under way). A single-writer database gives that to
-	// every write transaction already. Users that do not exist are
-	// skipped.
+	// row (a login's record too), provider roles or memberships elsewhere
+	// waits for it (and this waits for one under way); rows that only
+	// name the user (sessions, credentials) do not. A single-writer
+	// database gives that to every write transaction already. Users that
+	// do not exist are skipped.
 	LockUsers(ctx context.Context, ids []string) error
 	SetProviderRoles(ctx context.Context, userID string, roles []string) error
 	// PutMembership creates the membership or replaces its roles.

@@ -36,7 +36,8 @@ func dialect() *sqlstore.Dialect {
 		// Not FOR UPDATE, which would also hold up every insert whose
 		// foreign key names the user (a session, a credential): those
 		// take FOR KEY SHARE, which this leaves alone, while changes to
-		// the user's row take FOR NO KEY UPDATE, which waits.
+		// the user's row (a login's record among them) take FOR NO KEY
+		// UPDATE, which waits.
 		ForUpdate:     " FOR NO KEY UPDATE",
 		AbortsOnError: true,
 		// Writes of a node share transactions: measured on 2 cores,

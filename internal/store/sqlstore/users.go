@@ -587,9 +587,11 @@ func (q *queries) LockUsers(ctx context.Context, ids []string) error {
 	if q.d.ForUpdate == "" || len(ids) == 0 {
 		return nil
 	}
-	// In id order, so that two transactions locking overlapping sets
-	// take their common users in the same order and cannot deadlock
-	// between them.
+	// In id order, so that two calls locking overlapping sets take their
+	// common users in the same order. A group commit's transaction may
+	// still hold several callers' locks, taken one call after another, and
+	// meet another node's in a cycle: PostgreSQL breaks it (after its
+	// deadlock_timeout) and the group's transactions run again alone.
 	args := make([]any, len(ids))
 	for i, id := range slices.Sorted(slices.Values(ids)) {
 		args[i] = id

@@ -22,8 +22,9 @@ func RunNodeTests(t *testing.T, a, b store.Store, singleWriter bool) {
 }
 
 // What only names a locked user (a session, a credential: rows whose
-// foreign key points at it) does not wait for the lock: a login during an
-// import is not held up by it.
+// foreign key points at it) does not wait for the lock. (A login's record
+// of its time updates the user's row, and does wait: see
+// testLockUsers.)
 func testLockUsersLeavesOtherWrites(t *testing.T, a, b store.Store) {
 	u := newUser(t, a, userWith("locked-not-held@example.com"))
 	locked, release := make(chan struct{}), make(chan struct{})
@@ -90,6 +91,7 @@ func testLockUsers(t *testing.T, a, b store.Store) {
 		{"gets tenant roles", func(tx store.Tx) error { return tx.PutMembership(ctx, member(mine.ID, "tenant-admin")) }},
 		{"leaves a tenant", func(tx store.Tx) error { return tx.DeleteMembership(ctx, other.ID, u.ID) }},
 		{"gets provider roles", func(tx store.Tx) error { return tx.SetProviderRoles(ctx, u.ID, []string{core.RoleProviderAdmin}) }},
+		{"logs in", func(tx store.Tx) error { return tx.RecordLogin(ctx, u.ID, epoch.Add(time.Hour)) }},
 		{"is disabled", func(tx store.Tx) error {
 			cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
 			if err != nil {
