@@ -503,6 +503,9 @@ func (b *bencher) run(ctx context.Context, scenario string, parts int, between f
 		for k, v := range part.Errors {
 			errs[k] += v
 		}
+		if err := ctx.Err(); err != nil {
+			return scenarioRun{}, err // interrupted: no more parts, nor a ceiling to measure
+		}
 		if between != nil {
 			between()
 		}

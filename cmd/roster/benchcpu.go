@@ -133,14 +133,15 @@ func combinedShares(parts []benchResult, ceilings []ceilingSample) (raw, stealFr
 }
 
 // meanCeiling is the ceiling over a run of parts, each part's ceiling
-// weighed by its time (its CPU per hash by its requests), for reporting.
+// weighed by its time (its CPU per hash by its answered requests, as
+// combinedShares does), for reporting.
 func meanCeiling(parts []benchResult, ceilings []ceilingSample) ceilingSample {
 	var seconds, perSecond, requests, cpu, steal float64
 	for i, r := range parts {
 		c := ceilings[i]
 		seconds += r.Seconds
 		perSecond += r.Seconds * c.PerSecond
-		n := float64(max(r.Requests, 1))
+		n := float64(max(r.Requests-failedCount(r.Errors), 1))
 		requests += n
 		cpu += n * c.CPUPerHash
 		if steal >= 0 && c.Steal >= 0 {

@@ -426,7 +426,7 @@ func parseArgon2(f Format, s string) (*parsedHash, error) {
 		parts = parts[1:]
 	case len(parts) < 4 && strings.HasPrefix(parts[0], "v="):
 		// Cut short: a version and too few fields after it.
-		return nil, hashMalformed("%s: want $%s$v=19$m=..,t=..,p=..$salt$hash; the salt or the hash is missing", name, name)
+		return nil, hashMalformed("%s: want $%s$v=19$m=..,t=..,p=..$salt$hash; fields are missing after the version", name, name)
 	case len(parts) == 3 && f == FormatArgon2i:
 		h.version = 0x10 // no v= field: written before version 1.3
 	case len(parts) == 3:
