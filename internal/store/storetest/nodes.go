@@ -21,36 +21,48 @@ func RunNodeTests(t *testing.T, a, b store.Store, singleWriter bool) {
 	}
 }
 
+// holdLock locks the users in a transaction of s and keeps it open until
+// the returned release is called, which ends it and reports its error.
+func holdLock(t *testing.T, s store.Store, ids []string) (release func() error) {
+	t.Helper()
+	var once sync.Once
+	locked, done := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.LockUsers(ctx, ids); err != nil {
+				return err
+			}
+			once.Do(func() { close(locked) })
+			<-done
+			return nil
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-held:
+		t.Fatalf("lock: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock was not taken in 10 s")
+	}
+	return func() error {
+		close(done)
+		return <-held
+	}
+}
+
 // What only names a locked user (a session, a credential: rows whose
 // foreign key points at it) does not wait for the lock. (A login's record
 // of its time updates the user's row, and does wait: see
 // testLockUsers.)
 func testLockUsersLeavesOtherWrites(t *testing.T, a, b store.Store) {
 	u := newUser(t, a, userWith("locked-not-held@example.com"))
-	locked, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	held := make(chan error, 1)
-	go func() {
-		held <- a.InTx(ctx, func(tx store.Tx) error {
-			if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
-				return err
-			}
-			once.Do(func() { close(locked) })
-			<-release
-			return nil
-		})
-	}()
+	release := holdLock(t, a, []string{u.ID})
 	defer func() {
-		close(release)
-		if err := <-held; err != nil {
+		if err := release(); err != nil {
 			t.Errorf("the locking transaction: %v", err)
 		}
 	}()
-	select {
-	case <-locked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the lock was not taken in 10 s")
-	}
 	done := make(chan error, 1)
 	go func() {
 		done <- b.InTx(ctx, func(tx store.Tx) error {
@@ -103,38 +115,17 @@ func testLockUsers(t *testing.T, a, b store.Store) {
 	}
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
-			var once sync.Once
-			locked, release := make(chan struct{}), make(chan struct{})
-			held := make(chan error, 1)
-			go func() {
-				held <- a.InTx(ctx, func(tx store.Tx) error {
-					// An id that is not a user's is passed over.
-					if err := tx.LockUsers(ctx, []string{core.NewID(), u.ID}); err != nil {
-						return err
-					}
-					once.Do(func() { close(locked) })
-					<-release
-					return nil
-				})
-			}()
-			select {
-			case <-locked:
-			case err := <-held:
-				t.Fatalf("lock: %v", err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the lock was not taken in 10 s")
-			}
+			// An id that is not a user's is passed over.
+			release := holdLock(t, a, []string{core.NewID(), u.ID})
 			done := make(chan error, 1)
 			go func() { done <- b.InTx(ctx, c.fn) }()
 			select {
 			case err := <-done:
-				close(release)
-				<-held
+				release()
 				t.Fatalf("the other node's change went through while the user was locked (%v)", err)
 			case <-time.After(300 * time.Millisecond):
 			}
-			close(release)
-			if err := <-held; err != nil {
+			if err := release(); err != nil {
 				t.Fatalf("the locking transaction: %v", err)
 			}
 			select {
