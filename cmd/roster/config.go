@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"roster/internal/httpx"
 )
 
 // Config is everything roster serve can be told, from flags or ROSTER_*
@@ -39,7 +41,10 @@ type Config struct {
 	// served at the root (for clients that cannot change their path).
 	CompatListen map[string]string
 	PublicURL    string
-	DebugAddr    string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client.
+	TrustedProxies httpx.TrustedProxies
+	DebugAddr      string
 	// MemoryLimit is the Go runtime's soft memory limit in bytes; 0 sets
 	// none.
 	MemoryLimit  int64
@@ -127,6 +132,12 @@ func settings() []setting {
 			}},
 		{flag: "rate-limit-window", env: "ROSTER_RATE_LIMIT_WINDOW", def: "1m", help: "the window of --rate-limit",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.RateLimitWindow) }},
+		{flag: "trusted-proxies", env: "ROSTER_TRUSTED_PROXIES", help: "comma-separated addresses or CIDR prefixes of reverse proxies in front of roster: from them, X-Forwarded-For says who the client is (for per-address login throttling and logs); from anyone else it is ignored",
+			set: func(c *Config, v string) error {
+				t, err := httpx.ParseTrustedProxies(v)
+				c.TrustedProxies = t
+				return err
+			}},
 		{flag: "public-url", env: "ROSTER_PUBLIC_URL", help: "where people reach roster's pages; links in emails start with it (default: http:// and the listen address)",
 			set: func(c *Config, v string) error {
 				u, err := url.Parse(v)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -162,6 +163,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{[]string{"--password-memory", "1"}, nil, "--password-memory"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "--auth-cache-ttl: must be a positive duration"},
+		{nil, map[string]string{"ROSTER_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, `ROSTER_TRUSTED_PROXIES: "proxy.example" is neither`},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bad.db")}, c.args...)
@@ -229,6 +231,57 @@ func TestREADMEConfigReference(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), configReference()) {
 		t.Fatalf("README.md's configuration table is out of date; replace it with the output of `go run ./cmd/roster config`:\n%s", configReference())
+	}
+}
+
+// Behind a trusted proxy, the per-address login throttle counts each
+// client (from X-Forwarded-For) on its own: one client's guessing does not
+// lock out the others, and the log names the client, not the proxy.
+func TestServeBehindATrustedProxy(t *testing.T) {
+	key := "proxy-bootstrap-key-0123456789abcdefgh"
+	s := startServe(t, append([]string{"--db", filepath.Join(t.TempDir(), "r.db"), "--trusted-proxies", "127.0.0.1/32"}, cheapHash...),
+		map[string]string{"ROSTER_BOOTSTRAP_API_KEY": key})
+	call := func(path, forwardedFor, auth, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", s.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := call("/v1/users", "192.0.2.200", key, `{"action":"register","email":"pia@proxy.example","password":"a long enough passphrase"}`); code != 201 {
+		t.Fatalf("register: %d", code)
+	}
+	// More failures from one client than an address may make (50), each
+	// for another account so that no account's own throttle is reached.
+	blocked := false
+	for i := 0; i < 60 && !blocked; i++ {
+		code := call("/v1/auth/login", "203.0.113.1", "", fmt.Sprintf(`{"email":"guess%d@proxy.example","password":"wrong"}`, i))
+		blocked = code == http.StatusTooManyRequests
+		if code != http.StatusUnauthorized && !blocked {
+			t.Fatalf("guess %d: %d", i, code)
+		}
+	}
+	if !blocked {
+		t.Fatal("60 failed logins from one client were never throttled")
+	}
+	good := `{"email":"pia@proxy.example","password":"a long enough passphrase"}`
+	if code := call("/v1/auth/login", "203.0.113.1", "", good); code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client's own right password: %d, want 429", code)
+	}
+	if code := call("/v1/auth/login", "198.51.100.1, 203.0.113.2", "", good); code != 200 {
+		t.Errorf("another client behind the same proxy: %d, want 200", code)
+	}
+	s.stop() // the log is buffered until then
+	if log := s.stderr.String(); !strings.Contains(log, "remote=203.0.113.2") || strings.Contains(log, "remote=127.0.0.1") {
+		t.Error("the access log does not name the client, or names the proxy")
 	}
 }
 

@@ -112,7 +112,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		// The pages for people live on the main listener only: links in
 		// emails point there (the public URL).
 		handler: server.New(server.Options{Service: svc, Logger: log, Metrics: metrics, Mounted: mounted,
-			Surfaces: []server.Surface{web.New(svc, log)}})}
+			Surfaces: []server.Surface{web.New(svc, log)}, TrustedProxies: cfg.TrustedProxies})}
 	for name, addr := range cfg.CompatListen {
 		d, ok := byName[name]
 		if !ok {
@@ -120,7 +120,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("--compat-listen: unknown dialect %q", name)
 		}
 		a.compat[addr] = compatListener{dialect: name, handler: server.New(server.Options{Service: svc,
-			Logger: log.With("dialect", name), Metrics: metrics, Bare: true,
+			Logger: log.With("dialect", name), Metrics: metrics, Bare: true, TrustedProxies: cfg.TrustedProxies,
 			Mounted: []server.Mounted{{Prefix: "", Register: d.Register, Render: d.RenderError}}})}
 	}
 	return a, nil

@@ -174,8 +174,9 @@ func BearerToken(r *http.Request, scheme string) string {
 	return strings.TrimSpace(h[len(scheme)+1:])
 }
 
-// ClientIP is the address of the peer. Forwarded headers are not trusted
-// here: a proxy in front of roster is configured at the server.
+// ClientIP is the address of the peer. Forwarded headers are not read
+// here: the server puts the client's address in RemoteAddr when the peer
+// is one of its TrustedProxies.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
@@ -59,6 +60,10 @@ type Options struct {
 	// Bare leaves out the native API, its docs and /metrics: for a listener
 	// that serves one vendor dialect at its root.
 	Bare bool
+	// TrustedProxies name the reverse proxies whose X-Forwarded-For says
+	// who the client is; every handler then sees that address as the
+	// request's RemoteAddr (in logs and per-address throttles).
+	TrustedProxies httpx.TrustedProxies
 }
 
 // Metrics are the HTTP metrics.
@@ -95,6 +100,7 @@ type Server struct {
 	svc       *service.Service
 	renderers map[string]ErrorRenderer
 	metrics   *Metrics
+	trusted   httpx.TrustedProxies
 }
 
 // New builds the handler and registers its metrics on opts.Registry.
@@ -111,7 +117,8 @@ func New(opts Options) *Server {
 		}
 		metrics = NewMetrics(reg)
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, svc: opts.Service, renderers: map[string]ErrorRenderer{}, metrics: metrics}
+	s := &Server{mux: http.NewServeMux(), log: log, svc: opts.Service, renderers: map[string]ErrorRenderer{}, metrics: metrics,
+		trusted: opts.TrustedProxies}
 	if !opts.Bare {
 		api.New(opts.Service, log).Routes(s.mux)
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.registry, promhttp.HandlerOpts{Registry: metrics.registry}))
@@ -152,6 +159,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	r = r.WithContext(httpx.WithRequestID(r.Context(), id))
+	if len(s.trusted) > 0 {
+		// r is this handler's own copy now.
+		if client := s.trusted.Client(r); client != httpx.ClientIP(r) {
+			r.RemoteAddr = net.JoinHostPort(client, "0")
+		}
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.metrics.inflight.Inc()
 	defer s.metrics.inflight.Dec()
