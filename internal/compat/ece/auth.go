@@ -32,7 +32,8 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSONBytes(body, &b, false); err != nil {
 		return err
 	}
-	_, token, err := d.svc.Login(r.Context(), service.LoginInput{Login: b.Username, Password: b.Password})
+	_, token, err := d.svc.Login(r.Context(), service.LoginInput{Login: b.Username, Password: b.Password,
+		ClientAddr: httpx.ClientIP(r)})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ece_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -497,5 +498,30 @@ func TestECE(t *testing.T) {
 	wantAllServedChecked(t, admin.Contract)
 	if strings.Contains(e.Logs(), testsupport.AdminKey) || strings.Contains(e.Logs(), "passphrase") {
 		t.Error("a secret reached the log")
+	}
+}
+
+// Sign-ins through ECE count against the caller's address as well as the
+// account, as the native API's do: guessing at many accounts from one
+// address is stopped. (ECE's document lists no 429 for _login; a throttled
+// sign-in gets it, with Retry-After, in ECE's error format.)
+func TestECELoginThrottlesTheAddress(t *testing.T) {
+	e := startECE(t, service.Config{LoginFreeFailuresIP: 3})
+	e.admin.Do("POST", "/api/v1/users", newUser("thr", "ece_platform_viewer")).Want(t, 200)
+	raw := testsupport.NewClient(t, e.URL+"/compat/ece", nil) // not held to the document: 429 is not in it
+	throttled := false
+	for i := 0; i < 10 && !throttled; i++ {
+		r := raw.Do("POST", "/api/v1/users/auth/_login", map[string]any{"username": fmt.Sprintf("nobody%d", i), "password": "wrong"})
+		if throttled = r.Status == 429; !throttled {
+			r.Want(t, 401)
+		}
+	}
+	if !throttled {
+		t.Fatal("ten failed sign-ins for ten accounts from one address were never throttled")
+	}
+	r := raw.Do("POST", "/api/v1/users/auth/_login", map[string]any{"username": "thr", "password": "long enough passphrase thr"})
+	e.wantErr(t, r, 429, "root.too_many_requests")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
 	}
 }
