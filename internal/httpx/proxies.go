@@ -24,12 +24,22 @@ func ParseTrustedProxies(s string) (TrustedProxies, error) {
 			continue
 		}
 		if p, err := netip.ParsePrefix(f); err == nil {
+			if a := p.Addr(); a.Is4In6() {
+				// Peers are compared unmapped: so is an IPv4-mapped prefix.
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses", f)
+				}
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
 			t = append(t, p.Masked())
 			continue
 		}
 		a, err := netip.ParseAddr(f)
 		if err != nil {
 			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", f)
+		}
+		if a.Zone() != "" {
+			return nil, fmt.Errorf("%q has a zone, which no peer address is compared with", f)
 		}
 		a = a.Unmap()
 		t = append(t, netip.PrefixFrom(a, a.BitLen()))

@@ -10,7 +10,11 @@ func TestParseTrustedProxies(t *testing.T) {
 	if err != nil || len(tp) != 5 {
 		t.Fatalf("%v, %v", tp, err)
 	}
-	for _, bad := range []string{"10.0.0.0/33", "proxy.example", "10.0.0.1:80"} {
+	mapped, err := ParseTrustedProxies("::ffff:10.0.0.0/104")
+	if err != nil || len(mapped) != 1 || mapped[0].String() != "10.0.0.0/8" {
+		t.Errorf("an IPv4-mapped prefix: %v, %v", mapped, err)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.example", "10.0.0.1:80", "fe80::1%eth0", "::ffff:0.0.0.0/80"} {
 		if _, err := ParseTrustedProxies(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
