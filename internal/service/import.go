@@ -432,6 +432,7 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 		}
 	}
 	updatedBy := map[string]int{} // matched user's id → the line updating it
+	tenants := map[string]*core.Tenant{}
 	for _, pr := range preps {
 		var match *core.User
 		conflict, hidden := false, false
@@ -442,6 +443,15 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 				}
 				hidden = hidden || !canReadUser(p, *u)
 				match = u
+			}
+		}
+		// The first line to name a user claims it, whatever becomes of
+		// that line: which of two lines for one user should win is not for
+		// the import to guess.
+		claimed := 0
+		if match != nil && !hidden && !conflict && mode == ImportUpsert {
+			if claimed = updatedBy[match.ID]; claimed == 0 {
+				updatedBy[match.ID] = pr.item.Line
 			}
 		}
 		switch {
@@ -467,21 +477,20 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 		case pr.item.Number != 0 && pr.item.Number != match.Number:
 			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("number", "conflict",
 				"the line's number differs from that of the user it matches")
-		case updatedBy[match.ID] != 0:
-			// Two lines naming one user by different keys: which should
-			// win is not for the import to guess.
+		case claimed != 0:
 			pr.res.Status, pr.res.Error = "error", core.Errorf(core.CodeConflict,
-				"line %d matches the same existing user", updatedBy[match.ID])
+				"line %d matches the same existing user", claimed)
 		default:
-			// Taken even by a line refused below: a second line for the
-			// same user is as ambiguous either way.
-			updatedBy[match.ID] = pr.item.Line
 			if err := pr.mergeInto(*match); err != nil {
 				pr.res.Status, pr.res.Error = "error", err
 				continue
 			}
-			if err := s.checkMergedPassword(ctx, pr); err != nil {
-				pr.res.Status, pr.res.Error = "error", core.AsError(err)
+			refused, err := s.checkMergedPassword(ctx, pr, tenants)
+			if err != nil {
+				return err
+			}
+			if refused != nil {
+				pr.res.Status, pr.res.Error = "error", refused
 			}
 		}
 	}
@@ -489,28 +498,50 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 }
 
 // checkMergedPassword checks a line's plaintext password for an existing
-// user against what the user will be (its email and username, which the
-// line may have left out) and its tenant's policy, as PATCH does: the
-// check made while preparing the line saw only the line.
-func (s *Service) checkMergedPassword(ctx context.Context, pr *prepared) error {
+// user against what the user will be: its email and username, which the
+// line may have left out, and the policy of every tenant it will belong to
+// (the provider's when none), so that naming another tenant on the line
+// does not escape the policy of the one the user is in. The check made
+// while preparing the line saw only the line. It returns the line's
+// refusal, or an error that should stop the import.
+func (s *Service) checkMergedPassword(ctx context.Context, pr *prepared, tenants map[string]*core.Tenant) (*core.Error, error) {
 	if pr.item.Password == "" {
-		return nil
+		return nil, nil
 	}
-	var tenant *core.Tenant
-	tenantID := pr.item.TenantID
-	if tenantID == "" && len(pr.existing.Memberships) == 1 {
-		tenantID = pr.existing.Memberships[0].TenantID
+	var ids []string
+	for _, m := range pr.existing.Memberships {
+		ids = append(ids, m.TenantID)
 	}
-	if tenantID != "" {
-		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: tenantID})
-		if err != nil {
-			return err
+	if pr.item.TenantID != "" && !slices.Contains(ids, pr.item.TenantID) {
+		ids = append(ids, pr.item.TenantID)
+	}
+	check := []*core.Tenant{nil} // the provider's policy
+	if len(ids) > 0 {
+		check = check[:0]
+	}
+	for _, id := range ids {
+		t, ok := tenants[id]
+		if !ok {
+			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: id})
+			if err != nil {
+				return nil, err
+			}
+			t = &got
+			tenants[id] = t
 		}
-		tenant = &t
+		check = append(check, t)
 	}
 	v := &core.Validation{}
-	s.checkPassword(v, "password", pr.item.Password, "", tenant, pr.user.Email, pr.user.Username)
-	return v.Err()
+	for _, t := range check {
+		if v.Has("password") {
+			break
+		}
+		s.checkPassword(v, "password", pr.item.Password, "", t, pr.user.Email, pr.user.Username)
+	}
+	if err := v.Err(); err != nil {
+		return core.AsError(err), nil
+	}
+	return nil, nil
 }
 
 // requireLogin refuses the items that would leave a user with neither an
@@ -546,7 +577,7 @@ func (pr *prepared) mergeInto(existing core.User) *core.Error {
 		return core.FieldInvalid("status", "invalid", "a user given a password is not invited; leave status out, or make it active")
 	case status == core.UserActive && existing.Status == core.UserInvited && !getsPassword:
 		return core.FieldInvalid("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
-	case status == core.UserInvited && !getsPassword && email == "":
+	case existing.Status == core.UserInvited && email == "":
 		return core.FieldInvalid("email", "required", "an invited user needs an email, to accept the invitation")
 	}
 	attributes := existing.Attributes

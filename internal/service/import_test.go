@@ -335,6 +335,66 @@ func TestImportUpsertChecksTheMergedUser(t *testing.T) {
 	}
 }
 
+// A second review's cases: a line naming another tenant does not escape
+// the password policy of the tenant the user is in; an invited user keeps
+// its email whatever status the line gives; and a line refused for its id
+// still claims its user against a later line naming it otherwise.
+func TestImportUpsertLeavesNoWayAround(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	strict, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Strict", PasswordPolicy: password.PolicyComplex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lax, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Lax", PasswordPolicy: password.PolicyNIST})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{
+		{Line: 1, Email: "strict@around.example", TenantID: strict.ID, Given: service.GivenEmail},
+		{Line: 2, Email: "inv@around.example", Username: "inv-around", Status: core.UserInvited,
+			Given: service.GivenEmail | service.GivenUsername | service.GivenStatus},
+		{Line: 3, Email: "claimed@around.example", ExternalID: "claimed", Given: service.GivenEmail | service.GivenExternalID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range created {
+		if r.Status != "created" {
+			t.Fatalf("line %d: %+v", i+1, r)
+		}
+	}
+	weak := "a long enough passphrase" // enough for nist, not for complex
+	if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: created[0].ID}, service.UpdateUserInput{Password: &weak}); err == nil {
+		t.Fatal("the strict tenant's policy let the passphrase through PATCH; the test needs one it refuses")
+	}
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{
+		{Line: 1, ID: created[0].ID, TenantID: lax.ID, Password: weak},
+		{Line: 2, ID: created[1].ID, Email: "", Status: core.UserDisabled, Given: service.GivenEmail | service.GivenStatus},
+		{Line: 3, ID: core.NewID(), ExternalID: "claimed", Name: "First", Given: service.GivenExternalID | service.GivenName},
+		{Line: 4, Email: "claimed@around.example", Name: "Second", Given: service.GivenEmail | service.GivenName},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"password", "email", "id", ""} {
+		r := res[i]
+		if r.Status != "error" || (want != "" && (len(r.Error.Fields) == 0 || r.Error.Fields[0].Field != want)) {
+			t.Errorf("line %d: %+v (error %+v), want an error on %q", i+1, r, r.Error, want)
+		}
+	}
+	if _, err := st.GetCredential(ctx, created[0].ID); core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("the password went around the strict tenant's policy: %v", err)
+	}
+	if u, _ := st.GetUser(ctx, core.UserRef{ID: created[1].ID}); u.Email != "inv@around.example" || u.Status != core.UserInvited {
+		t.Errorf("the invited user: %q %s", u.Email, u.Status)
+	}
+	if u, _ := st.GetUser(ctx, core.UserRef{ID: created[2].ID}); u.Name == "Second" {
+		t.Error("a second line for a user whose first line was refused went through")
+	}
+}
+
 // A login between the import's first read of a user and its write is not
 // undone: the update takes the login times from its second read.
 func TestImportKeepsALoginMadeMeanwhile(t *testing.T) {
