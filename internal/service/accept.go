@@ -296,7 +296,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return core.User{}, err
 	}
 	v := &core.Validation{}
-	s.checkPassword(v, "password", newPassword, "", s.resetTenant(ctx, u), u.Email, u.Username)
+	if err := s.checkUserPassword(ctx, v, "password", newPassword, "", u, "", nil); err != nil {
+		return core.User{}, err
+	}
 	if err := v.Err(); err != nil {
 		return core.User{}, err
 	}

@@ -500,43 +500,18 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 // checkMergedPassword checks a line's plaintext password for an existing
 // user against what the user will be: its email and username, which the
 // line may have left out, and the policy of every tenant it will belong to
-// (the provider's when none), so that naming another tenant on the line
-// does not escape the policy of the one the user is in. The check made
-// while preparing the line saw only the line. It returns the line's
-// refusal, or an error that should stop the import.
+// (checkUserPassword), the line's tenant included. The check made while
+// preparing the line saw only the line. It returns the line's refusal, or
+// an error that should stop the import.
 func (s *Service) checkMergedPassword(ctx context.Context, pr *prepared, tenants map[string]*core.Tenant) (*core.Error, error) {
 	if pr.item.Password == "" {
 		return nil, nil
 	}
-	var ids []string
-	for _, m := range pr.existing.Memberships {
-		ids = append(ids, m.TenantID)
-	}
-	if pr.item.TenantID != "" && !slices.Contains(ids, pr.item.TenantID) {
-		ids = append(ids, pr.item.TenantID)
-	}
-	check := []*core.Tenant{nil} // the provider's policy
-	if len(ids) > 0 {
-		check = check[:0]
-	}
-	for _, id := range ids {
-		t, ok := tenants[id]
-		if !ok {
-			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: id})
-			if err != nil {
-				return nil, err
-			}
-			t = &got
-			tenants[id] = t
-		}
-		check = append(check, t)
-	}
+	will := *pr.existing
+	will.Email, will.Username = pr.user.Email, pr.user.Username
 	v := &core.Validation{}
-	for _, t := range check {
-		if v.Has("password") {
-			break
-		}
-		s.checkPassword(v, "password", pr.item.Password, "", t, pr.user.Email, pr.user.Username)
+	if err := s.checkUserPassword(ctx, v, "password", pr.item.Password, "", will, pr.item.TenantID, tenants); err != nil {
+		return nil, err
 	}
 	if err := v.Err(); err != nil {
 		return core.AsError(err), nil

@@ -367,13 +367,57 @@ func (s *Service) passwordPolicy(tenant *core.Tenant) string {
 // checkPassword applies the tenant's (or provider's) policy and, when a
 // vendor selects one, its rule as well.
 func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy string, tenant *core.Tenant, email, username string) {
+	s.checkPasswordPolicies(v, field, pw, []string{s.passwordPolicy(tenant), extraPolicy}, email, username)
+}
+
+// checkUserPassword checks a password for an existing user, who may belong
+// to several tenants: it must meet the policy of each (the provider's when
+// there is none), or a stricter tenant's rule could be escaped through a
+// laxer one. also names a tenant the user is about to join ("" for none);
+// tenants caches the tenants read.
+func (s *Service) checkUserPassword(ctx context.Context, v *core.Validation, field, pw, extraPolicy string, u core.User, also string,
+	tenants map[string]*core.Tenant) error {
+	var ids []string
+	for _, m := range u.Memberships {
+		ids = append(ids, m.TenantID)
+	}
+	if also != "" && !slices.Contains(ids, also) {
+		ids = append(ids, also)
+	}
+	policies := []string{extraPolicy}
+	if len(ids) == 0 {
+		policies = append(policies, s.passwordPolicy(nil))
+	}
+	for _, id := range ids {
+		t, ok := tenants[id]
+		if !ok {
+			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: id})
+			if err != nil {
+				return err
+			}
+			t = &got
+			if tenants != nil {
+				tenants[id] = t
+			}
+		}
+		policies = append(policies, s.passwordPolicy(t))
+	}
+	s.checkPasswordPolicies(v, field, pw, policies, u.Email, u.Username)
+	return nil
+}
+
+// checkPasswordPolicies applies each named policy once ("" is none), and
+// reports each kind of problem once.
+func (s *Service) checkPasswordPolicies(v *core.Validation, field, pw string, names []string, email, username string) {
 	if pw == "" {
 		v.Add(field, "required", "is required")
 		return
 	}
-	policies := []string{s.passwordPolicy(tenant)}
-	if extraPolicy != "" && extraPolicy != policies[0] {
-		policies = append(policies, extraPolicy)
+	var policies []string
+	for _, p := range names {
+		if p != "" && !slices.Contains(policies, p) {
+			policies = append(policies, p)
+		}
 	}
 	seen := map[string]bool{}
 	for _, policy := range policies {
@@ -695,14 +739,10 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 		u.Attributes = merged
 		checkAttributes(v, "attributes", u.Attributes)
 	}
-	var tenant *core.Tenant
 	if in.Password != nil {
-		if len(u.Memberships) == 1 {
-			if t, err := s.store.GetTenant(ctx, store.TenantRef{ID: u.Memberships[0].TenantID}); err == nil {
-				tenant = &t
-			}
+		if err := s.checkUserPassword(ctx, v, "password", *in.Password, in.PasswordPolicy, u, "", nil); err != nil {
+			return u, err
 		}
-		s.checkPassword(v, "password", *in.Password, in.PasswordPolicy, tenant, u.Email, u.Username)
 	}
 	if err := v.Err(); err != nil {
 		return u, err

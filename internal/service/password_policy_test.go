@@ -1,0 +1,46 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/service"
+)
+
+// A user in two tenants meets both tenants' password policies, whichever
+// way the password is set (PATCH here; a reset and an import's upsert take
+// the same check): the laxer tenant is no way around the stricter one.
+func TestPasswordMeetsEveryTenantsPolicy(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	strict, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Strict", PasswordPolicy: password.PolicyComplex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lax, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Lax", PasswordPolicy: password.PolicyNIST})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "two@policies.example", TenantID: lax.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := core.UserRef{ID: created.User.ID}
+	weak := "a long enough passphrase" // nist's rule, not complex's
+	if _, err := svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &weak}); err != nil {
+		t.Fatalf("in the lax tenant alone: %v", err)
+	}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: strict.ID}, ref, []string{core.RoleTenantUser}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &weak})
+	if ce := core.AsError(err); err == nil || ce.Code != core.CodeInvalid || len(ce.Fields) == 0 || ce.Fields[0].Field != "password" {
+		t.Fatalf("in both tenants, a password the strict one refuses: %v", err)
+	}
+	strong := "Strong-Passphrase-42"
+	if _, err := svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &strong}); err != nil {
+		t.Fatalf("a password both accept: %v", err)
+	}
+}
