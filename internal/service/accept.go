@@ -237,8 +237,9 @@ type PasswordResetView struct {
 	// Reason is unknown, used or expired when not valid.
 	Reason string
 	Email  string
-	// PasswordPolicy names the policy the new password must meet.
-	PasswordPolicy string
+	// PasswordPolicies name the policies the new password must meet: one
+	// per distinct policy of the user's tenants.
+	PasswordPolicies []string
 }
 
 // ViewPasswordReset looks at a reset link without using it.
@@ -260,21 +261,11 @@ func (s *Service) ViewPasswordReset(ctx context.Context, token string) (Password
 	case !s.now().Before(r.ExpiresAt), u.Status != core.UserActive:
 		return PasswordResetView{Reason: "expired", Email: u.Email}, nil
 	}
-	return PasswordResetView{Valid: true, Email: u.Email, PasswordPolicy: s.passwordPolicy(s.resetTenant(ctx, u))}, nil
-}
-
-// resetTenant is the tenant whose password policy a reset must meet: the
-// user's only tenant, or nil (the provider's default) for a user in none or
-// in several.
-func (s *Service) resetTenant(ctx context.Context, u core.User) *core.Tenant {
-	if len(u.Memberships) != 1 {
-		return nil
-	}
-	t, err := s.store.GetTenant(ctx, core.TenantRef{ID: u.Memberships[0].TenantID})
+	policies, err := s.userPolicies(ctx, u, "", nil)
 	if err != nil {
-		return nil
+		return PasswordResetView{}, err
 	}
-	return &t
+	return PasswordResetView{Valid: true, Email: u.Email, PasswordPolicies: policies}, nil
 }
 
 // ResetPassword sets a new password through a reset link, once, and ends

@@ -377,6 +377,17 @@ func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy strin
 // tenants caches the tenants read.
 func (s *Service) checkUserPassword(ctx context.Context, v *core.Validation, field, pw, extraPolicy string, u core.User, also string,
 	tenants map[string]*core.Tenant) error {
+	policies, err := s.userPolicies(ctx, u, also, tenants)
+	if err != nil {
+		return err
+	}
+	s.checkPasswordPolicies(v, field, pw, append(policies, extraPolicy), u.Email, u.Username)
+	return nil
+}
+
+// userPolicies names, once each, the password policies of every tenant the
+// user belongs to, and of also ("" for none), or the provider's when none.
+func (s *Service) userPolicies(ctx context.Context, u core.User, also string, tenants map[string]*core.Tenant) ([]string, error) {
 	var ids []string
 	for _, m := range u.Memberships {
 		ids = append(ids, m.TenantID)
@@ -384,26 +395,27 @@ func (s *Service) checkUserPassword(ctx context.Context, v *core.Validation, fie
 	if also != "" && !slices.Contains(ids, also) {
 		ids = append(ids, also)
 	}
-	policies := []string{extraPolicy}
 	if len(ids) == 0 {
-		policies = append(policies, s.passwordPolicy(nil))
+		return []string{s.passwordPolicy(nil)}, nil
 	}
+	var policies []string
 	for _, id := range ids {
 		t, ok := tenants[id]
 		if !ok {
 			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: id})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			t = &got
 			if tenants != nil {
 				tenants[id] = t
 			}
 		}
-		policies = append(policies, s.passwordPolicy(t))
+		if p := s.passwordPolicy(t); !slices.Contains(policies, p) {
+			policies = append(policies, p)
+		}
 	}
-	s.checkPasswordPolicies(v, field, pw, policies, u.Email, u.Username)
-	return nil
+	return policies, nil
 }
 
 // checkPasswordPolicies applies each named policy once ("" is none), and

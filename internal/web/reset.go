@@ -57,14 +57,19 @@ func (p *Pages) resetPage(w http.ResponseWriter, r *http.Request) {
 		p.resetProblem(w, r, rv.Reason)
 		return
 	}
-	p.renderReset(w, r, http.StatusOK, token, rv.Email, rv.PasswordPolicy, &view{})
+	p.renderReset(w, r, http.StatusOK, token, rv.Email, rv.PasswordPolicies, &view{})
 }
 
-func (p *Pages) renderReset(w http.ResponseWriter, r *http.Request, status int, token, email, policy string, v *view) {
+func (p *Pages) renderReset(w http.ResponseWriter, r *http.Request, status int, token, email string, policies []string, v *view) {
 	v.Title = "Choose a new password"
 	v.Action = "/reset/" + token
 	v.Email = email
-	v.Policy = password.Describe(policy)
+	// A user in tenants of different policies meets each.
+	rules := make([]string, len(policies))
+	for i, policy := range policies {
+		rules[i] = password.Describe(policy)
+	}
+	v.Policy = strings.Join(rules, " And: ")
 	v.CSRF = p.csrfToken(w, r)
 	p.render(w, r, status, "reset", v)
 }
@@ -99,7 +104,7 @@ func (p *Pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		p.resetProblem(w, r, rv.Reason)
 		return
 	}
-	p.renderReset(w, r, status, token, rv.Email, rv.PasswordPolicy, v)
+	p.renderReset(w, r, status, token, rv.Email, rv.PasswordPolicies, v)
 }
 
 // resetProblem renders the page of a reset link that does not work: unknown,

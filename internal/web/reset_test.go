@@ -83,3 +83,21 @@ func TestPasswordResetExpiresAndSignsOut(t *testing.T) {
 	}
 	testsupport.NewClient(t, e.URL, nil).Bearer(session).Do("GET", "/v1/me", nil).Want(t, 401)
 }
+
+// A user in a lax tenant and a strict one resets to a password that meets
+// both: the page describes both rules, and the lax one alone is refused.
+func TestPasswordResetMeetsEveryTenantsPolicy(t *testing.T) {
+	e := start(t, service.Config{})
+	lax, _ := e.tenant(t, "Lax")
+	strict := e.admin.Do("POST", "/v1/tenants", map[string]any{"name": "Strict", "password_policy": "complex"}).Want(t, 201).Map(t)["id"].(string)
+	id := e.register(t, lax, email(1), goodPassword)
+	e.admin.Do("PUT", "/v1/tenants/"+strict+"/members/"+id, map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
+
+	b := newBrowserless(t, e.URL)
+	b.submit("/forgot-password", fieldsOf("email", email(1))).want(t, 200)
+	path := pathOf(t, e.mailTo(t, email(1), 1, "/reset/"))
+	b.get(path).want(t, 200, "At least 12 characters", "an upper-case letter")
+	b.submit(path, fieldsOf("password", "a long enough passphrase")).want(t, 422, "Password must")
+	b.submit(path, fieldsOf("password", "Brand-New-Passphrase-2")).want(t, 200, "Your password has been changed")
+	e.apiLogin(t, email(1), "Brand-New-Passphrase-2").Want(t, 200)
+}
