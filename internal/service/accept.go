@@ -22,10 +22,11 @@ type InvitationView struct {
 	InviterName string
 	// Locked is true when too many failed attempts stopped the invitation.
 	Locked bool
-	// PasswordPolicy names the policy the chosen password must meet
-	// (password.PolicyNIST or password.PolicyComplex), so that the page
-	// can say the rule before the person types.
-	PasswordPolicy string
+	// PasswordPolicies name the policies the chosen password must meet
+	// (password.PolicyNIST, password.PolicyComplex): the invitation's
+	// tenant's and those of any other tenant the user is in, so that the
+	// page can say the rule before the person types.
+	PasswordPolicies []string
 }
 
 func invalidInvitation(msg string) *core.Error {
@@ -57,14 +58,15 @@ func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationV
 		return InvitationView{}, err
 	}
 	v.OrgName = prov.Name
-	v.PasswordPolicy = s.passwordPolicy(nil)
 	if inv.TenantID != "" {
 		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: inv.TenantID})
 		if err != nil {
 			return InvitationView{}, err
 		}
 		v.TenantName, v.OrgName = t.Name, t.Name
-		v.PasswordPolicy = s.passwordPolicy(&t)
+	}
+	if v.PasswordPolicies, err = s.userPolicies(ctx, v.User, inv.TenantID, nil); err != nil {
+		return InvitationView{}, err
 	}
 	v.InviterName = v.OrgName
 	if core.ValidID(inv.InvitedBy) {
@@ -104,13 +106,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 		val.Add("name", "required", "is required")
 	}
 	checkText(val, "name", name, maxName)
-	var tenant *core.Tenant
-	if v.Invitation.TenantID != "" {
-		if t, err := s.store.GetTenant(ctx, core.TenantRef{ID: v.Invitation.TenantID}); err == nil {
-			tenant = &t
-		}
+	if err := s.checkUserPassword(ctx, val, "password", in.Password, "", u, v.Invitation.TenantID, nil); err != nil {
+		return core.User{}, core.Session{}, "", err
 	}
-	s.checkPassword(val, "password", in.Password, "", tenant, u.Email, u.Username)
 	if err := val.Err(); err != nil {
 		s.countInvitationFailure(ctx, v.Invitation)
 		return core.User{}, core.Session{}, "", err

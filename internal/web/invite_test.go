@@ -80,6 +80,18 @@ func TestInvitationFormErrors(t *testing.T) {
 		t.Fatal("a password meeting the complex policy was refused")
 	}
 
+	// Invited into a lax tenant, then added to the strict one before
+	// accepting: the page says both rules, and the lax one alone is refused.
+	lax, _ := e.tenant(t, "Lax")
+	both := e.invite(t, lax, email(4))
+	e.admin.Do("PUT", "/v1/tenants/"+complexTenant+"/members/"+both, map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
+	path4 := pathOf(t, e.mailTo(t, email(4), 1, "/invite/"))
+	b.get(path4).want(t, 200, "12 to 50 characters, with an upper-case letter", "At least 12 characters (at most 128)")
+	b.submit(path4, fieldsOf("name", "Dee", "password", "tangerine-kayak-41")).want(t, 422, "Password must contain an upper-case letter (A-Z).")
+	if b.submit(path4, fieldsOf("name", "Dee", "password", goodPassword)).Status != http.StatusSeeOther {
+		t.Fatal("a password meeting both tenants' policies was refused")
+	}
+
 	// An invitation to the provider level names the provider.
 	e.admin.Do("POST", "/v1/users", map[string]any{"email": email(3), "roles": []string{"provider-viewer"}}).Want(t, 201)
 	path3 := pathOf(t, e.mailTo(t, email(3), 1, "/invite/"))
