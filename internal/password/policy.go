@@ -66,6 +66,28 @@ func Describe(policy string) string {
 	}
 }
 
+// DescribeAll says in one sentence what a password meeting every named
+// policy must be, for a person in tenants of different policies.
+func DescribeAll(policies []string) string {
+	strict, lax := false, false
+	for _, p := range policies {
+		if p == PolicyComplex {
+			strict = true
+		} else {
+			lax = true
+		}
+	}
+	if lax && strict {
+		return "12 to 50 characters, with an upper-case letter (A-Z), a lower-case letter (a-z), " +
+			"a digit (0-9) and a special character such as ! @ # $ %, and no spaces. Common passwords, " +
+			"and ones made from your email or username, are refused."
+	}
+	if strict {
+		return Describe(PolicyComplex)
+	}
+	return Describe(PolicyNIST)
+}
+
 // checkNIST follows NIST SP 800-63B: length matters, composition rules do
 // not, and known-bad passwords are refused.
 func checkNIST(password string, ctx Context) []Problem {

@@ -88,3 +88,27 @@ func TestDescribeEveryPolicy(t *testing.T) {
 		t.Error("the empty policy is nist, its description too")
 	}
 }
+
+// The sentence for both policies says what both checks ask: a password
+// written to it passes both, and one that breaks a rule it names fails one.
+func TestDescribeAll(t *testing.T) {
+	if DescribeAll([]string{PolicyNIST}) != Describe(PolicyNIST) || DescribeAll([]string{PolicyComplex, PolicyComplex}) != Describe(PolicyComplex) ||
+		DescribeAll(nil) != Describe(PolicyNIST) {
+		t.Error("one policy is not described as itself")
+	}
+	both := DescribeAll([]string{PolicyComplex, PolicyNIST})
+	for _, want := range []string{"12 to 50", "upper-case", "no spaces", "Common passwords", "email or username"} {
+		if !strings.Contains(both, want) {
+			t.Errorf("%q lacks %q", both, want)
+		}
+	}
+	ctx := Context{Email: "dana@example.com"}
+	if p := append(Check(PolicyNIST, "Tangerine-Kayak-41", ctx), Check(PolicyComplex, "Tangerine-Kayak-41", ctx)...); len(p) != 0 {
+		t.Errorf("a password as described is refused: %v", p)
+	}
+	for _, bad := range []string{"Tangerine Kayak 41", strings.Repeat("Aa1!", 13), "tangerine-kayak-41", "Password123!"} {
+		if len(Check(PolicyNIST, bad, ctx))+len(Check(PolicyComplex, bad, ctx)) == 0 {
+			t.Errorf("%q breaks a rule the sentence names, yet passes both", bad)
+		}
+	}
+}

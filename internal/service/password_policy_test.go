@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"roster/internal/core"
@@ -9,9 +10,10 @@ import (
 	"roster/internal/service"
 )
 
-// A user in two tenants meets both tenants' password policies, whichever
-// way the password is set (PATCH here; a reset and an import's upsert take
-// the same check): the laxer tenant is no way around the stricter one.
+// A user in two tenants meets both tenants' password policies (PATCH here;
+// reset, invitation and import use the same check and are tested with
+// their pages and lines): the laxer tenant is no way around the stricter
+// one, and where both limit the length, both limits are said.
 func TestPasswordMeetsEveryTenantsPolicy(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := importService(t, service.Config{}, nil)
@@ -38,6 +40,17 @@ func TestPasswordMeetsEveryTenantsPolicy(t *testing.T) {
 	_, err = svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &weak})
 	if ce := core.AsError(err); err == nil || ce.Code != core.CodeInvalid || len(ce.Fields) == 0 || ce.Fields[0].Field != "password" {
 		t.Fatalf("in both tenants, a password the strict one refuses: %v", err)
+	}
+	long := "Aa1!" + strings.Repeat("x", 196)
+	_, err = svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &long})
+	var limits []string
+	for _, f := range core.AsError(err).Fields {
+		if f.Code == "too_long" {
+			limits = append(limits, f.Message)
+		}
+	}
+	if len(limits) != 2 || !strings.Contains(strings.Join(limits, " "), "50") || !strings.Contains(strings.Join(limits, " "), "128") {
+		t.Errorf("a 200-character password: length problems %q, want both limits", limits)
 	}
 	strong := "Strong-Passphrase-42"
 	if _, err := svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &strong}); err != nil {

@@ -431,11 +431,14 @@ func (s *Service) checkPasswordPolicies(v *core.Validation, field, pw string, na
 			policies = append(policies, p)
 		}
 	}
-	seen := map[string]bool{}
+	// A problem two policies share is said once; two that differ (at most
+	// 128 characters, at most 50) are both said, or the laxer limit would
+	// be the only one shown.
+	seen := map[password.Problem]bool{}
 	for _, policy := range policies {
 		for _, pr := range password.Check(policy, pw, password.Context{Email: email, Username: username}) {
-			if !seen[pr.Code] {
-				seen[pr.Code] = true
+			if !seen[pr] {
+				seen[pr] = true
 				v.Add(field, pr.Code, pr.Message)
 			}
 		}

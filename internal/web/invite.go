@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"roster/internal/core"
+	"roster/internal/password"
 	"roster/internal/service"
 )
 
@@ -60,7 +61,7 @@ func (p *Pages) renderInvite(w http.ResponseWriter, r *http.Request, status int,
 	v.Title = "Join " + iv.OrgName
 	v.Invite = &iv
 	v.Action = "/invite/" + token
-	v.Policy = describePolicies(iv.PasswordPolicies)
+	v.Policy = password.DescribeAll(iv.PasswordPolicies)
 	v.CSRF = p.csrfToken(w, r)
 	p.render(w, r, status, "invite", v)
 }

@@ -86,7 +86,7 @@ func TestInvitationFormErrors(t *testing.T) {
 	both := e.invite(t, lax, email(4))
 	e.admin.Do("PUT", "/v1/tenants/"+complexTenant+"/members/"+both, map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
 	path4 := pathOf(t, e.mailTo(t, email(4), 1, "/invite/"))
-	b.get(path4).want(t, 200, "12 to 50 characters, with an upper-case letter", "At least 12 characters (at most 128)")
+	b.get(path4).want(t, 200, "12 to 50 characters, with an upper-case letter", "Common passwords, and ones made from your email")
 	b.submit(path4, fieldsOf("name", "Dee", "password", "tangerine-kayak-41")).want(t, 422, "Password must contain an upper-case letter (A-Z).")
 	if b.submit(path4, fieldsOf("name", "Dee", "password", goodPassword)).Status != http.StatusSeeOther {
 		t.Fatal("a password meeting both tenants' policies was refused")

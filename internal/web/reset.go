@@ -64,7 +64,7 @@ func (p *Pages) renderReset(w http.ResponseWriter, r *http.Request, status int, 
 	v.Title = "Choose a new password"
 	v.Action = "/reset/" + token
 	v.Email = email
-	v.Policy = describePolicies(policies)
+	v.Policy = password.DescribeAll(policies)
 	v.CSRF = p.csrfToken(w, r)
 	p.render(w, r, status, "reset", v)
 }
@@ -120,14 +120,4 @@ func (p *Pages) resetProblem(w http.ResponseWriter, r *http.Request, reason stri
 			Paragraphs: []string{"roster knows no reset with this link. Make sure you opened the whole link from the email, or ask for a new one."},
 			Links:      again})
 	}
-}
-
-// describePolicies says what each policy asks; a user in tenants of
-// different policies meets each.
-func describePolicies(policies []string) string {
-	rules := make([]string, len(policies))
-	for i, policy := range policies {
-		rules[i] = password.Describe(policy)
-	}
-	return strings.Join(rules, " And: ")
 }

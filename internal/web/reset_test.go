@@ -96,8 +96,8 @@ func TestPasswordResetMeetsEveryTenantsPolicy(t *testing.T) {
 	b := newBrowserless(t, e.URL)
 	b.submit("/forgot-password", fieldsOf("email", email(1))).want(t, 200)
 	path := pathOf(t, e.mailTo(t, email(1), 1, "/reset/"))
-	b.get(path).want(t, 200, "At least 12 characters", "an upper-case letter")
-	b.submit(path, fieldsOf("password", "a long enough passphrase")).want(t, 422, "Password must")
+	b.get(path).want(t, 200, "12 to 50 characters, with an upper-case letter", "Common passwords, and ones made from your email")
+	b.submit(path, fieldsOf("password", "a long enough passphrase")).want(t, 422, "Password must contain an upper-case letter (A-Z).")
 	b.submit(path, fieldsOf("password", "Brand-New-Passphrase-2")).want(t, 200, "Your password has been changed")
 	e.apiLogin(t, email(1), "Brand-New-Passphrase-2").Want(t, 200)
 }
