@@ -343,14 +343,7 @@ func TestImportUpsertLeavesNoWayAround(t *testing.T) {
 	ctx := context.Background()
 	svc, st := importService(t, service.Config{}, nil)
 	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
-	strict, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Strict", PasswordPolicy: password.PolicyComplex})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Lax", PasswordPolicy: password.PolicyNIST})
-	if err != nil {
-		t.Fatal(err)
-	}
+	strict, lax := strictAndLax(t, svc)
 	created, err := svc.ImportUsers(ctx, admin, service.ImportCreate, []service.ImportItem{
 		{Line: 1, Email: "strict@around.example", TenantID: strict.ID, Given: service.GivenEmail},
 		{Line: 2, Email: "inv@around.example", Username: "inv-around", Status: core.UserInvited,

@@ -17,14 +17,7 @@ import (
 func TestPasswordMeetsEveryTenantsPolicy(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := importService(t, service.Config{}, nil)
-	strict, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Strict", PasswordPolicy: password.PolicyComplex})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lax, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Lax", PasswordPolicy: password.PolicyNIST})
-	if err != nil {
-		t.Fatal(err)
-	}
+	strict, lax := strictAndLax(t, svc)
 	created, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "two@policies.example", TenantID: lax.ID})
 	if err != nil {
 		t.Fatal(err)
@@ -56,4 +49,18 @@ func TestPasswordMeetsEveryTenantsPolicy(t *testing.T) {
 	if _, err := svc.UpdateUser(ctx, core.System, ref, service.UpdateUserInput{Password: &strong}); err != nil {
 		t.Fatalf("a password both accept: %v", err)
 	}
+}
+
+// strictAndLax makes a tenant with the complex policy and one with nist.
+func strictAndLax(t *testing.T, svc *service.Service) (strict, lax core.Tenant) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if strict, err = svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Strict", PasswordPolicy: password.PolicyComplex}); err != nil {
+		t.Fatal(err)
+	}
+	if lax, err = svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Lax", PasswordPolicy: password.PolicyNIST}); err != nil {
+		t.Fatal(err)
+	}
+	return strict, lax
 }
