@@ -58,14 +58,16 @@ func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationV
 		return InvitationView{}, err
 	}
 	v.OrgName = prov.Name
+	tenants := map[string]*core.Tenant{} // the invitation's, read once
 	if inv.TenantID != "" {
 		t, err := s.store.GetTenant(ctx, core.TenantRef{ID: inv.TenantID})
 		if err != nil {
 			return InvitationView{}, err
 		}
 		v.TenantName, v.OrgName = t.Name, t.Name
+		tenants[t.ID] = &t
 	}
-	if v.PasswordPolicies, err = s.userPolicies(ctx, v.User, inv.TenantID, nil); err != nil {
+	if v.PasswordPolicies, err = s.userPolicies(ctx, v.User, inv.TenantID, tenants); err != nil {
 		return InvitationView{}, err
 	}
 	v.InviterName = v.OrgName
@@ -106,9 +108,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 		val.Add("name", "required", "is required")
 	}
 	checkText(val, "name", name, maxName)
-	if err := s.checkUserPassword(ctx, val, "password", in.Password, "", u, v.Invitation.TenantID, nil); err != nil {
-		return core.User{}, core.Session{}, "", err
-	}
+	s.checkPasswordPolicies(val, "password", in.Password, v.PasswordPolicies, u.Email, u.Username)
 	if err := val.Err(); err != nil {
 		s.countInvitationFailure(ctx, v.Invitation)
 		return core.User{}, core.Session{}, "", err
@@ -285,9 +285,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return core.User{}, err
 	}
 	v := &core.Validation{}
-	if err := s.checkUserPassword(ctx, v, "password", newPassword, "", u, "", nil); err != nil {
-		return core.User{}, err
-	}
+	s.checkPasswordPolicies(v, "password", newPassword, view.PasswordPolicies, u.Email, u.Username)
 	if err := v.Err(); err != nil {
 		return core.User{}, err
 	}

@@ -164,7 +164,7 @@ func (s *Service) ImportUsers(ctx context.Context, p *core.Principal, mode Impor
 		pr.res = &results[i]
 		preps = append(preps, pr)
 	}
-	if err := s.matchExisting(ctx, p, mode, preps); err != nil {
+	if err := s.matchExisting(ctx, p, mode, preps, tenants); err != nil {
 		return nil, err
 	}
 	requireLogin(preps)
@@ -388,8 +388,10 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 // for each item: create it, update the one it matches (upsert), skip it
 // (create mode), or refuse it when it matches two different users, a user
 // p may not see or change (the rules of UpdateUser), or one whose id or
-// number differs from the line's.
-func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode ImportMode, preps []*prepared) error {
+// number differs from the line's. tenants are those the batch's lines
+// read, which the password checks of updates share.
+func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode ImportMode, preps []*prepared,
+	tenants map[string]*core.Tenant) error {
 	if len(preps) == 0 {
 		return nil
 	}
@@ -432,7 +434,6 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 		}
 	}
 	updatedBy := map[string]int{} // matched user's id → the line updating it
-	tenants := map[string]*core.Tenant{}
 	for _, pr := range preps {
 		var match *core.User
 		conflict, hidden := false, false

@@ -400,8 +400,8 @@ func (s *Service) userPolicies(ctx context.Context, u core.User, also string, te
 	}
 	var policies []string
 	for _, id := range ids {
-		t, ok := tenants[id]
-		if !ok {
+		t := tenants[id] // nil: not read yet (or, in an import's map, not found then)
+		if t == nil {
 			got, err := s.store.GetTenant(ctx, core.TenantRef{ID: id})
 			if err != nil {
 				return nil, err
