@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -559,17 +558,7 @@ func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	attributes := existing.Attributes
 	if pr.item.Attributes != nil {
 		// Merged key by key, as PATCH does: a null removes the key.
-		attributes = maps.Clone(existing.Attributes)
-		if attributes == nil {
-			attributes = map[string]any{}
-		}
-		for k, val := range pr.item.Attributes {
-			if val == nil {
-				delete(attributes, k)
-			} else {
-				attributes[k] = val
-			}
-		}
+		attributes = mergeAttributes(existing.Attributes, pr.item.Attributes)
 		v := &core.Validation{}
 		if checkAttributes(v, "attributes", attributes); v.Err() != nil {
 			return core.AsError(v.Err())

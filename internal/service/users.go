@@ -370,6 +370,23 @@ func (s *Service) checkPassword(v *core.Validation, field, pw, extraPolicy strin
 	s.checkPasswordPolicies(v, field, pw, []string{s.passwordPolicy(tenant), extraPolicy}, email, username)
 }
 
+// mergeAttributes applies changes to a copy of stored attributes, key by
+// key: a null value removes its key.
+func mergeAttributes(stored, changes map[string]any) map[string]any {
+	merged := maps.Clone(stored)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for k, val := range changes {
+		if val == nil {
+			delete(merged, k)
+		} else {
+			merged[k] = val
+		}
+	}
+	return merged
+}
+
 // checkUserPassword checks a password for an existing user, who may belong
 // to several tenants: it must meet the policy of each (the provider's when
 // there is none), or a stricter tenant's rule could be escaped through a
@@ -740,18 +757,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 		}
 	}
 	if in.Attributes != nil || in.ClearAttributes {
-		merged := maps.Clone(u.Attributes)
-		if merged == nil || in.ClearAttributes {
-			merged = map[string]any{}
+		stored := u.Attributes
+		if in.ClearAttributes {
+			stored = nil
 		}
-		for k, val := range in.Attributes {
-			if val == nil {
-				delete(merged, k)
-			} else {
-				merged[k] = val
-			}
-		}
-		u.Attributes = merged
+		u.Attributes = mergeAttributes(stored, in.Attributes)
 		checkAttributes(v, "attributes", u.Attributes)
 	}
 	if in.Password != nil {
