@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -609,16 +608,13 @@ func (q *queries) LockUsers(ctx context.Context, ids []string) error {
 
 // lockUser holds one user for a change to what it may access (see
 // LockUsers): a change to the user's row takes the same lock by itself.
+// A missing user is passed over: the write that follows says so, as
+// without the lock.
 func (q *queries) lockUser(ctx context.Context, userID string) error {
-	if q.d.ForUpdate == "" || slices.Contains(q.created, userID) {
+	if slices.Contains(q.created, userID) {
 		return nil
 	}
-	var id string
-	err := q.queryRow(ctx, `SELECT id FROM users WHERE id = ?`+q.d.ForUpdate, userID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // the write that follows says what is missing, as without the lock
-	}
-	return q.wrap(err, "")
+	return q.LockUsers(ctx, []string{userID})
 }
 
 func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
