@@ -169,28 +169,25 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	var results []benchResult
 	for _, s := range scenarios {
-		if s != "register-create" && s != "login" {
-			r, err := b.run(ctx, s, 1, nil)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
-			results = append(results, r.benchResult)
-			b.print(r.benchResult)
-			continue
-		}
-		// The ceiling is measured before each part and after the last, and
-		// each part is held against the average of the two around it: the
-		// machine's other work varies over a run.
+		// A hash-bound scenario's ceiling is measured before each part and
+		// after the last, and each part is held against the average of the
+		// two around it: the machine's other work varies over a run.
+		hashBound := s == "register-create" || s == "login"
 		samples := []ceilingSample{latest}
-		r, err := b.run(ctx, s, *parts, func() {
-			samples = append(samples, hashCeiling(params, cores, *ceilingTime))
-		})
+		n, afterPart := 1, func() {}
+		if hashBound {
+			n, afterPart = *parts, func() { samples = append(samples, hashCeiling(params, cores, *ceilingTime)) }
+		}
+		r, err := b.run(ctx, s, n, afterPart)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}
-		latest = samples[len(samples)-1]
 		results = append(results, r.benchResult)
 		b.print(r.benchResult)
+		if !hashBound {
+			continue
+		}
+		latest = samples[len(samples)-1]
 		ceilings := make([]ceilingSample, len(r.parts))
 		for i := range r.parts {
 			ceilings[i] = averageCeilings(samples[i], samples[i+1])
@@ -477,9 +474,9 @@ type scenarioRun struct {
 }
 
 // run drives one scenario in the given number of parts, one after another
-// on the same setup, calling between (when not nil) after each part. With
-// --count the requests are shared out between the parts; otherwise each
-// part runs for its share of --duration.
+// on the same setup, calling between after each part. With --count the
+// requests are shared out between the parts; otherwise each part runs for
+// its share of --duration.
 func (b *bencher) run(ctx context.Context, scenario string, parts int, between func()) (scenarioRun, error) {
 	makeRequest, err := b.prepare(ctx, scenario)
 	if err != nil {
@@ -506,9 +503,7 @@ func (b *bencher) run(ctx context.Context, scenario string, parts int, between f
 		if err := ctx.Err(); err != nil {
 			return scenarioRun{}, err // interrupted: no more parts, nor a ceiling to measure
 		}
-		if between != nil {
-			between()
-		}
+		between()
 	}
 	r := summarize(scenario, b.concurrency, latencies, errs, 0)
 	r.Steal = 0
