@@ -208,6 +208,12 @@ func (p *Pool) run(ctx context.Context, prio Priority, work func(*Hasher)) error
 		p.inUse.Dec()
 		p.release(h)
 	}()
+	// A hash stays on one thread. Go's scheduler moves a goroutine between
+	// threads, and so between cores, after a preemption or a system call
+	// nearby; the kernel keeps a thread on its core. Argon2 reads the
+	// blocks it wrote last most often, and those are in that core's cache.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	work(h)
 	return nil
 }
