@@ -153,9 +153,10 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 
 	params := password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1}
-	hashTime := timeHash(params)
 	cores := runtime.NumCPU()
-	ceiling := hashCeiling(params, cores, *ceilingTime)
+	meter := newCeilingMeter(params, cores)
+	hashTime := timeHash(meter.hashers[0], params)
+	ceiling := meter.measure(*ceilingTime)
 	fmt.Fprintf(stdout, "machine: %d cores, %s; argon2id m=%d KiB t=%d p=1: %.1f ms for one hash alone (cores ÷ that = %.1f/s); "+
 		"bare hash ceiling with every core hashing: %.1f hashes/s (%.1f ms of CPU each%s)\n", cores, runtime.GOARCH, params.Memory, params.Time,
 		float64(hashTime.Microseconds())/1000, float64(cores)/hashTime.Seconds(), ceiling.PerSecond, 1000*ceiling.CPUPerHash,
@@ -176,7 +177,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		samples := []ceilingSample{latest}
 		n, afterPart := 1, func() {}
 		if hashBound {
-			n, afterPart = *parts, func() { samples = append(samples, hashCeiling(params, cores, *ceilingTime)) }
+			n, afterPart = *parts, func() { samples = append(samples, meter.measure(*ceilingTime)) }
 		}
 		r, err := b.run(ctx, s, n, afterPart)
 		if err != nil {
@@ -239,9 +240,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 // timeHash measures one argon2id hash with the given parameters, the best
 // of a few so that a noisy neighbour does not inflate it. It hashes as a
 // server's slot does, in memory kept from one hash to the next.
-func timeHash(p password.Params) time.Duration {
+func timeHash(h *password.Hasher, p password.Params) time.Duration {
 	best := time.Duration(1<<62 - 1)
-	h := password.NewHasher(p)
 	for i := 0; i < 5; i++ {
 		start := time.Now()
 		h.HashArgon2id("a password to time", p)
@@ -250,28 +250,43 @@ func timeHash(p password.Params) time.Duration {
 	return best
 }
 
-// hashCeiling measures how many bare hashes per second the machine does
+// ceilingMeter measures how many bare hashes per second the machine does
 // when every core hashes at once, as the server's pool does under load.
 // argon2id is bound by memory bandwidth, so this is below cores ÷ the time
-// of one hash alone; it is the ceiling a server can actually reach.
-func hashCeiling(p password.Params, cores int, d time.Duration) ceilingSample {
+// of one hash alone; it is the ceiling a server can actually reach. Its
+// hashers are made once and kept, as the server's slots keep theirs, so
+// that no measurement pays for memory the server has long had.
+type ceilingMeter struct {
+	params  password.Params
+	hashers []*password.Hasher
+}
+
+func newCeilingMeter(p password.Params, cores int) *ceilingMeter {
+	m := &ceilingMeter{params: p}
+	for range cores {
+		h := password.NewHasher(p)
+		h.HashArgon2id("a password to time", p) // the memory, in place
+		m.hashers = append(m.hashers, h)
+	}
+	return m
+}
+
+func (m *ceilingMeter) measure(d time.Duration) ceilingSample {
 	var n atomic.Int64
 	cpu0, _ := processCPU(os.Getpid())
 	machine0 := readMachineTimes()
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i := 0; i < cores; i++ {
+	for _, h := range m.hashers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// As each of the server's slots does: memory kept between
-			// hashes, and a hash on one thread.
+			// A hash on one thread, as in the server's slots.
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			h := password.NewHasher(p)
 			for time.Now().Before(deadline) {
-				h.HashArgon2id("a password to time", p)
+				h.HashArgon2id("a password to time", m.params)
 				n.Add(1)
 			}
 		}()
