@@ -195,7 +195,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		if len(r.parts) > 1 {
 			for i, part := range r.parts {
-				raw, _, cpu := ceilingShares(part, ceilings[i])
+				raw, _, cpu := combinedShares(r.parts[i:i+1], ceilings[i:i+1])
 				fmt.Fprintf(stdout, "%-16s part %d: %.1f ok/s against %.1f/s (%.1f before it, %.1f after): %.1f%%%s\n", "", i+1,
 					part.PerSecond, ceilings[i].PerSecond, samples[i].PerSecond, samples[i+1].PerSecond, 100*raw, cpuNote(cpu))
 			}

@@ -77,28 +77,13 @@ func averageCeilings(a, b ceilingSample) ceilingSample {
 	return avg
 }
 
-// ceilingShares compares a hash-bound run with the ceiling three ways:
-// raw throughput; throughput with each side divided by the share of the
-// machine left to it after steal (-1 when steal is unknown); and CPU per
-// request against CPU per bare hash, which no neighbour's load moves
-// (-1 without the server's CPU).
-func ceilingShares(r benchResult, c ceilingSample) (raw, stealFree, cpu float64) {
-	raw = r.PerSecond / c.PerSecond
-	stealFree, cpu = -1, -1
-	if r.Steal >= 0 && c.Steal >= 0 {
-		stealFree = raw * (1 - c.Steal) / (1 - r.Steal)
-	}
-	if ok := r.Requests - failedCount(r.Errors); r.ServerCPU > 0 && ok > 0 && c.CPUPerHash > 0 {
-		cpu = c.CPUPerHash / (r.ServerCPU / float64(ok))
-	}
-	return raw, stealFree, cpu
-}
-
-// combinedShares compares a run made of parts with the ceilings measured
-// around each part, in the same three ways as ceilingShares: the requests
+// combinedShares compares a hash-bound run, made of one part or more, with
+// the ceilings measured around each part, three ways: raw, the requests
 // answered against those the ceilings would have allowed in each part's
-// time, without and with steal, and the server's CPU against the bare
-// hashes' CPU for the same requests. One part gives ceilingShares' answer.
+// time; the same with each side's time counted without the share of the
+// machine the hypervisor kept (steal; -1 when unknown); and the server's
+// CPU against the bare hashes' CPU for the same requests, which no
+// neighbour's load moves (-1 without the server's CPU).
 func combinedShares(parts []benchResult, ceilings []ceilingSample) (raw, stealFree, cpu float64) {
 	var ok, allowed, allowedStealFree, bareCPU, serverCPU float64
 	stealKnown, cpuKnown := true, true

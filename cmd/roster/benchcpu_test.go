@@ -26,12 +26,12 @@ func TestParseMachineTimes(t *testing.T) {
 	}
 }
 
-func TestCeilingShares(t *testing.T) {
+func TestCombinedSharesOfOnePart(t *testing.T) {
 	// 32/s against a ceiling of 40/s is 80%; the run lost 20% of the
 	// machine to steal and the ceiling 0%, so without steal it is 100%.
-	r := benchResult{PerSecond: 32, Requests: 110, Errors: map[string]int{"503": 10}, ServerCPU: 5, Steal: 0.2}
+	r := benchResult{PerSecond: 32, Seconds: 3.125, Requests: 110, Errors: map[string]int{"503": 10}, ServerCPU: 5, Steal: 0.2}
 	c := ceilingSample{PerSecond: 40, CPUPerHash: 0.045, Steal: 0}
-	raw, stealFree, cpu := ceilingShares(r, c)
+	raw, stealFree, cpu := combinedShares([]benchResult{r}, []ceilingSample{c})
 	if math.Abs(raw-0.8) > 1e-9 || math.Abs(stealFree-1.0) > 1e-9 {
 		t.Errorf("raw %v, steal-free %v", raw, stealFree)
 	}
@@ -39,7 +39,7 @@ func TestCeilingShares(t *testing.T) {
 	if math.Abs(cpu-0.9) > 1e-9 {
 		t.Errorf("cpu share %v, want 0.9", cpu)
 	}
-	_, stealFree, cpu = ceilingShares(benchResult{PerSecond: 1, Steal: -1}, c)
+	_, stealFree, cpu = combinedShares([]benchResult{{PerSecond: 1, Seconds: 1, Requests: 1, Steal: -1}}, []ceilingSample{c})
 	if stealFree != -1 || cpu != -1 {
 		t.Errorf("unknown steal or server CPU gave %v, %v", stealFree, cpu)
 	}
@@ -50,15 +50,6 @@ func TestCeilingShares(t *testing.T) {
 }
 
 func TestCombinedShares(t *testing.T) {
-	// One part is the same comparison as ceilingShares.
-	r := benchResult{PerSecond: 32, Seconds: 10, Requests: 330, Errors: map[string]int{"503": 10}, ServerCPU: 15, Steal: 0.2}
-	c := ceilingSample{PerSecond: 40, CPUPerHash: 0.045, Steal: 0}
-	wantRaw, wantStealFree, wantCPU := ceilingShares(r, c)
-	raw, stealFree, cpu := combinedShares([]benchResult{r}, []ceilingSample{c})
-	if math.Abs(raw-wantRaw) > 1e-9 || math.Abs(stealFree-wantStealFree) > 1e-9 || math.Abs(cpu-wantCPU) > 1e-9 {
-		t.Errorf("one part: %v %v %v, want %v %v %v", raw, stealFree, cpu, wantRaw, wantStealFree, wantCPU)
-	}
-
 	// Two parts of 10 s, each at 90% of the ceiling of its own time: the
 	// ceiling fell from 50/s to 30/s between them. Against the average
 	// ceiling of the whole run the answer would also be 90% here, but in
@@ -68,7 +59,7 @@ func TestCombinedShares(t *testing.T) {
 		{Seconds: 10, Requests: 270, ServerCPU: 10, Steal: 0.1},
 	}
 	ceilings := []ceilingSample{{PerSecond: 50, CPUPerHash: 0.036, Steal: 0}, {PerSecond: 30, CPUPerHash: 0.06, Steal: 0}}
-	raw, stealFree, cpu = combinedShares(parts, ceilings)
+	raw, stealFree, cpu := combinedShares(parts, ceilings)
 	if math.Abs(raw-0.9) > 1e-9 {
 		t.Errorf("raw %v, want 0.9", raw)
 	}
