@@ -256,7 +256,7 @@ func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
 	if err != nil {
 		return outcomes, false
 	}
-	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts, grouped: true}
+	q := &queries{db: tx, tx: tx, d: db.d, stmts: db.writeStmts, grouped: true, pending: &writeBehind{}}
 	for i, r := range group {
 		if !r.claim() {
 			outcomes[i].err = r.ctx.Err()
@@ -266,6 +266,13 @@ func (db *DB) runTogether(group []txRequest) ([]txOutcome, bool) {
 			_ = tx.Rollback()
 			return outcomes, false
 		}
+	}
+	// The buffered rows go in last; if they, or any write of them
+	// between two functions, broke a rule, each function runs again
+	// alone and meets it itself.
+	if err := q.flushPending(context.Background()); err != nil {
+		_ = tx.Rollback()
+		return outcomes, false
 	}
 	if err := tx.Commit(); err != nil {
 		err = db.wrap(err, "")

@@ -86,11 +86,26 @@ func (q *queries) ListInvitations(ctx context.Context, f store.InvitationFilter)
 	return out, q.wrap(rows.Err(), "")
 }
 
-func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) error {
-	_, err := q.exec(ctx, `INSERT INTO invitations (id, user_id, tenant_id, email, invited_by, token_hash, state,
-		failed_attempts, expires_at, created_at, accepted_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.ID, inv.UserID, nullString(inv.TenantID), inv.Email, inv.InvitedBy, inv.TokenHash, inv.State,
+// invitationInsertColumns are the columns a new invitation is written
+// with; appendInvitationRow gives their values.
+const (
+	invitationInsertColumns = `id, user_id, tenant_id, email, invited_by, token_hash, state, failed_attempts, expires_at,
+		created_at, accepted_at, revoked_at`
+	invitationInsertWidth = 12
+)
+
+func (q *queries) appendInvitationRow(args []any, inv core.Invitation) []any {
+	return append(args, inv.ID, inv.UserID, nullString(inv.TenantID), inv.Email, inv.InvitedBy, inv.TokenHash, inv.State,
 		inv.FailedAttempts, q.t(inv.ExpiresAt), q.t(inv.CreatedAt), q.timeOrNil(inv.AcceptedAt), q.timeOrNil(inv.RevokedAt))
+}
+
+func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) error {
+	if w := q.pending; w != nil {
+		w.invitations = q.appendInvitationRow(w.invitations, inv)
+		return nil
+	}
+	_, err := q.exec(ctx, `INSERT INTO invitations (`+invitationInsertColumns+`) VALUES (`+
+		placeholders(invitationInsertWidth)+`)`, q.appendInvitationRow(make([]any, 0, invitationInsertWidth), inv)...)
 	return err
 }
 

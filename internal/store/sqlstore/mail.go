@@ -40,10 +40,25 @@ func (q *queries) scanOutboxRows(ctx context.Context, query string, args ...any)
 	return out, q.wrap(rows.Err(), "")
 }
 
+// outboxInsertColumns are the columns a new email is written with (the
+// others start at their defaults); appendOutboxRow gives their values.
+const (
+	outboxInsertColumns = `id, kind, message_id, recipient, subject, lang, data, created_at, next_attempt_at`
+	outboxInsertWidth   = 9
+)
+
+func (q *queries) appendOutboxRow(args []any, m core.OutboxMessage) []any {
+	return append(args, m.ID, m.Kind, m.MessageID, m.Recipient, m.Subject, m.Lang, m.Data, q.t(m.CreatedAt),
+		q.t(m.NextAttemptAt))
+}
+
 func (q *queries) EnqueueOutbox(ctx context.Context, m core.OutboxMessage) error {
-	_, err := q.exec(ctx, `INSERT INTO outbox (id, kind, message_id, recipient, subject, lang, data,
-		created_at, next_attempt_at, attempts, last_error, locked_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '')`,
-		m.ID, m.Kind, m.MessageID, m.Recipient, m.Subject, m.Lang, m.Data, q.t(m.CreatedAt), q.t(m.NextAttemptAt))
+	if w := q.pending; w != nil {
+		w.outbox = q.appendOutboxRow(w.outbox, m)
+		return nil
+	}
+	_, err := q.exec(ctx, `INSERT INTO outbox (`+outboxInsertColumns+`) VALUES (`+placeholders(outboxInsertWidth)+`)`,
+		q.appendOutboxRow(make([]any, 0, outboxInsertWidth), m)...)
 	return err
 }
 

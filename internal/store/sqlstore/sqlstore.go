@@ -309,8 +309,12 @@ type queries struct {
 	bound map[string]*sql.Stmt
 	// created holds the users this transaction inserted, where rows are
 	// locked (ForUpdate): it holds their rows already, and a create's
-	// membership need not lock its new user again (a round trip each).
+	// membership need not lock its new user again (a round trip each);
+	// and in a group commit, whose new users' rows are buffered.
 	created []string
+	// pending buffers a group commit's inserts that nothing has read yet
+	// (see writeBehind); nil outside a group commit.
+	pending *writeBehind
 }
 
 // stmtContext is the context a statement runs with. In a group commit the
@@ -349,6 +353,9 @@ func (q *queries) prepared(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := q.flushPending(ctx); err != nil {
+		return nil, err
+	}
 	ctx = q.stmtContext(ctx)
 	query = q.d.rebind(query)
 	var (
@@ -364,6 +371,9 @@ func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Resu
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := q.flushPending(ctx); err != nil {
+		return nil, err
+	}
 	ctx = q.stmtContext(ctx)
 	query = q.d.rebind(query)
 	var (
@@ -379,6 +389,10 @@ func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Ro
 }
 
 func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	// A failed write of the buffered rows is kept for the group commit,
+	// which will not commit; the query runs all the same, as *sql.Row
+	// cannot carry the error.
+	_ = q.flushPending(ctx)
 	ctx = q.stmtContext(ctx)
 	query = q.d.rebind(query)
 	if st := q.prepared(ctx, query); st != nil {

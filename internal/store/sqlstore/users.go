@@ -498,6 +498,8 @@ func (q *queries) appendUserRow(args []any, u *core.User, withNumber bool) ([]an
 }
 
 func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
+	grouped := q.pending != nil
+	defer q.holdPending()()
 	explicit := u.Number != 0
 	args, err := q.appendUserRow(make([]any, 0, userInsertWidth+1), u, explicit)
 	if err != nil {
@@ -526,7 +528,7 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 	if err != nil {
 		return q.uniqueDetail(ctx, q.wrap(err, ""), *u)
 	}
-	if q.d.ForUpdate != "" {
+	if q.d.ForUpdate != "" || grouped {
 		q.created = append(q.created, u.ID)
 	}
 	if explicit && q.d.SyncSequence != nil {
@@ -618,6 +620,13 @@ func (q *queries) lockUser(ctx context.Context, userID string) error {
 }
 
 func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
+	if w := q.bufferFor(userID); w != nil {
+		// A new user has no roles to replace.
+		for _, r := range core.NormalizeRoles(roles) {
+			w.providerRoles = append(w.providerRoles, userID, r)
+		}
+		return nil
+	}
 	if err := q.lockUser(ctx, userID); err != nil {
 		return err
 	}
@@ -633,6 +642,14 @@ func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []s
 }
 
 func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
+	if w := q.bufferFor(m.UserID); w != nil {
+		// A new user's membership is new, with no roles to replace.
+		w.memberships = append(w.memberships, m.TenantID, m.UserID, q.t(m.CreatedAt))
+		for _, r := range core.NormalizeRoles(m.Roles) {
+			w.memberRoles = append(w.memberRoles, m.TenantID, m.UserID, r)
+		}
+		return nil
+	}
 	if err := q.lockUser(ctx, m.UserID); err != nil {
 		return err
 	}
@@ -686,6 +703,11 @@ func (q *queries) GetCredential(ctx context.Context, userID string) (core.Creden
 }
 
 func (q *queries) PutCredential(ctx context.Context, c core.Credential) error {
+	if w := q.bufferFor(c.UserID); w != nil {
+		// A new user has no credential to replace.
+		w.credentials = append(w.credentials, c.UserID, c.Hash, q.t(c.UpdatedAt))
+		return nil
+	}
 	_, err := q.exec(ctx, `INSERT INTO credentials (user_id, hash, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at`,
 		c.UserID, c.Hash, q.t(c.UpdatedAt))

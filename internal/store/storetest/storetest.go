@@ -56,6 +56,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"LoginThrottle", testLoginThrottle},
 		{"PasswordResets", testPasswordResets},
 		{"TransactionsRacingClose", testTransactionsRacingClose},
+		{"QueuedTransactions", testQueuedTransactions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
