@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +101,10 @@ func (q *queries) appendInvitationRow(args []any, inv core.Invitation) []any {
 }
 
 func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) error {
-	if w := q.pending; w != nil {
+	// Buffered only for a user the group created: a new user's row, written
+	// at once without the buffer, must not be what lets an invitation
+	// buffered before it meet its foreign key.
+	if w := q.pending; w != nil && slices.Contains(q.created, inv.UserID) {
 		w.invitations = q.appendInvitationRow(w.invitations, inv)
 		return nil
 	}

@@ -620,8 +620,8 @@ func (q *queries) lockUser(ctx context.Context, userID string) error {
 }
 
 func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
-	if w := q.bufferFor(userID); w != nil {
-		// A new user has no roles to replace.
+	if w := q.bufferFor(userID, "roles"); w != nil {
+		// A new user's first roles replace none.
 		for _, r := range core.NormalizeRoles(roles) {
 			w.providerRoles = append(w.providerRoles, userID, r)
 		}
@@ -642,8 +642,9 @@ func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []s
 }
 
 func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
-	if w := q.bufferFor(m.UserID); w != nil {
-		// A new user's membership is new, with no roles to replace.
+	if w := q.bufferFor(m.UserID, "membership of "+m.TenantID); w != nil {
+		// A new user's first membership of a tenant is new, with no
+		// roles to replace.
 		w.memberships = append(w.memberships, m.TenantID, m.UserID, q.t(m.CreatedAt))
 		for _, r := range core.NormalizeRoles(m.Roles) {
 			w.memberRoles = append(w.memberRoles, m.TenantID, m.UserID, r)
@@ -703,8 +704,8 @@ func (q *queries) GetCredential(ctx context.Context, userID string) (core.Creden
 }
 
 func (q *queries) PutCredential(ctx context.Context, c core.Credential) error {
-	if w := q.bufferFor(c.UserID); w != nil {
-		// A new user has no credential to replace.
+	if w := q.bufferFor(c.UserID, "credential"); w != nil {
+		// A new user's first credential replaces none.
 		w.credentials = append(w.credentials, c.UserID, c.Hash, q.t(c.UpdatedAt))
 		return nil
 	}

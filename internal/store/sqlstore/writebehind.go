@@ -6,8 +6,8 @@ import (
 )
 
 // writeBehind holds rows that the transactions of a group commit insert
-// and that no statement has needed to see yet: the roles, membership and
-// credential of a user created in the group, invitations and outbox
+// and that no statement has needed to see yet: the roles, memberships,
+// credential and invitations of a user created in the group, and outbox
 // emails. They are written together, a multi-row INSERT per table, just
 // before the next statement that is not a new user's own and before the
 // commit: a group of creates runs the statements of each user's row (one,
@@ -23,6 +23,11 @@ import (
 type writeBehind struct {
 	related
 	invitations, outbox []any
+	// once holds what was buffered for a new user, by kind and key: its
+	// provider roles, a membership, its credential. A second write of one
+	// replaces the first, which an INSERT cannot do, so it goes the
+	// unbuffered way, after the buffer is written.
+	once map[string]bool
 	// err is the first failed write: once one failed, the group cannot
 	// commit, whatever its transactions go on to do.
 	err error
@@ -70,11 +75,24 @@ func (q *queries) holdPending() func() {
 	return func() { q.pending = w }
 }
 
-// bufferFor returns the buffer to add a new user's rows to: one of a group
-// commit, for a user the group created, or nil.
-func (q *queries) bufferFor(userID string) *writeBehind {
-	if q.pending == nil || !slices.Contains(q.created, userID) {
+// bufferFor returns the buffer to add the first write of something of a
+// new user to (what names it, such as "roles", "credential" or a tenant's
+// membership), or nil: outside a group commit, for a user the group did
+// not create, and for a second write of the same thing. The user's row is
+// in already, so every row buffered for it meets its foreign keys as it
+// would written at once.
+func (q *queries) bufferFor(userID, what string) *writeBehind {
+	w := q.pending
+	if w == nil || !slices.Contains(q.created, userID) {
 		return nil
 	}
-	return q.pending
+	key := userID + " " + what
+	if w.once[key] {
+		return nil
+	}
+	if w.once == nil {
+		w.once = map[string]bool{}
+	}
+	w.once[key] = true
+	return w
 }

@@ -11,8 +11,9 @@ import (
 	"roster/internal/core"
 )
 
-// In a group commit, invitations and emails wait in memory until a
-// statement could see them: one INSERT per table then writes them all.
+// In a group commit, the invitations of users the group created and
+// emails wait in memory until a statement could see them: one INSERT per
+// table then writes them all.
 // A row that breaks a rule fails the write, and the failure stays, so
 // that the group cannot commit.
 func TestWriteBehindWaitsForAReader(t *testing.T) {
@@ -40,7 +41,8 @@ func TestWriteBehindWaitsForAReader(t *testing.T) {
 	unique := func(err error) (string, bool) { return "", strings.Contains(err.Error(), "UNIQUE constraint failed") }
 	d := &Dialect{Name: "sqlite", UniqueViolation: unique,
 		EncodeTime: func(t time.Time) any { return t.UnixMicro() }}
-	q := &queries{db: tx, tx: tx, d: d, grouped: true, pending: &writeBehind{}}
+	// u1 and u2 stand for users the group created.
+	q := &queries{db: tx, tx: tx, d: d, grouped: true, pending: &writeBehind{}, created: []string{"u1", "u2"}}
 	count := func(table string) int {
 		var n int
 		// Straight on the transaction, past the buffer.
@@ -71,6 +73,14 @@ func TestWriteBehindWaitsForAReader(t *testing.T) {
 	}
 	if count("invitations") != 2 || count("outbox") != 1 || !q.pending.empty() {
 		t.Fatalf("after a read: %d invitations, %d emails, buffer empty %v", count("invitations"), count("outbox"), q.pending.empty())
+	}
+
+	// An invitation of a user the group did not create is written at once:
+	// nothing written later without the buffer may be what its foreign
+	// key needs.
+	if err := q.CreateInvitation(ctx, core.Invitation{ID: core.NewID(), UserID: "u0", Email: "c@x", TokenHash: "h0",
+		State: "pending", ExpiresAt: now, CreatedAt: now}); err != nil || count("invitations") != 3 {
+		t.Fatalf("an existing user's invitation: %v, %d invitations", err, count("invitations"))
 	}
 
 	// The same id again: the buffered write fails when it is written,

@@ -216,3 +216,151 @@ func runQueued(t *testing.T, s store.Store, fns []func(tx store.Tx) error) []err
 	wg.Wait()
 	return errs
 }
+
+// testQueuedRewrites checks, in transactions committed together, that a
+// second write of a new user's roles, membership or credential replaces
+// the first, in one transaction or from another, before or after a read;
+// and that an invitation written before its user fails, as it would alone.
+func testQueuedRewrites(t *testing.T, s store.Store) {
+	tn := newTenant(t, s, "Rewrites")
+	var twice, cleared string
+	// Each of two transactions makes a user with provider-admin, and
+	// demotes the other's user if that one ran first.
+	crossed := map[string]string{}
+	demoteOther := func(mine, other string) func(tx store.Tx) error {
+		return func(tx store.Tx) error {
+			u := userWith(mine)
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			crossed[mine] = u.ID
+			if err := tx.SetProviderRoles(ctx, u.ID, []string{"provider-admin"}); err != nil {
+				return err
+			}
+			o, err := tx.GetUser(ctx, core.UserRef{Email: other})
+			switch core.ErrorCode(err) {
+			case core.CodeNotFound:
+				return nil // this one ran first
+			case "":
+				return tx.SetProviderRoles(ctx, o.ID, []string{"provider-viewer"})
+			}
+			return err
+		}
+	}
+	// Roles apart from the rest: a second membership or credential that
+	// clashed with the first would make the group run again one
+	// transaction at a time, where every write is made at once.
+	errs := runQueued(t, s, []func(tx store.Tx) error{
+		func(tx store.Tx) error {
+			u := userWith("twice@rewrites.example")
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			twice = u.ID
+			for _, roles := range [][]string{{"provider-admin"}, {"provider-viewer"}} {
+				if err := tx.SetProviderRoles(ctx, u.ID, roles); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(tx store.Tx) error {
+			u := userWith("cleared@rewrites.example")
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			cleared = u.ID
+			if err := tx.SetProviderRoles(ctx, u.ID, []string{"provider-admin"}); err != nil {
+				return err
+			}
+			if _, err := tx.GetUser(ctx, core.UserRef{ID: u.ID}); err != nil {
+				return err
+			}
+			return tx.SetProviderRoles(ctx, u.ID, nil)
+		},
+		demoteOther("left@rewrites.example", "right@rewrites.example"),
+		demoteOther("right@rewrites.example", "left@rewrites.example"),
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	if u, err := s.GetUser(ctx, core.UserRef{ID: twice}); err != nil || !slices.Equal(u.ProviderRoles, []string{"provider-viewer"}) {
+		t.Fatalf("roles written twice: %v, %v", u.ProviderRoles, err)
+	}
+	if u, err := s.GetUser(ctx, core.UserRef{ID: cleared}); err != nil || len(u.ProviderRoles) != 0 {
+		t.Fatalf("roles cleared after a read: %v, %v", u.ProviderRoles, err)
+	}
+	var roles [][]string
+	for _, email := range []string{"left@rewrites.example", "right@rewrites.example"} {
+		u, err := s.GetUser(ctx, core.UserRef{ID: crossed[email]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles = append(roles, u.ProviderRoles)
+	}
+	if !slices.ContainsFunc(roles, func(r []string) bool { return slices.Equal(r, []string{"provider-viewer"}) }) ||
+		!slices.ContainsFunc(roles, func(r []string) bool { return slices.Equal(r, []string{"provider-admin"}) }) {
+		t.Fatalf("users that demoted each other's, whichever ran second: roles %v, want one viewer and one admin", roles)
+	}
+
+	errs = runQueued(t, s, []func(tx store.Tx) error{
+		func(tx store.Tx) error {
+			u := userWith("membership@rewrites.example")
+			if err := tx.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			twice = u.ID
+			for _, role := range []string{"engineer", "viewer"} {
+				m := core.Membership{TenantID: tn.ID, UserID: u.ID, Roles: []string{role}, CreatedAt: epoch}
+				if err := tx.PutMembership(ctx, m); err != nil {
+					return err
+				}
+			}
+			for _, hash := range []string{"first hash", "second hash"} {
+				if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: epoch}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(tx store.Tx) error {
+			u := userWith("neighbour@rewrites.example")
+			return tx.CreateUser(ctx, &u)
+		},
+	})
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("a membership and a credential written twice: %v, %v", errs[0], errs[1])
+	}
+	u, err := s.GetUser(ctx, core.UserRef{ID: twice})
+	if err != nil || len(u.Memberships) != 1 || !slices.Equal(u.Memberships[0].Roles, []string{"viewer"}) {
+		t.Fatalf("membership written twice: %+v, %v", u.Memberships, err)
+	}
+	if c, err := s.GetCredential(ctx, twice); err != nil || c.Hash != "second hash" {
+		t.Fatalf("credential written twice: %+v, %v", c, err)
+	}
+
+	late := userWith("late@rewrites.example")
+	errs = runQueued(t, s, []func(tx store.Tx) error{
+		func(tx store.Tx) error {
+			inv := core.Invitation{ID: core.NewID(), UserID: late.ID, TenantID: tn.ID, Email: late.Email,
+				TokenHash: core.HashSecret("late"), State: core.InvitationPending, ExpiresAt: epoch.Add(time.Hour), CreatedAt: epoch}
+			if err := tx.CreateInvitation(ctx, inv); err != nil {
+				return err
+			}
+			u := late
+			return tx.CreateUser(ctx, &u)
+		},
+		func(tx store.Tx) error {
+			u := userWith("beside@rewrites.example")
+			return tx.CreateUser(ctx, &u)
+		},
+	})
+	if errs[0] == nil || errs[1] != nil {
+		t.Fatalf("an invitation before its user: %v, and the transaction beside it: %v", errs[0], errs[1])
+	}
+	if _, err := s.GetUser(ctx, core.UserRef{ID: late.ID}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("the user after its invitation: %v, want not found", err)
+	}
+}

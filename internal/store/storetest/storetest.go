@@ -57,6 +57,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"PasswordResets", testPasswordResets},
 		{"TransactionsRacingClose", testTransactionsRacingClose},
 		{"QueuedTransactions", testQueuedTransactions},
+		{"QueuedRewrites", testQueuedRewrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
