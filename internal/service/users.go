@@ -270,6 +270,9 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	}
 
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// This may run again after a rollback: the user draws a number
+		// anew, rather than insert the rolled-back one as a number given.
+		u.Number = 0
 		if newTenant {
 			if err := tx.CreateTenant(ctx, tenant); err != nil {
 				return err
