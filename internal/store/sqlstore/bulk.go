@@ -134,24 +134,38 @@ func (q *queries) relatedOf(users []store.NewUser) related {
 	r := related{membersByTenant: map[string][]any{}}
 	for _, nu := range users {
 		u := nu.User
-		for _, role := range core.NormalizeRoles(u.ProviderRoles) {
-			r.providerRoles = append(r.providerRoles, u.ID, role)
-		}
+		r.addProviderRoles(u.ID, u.ProviderRoles)
 		for _, m := range u.Memberships {
-			r.memberships = append(r.memberships, m.TenantID, u.ID, q.t(m.CreatedAt))
+			r.addMembership(m.TenantID, u.ID, q.t(m.CreatedAt), m.Roles)
 			if _, seen := r.membersByTenant[m.TenantID]; !seen {
 				r.tenants = append(r.tenants, m.TenantID)
 			}
 			r.membersByTenant[m.TenantID] = append(r.membersByTenant[m.TenantID], u.ID)
-			for _, role := range core.NormalizeRoles(m.Roles) {
-				r.memberRoles = append(r.memberRoles, m.TenantID, u.ID, role)
-			}
 		}
 		if nu.PasswordHash != "" {
-			r.credentials = append(r.credentials, u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
+			r.addCredential(u.ID, nu.PasswordHash, q.t(u.UpdatedAt))
 		}
 	}
 	return r
+}
+
+// addProviderRoles, addMembership and addCredential add one user's rows,
+// times already encoded for the database.
+func (r *related) addProviderRoles(userID string, roles []string) {
+	for _, role := range core.NormalizeRoles(roles) {
+		r.providerRoles = append(r.providerRoles, userID, role)
+	}
+}
+
+func (r *related) addMembership(tenantID, userID string, createdAt any, roles []string) {
+	r.memberships = append(r.memberships, tenantID, userID, createdAt)
+	for _, role := range core.NormalizeRoles(roles) {
+		r.memberRoles = append(r.memberRoles, tenantID, userID, role)
+	}
+}
+
+func (r *related) addCredential(userID, hash string, updatedAt any) {
+	r.credentials = append(r.credentials, userID, hash, updatedAt)
 }
 
 // insertRelated writes a batch's roles, memberships and credentials. Over

@@ -621,10 +621,7 @@ func (q *queries) lockUser(ctx context.Context, userID string) error {
 
 func (q *queries) SetProviderRoles(ctx context.Context, userID string, roles []string) error {
 	if w := q.bufferFor(userID, "roles"); w != nil {
-		// A new user's first roles replace none.
-		for _, r := range core.NormalizeRoles(roles) {
-			w.providerRoles = append(w.providerRoles, userID, r)
-		}
+		w.addProviderRoles(userID, roles) // a new user's first roles replace none
 		return nil
 	}
 	if err := q.lockUser(ctx, userID); err != nil {
@@ -645,10 +642,7 @@ func (q *queries) PutMembership(ctx context.Context, m core.Membership) error {
 	if w := q.bufferFor(m.UserID, "membership of "+m.TenantID); w != nil {
 		// A new user's first membership of a tenant is new, with no
 		// roles to replace.
-		w.memberships = append(w.memberships, m.TenantID, m.UserID, q.t(m.CreatedAt))
-		for _, r := range core.NormalizeRoles(m.Roles) {
-			w.memberRoles = append(w.memberRoles, m.TenantID, m.UserID, r)
-		}
+		w.addMembership(m.TenantID, m.UserID, q.t(m.CreatedAt), m.Roles)
 		return nil
 	}
 	if err := q.lockUser(ctx, m.UserID); err != nil {
@@ -705,8 +699,7 @@ func (q *queries) GetCredential(ctx context.Context, userID string) (core.Creden
 
 func (q *queries) PutCredential(ctx context.Context, c core.Credential) error {
 	if w := q.bufferFor(c.UserID, "credential"); w != nil {
-		// A new user's first credential replaces none.
-		w.credentials = append(w.credentials, c.UserID, c.Hash, q.t(c.UpdatedAt))
+		w.addCredential(c.UserID, c.Hash, q.t(c.UpdatedAt)) // a new user's first credential replaces none
 		return nil
 	}
 	_, err := q.exec(ctx, `INSERT INTO credentials (user_id, hash, updated_at) VALUES (?, ?, ?)

@@ -13,9 +13,9 @@ import (
 // commit: a group of creates runs the statements of each user's row (one,
 // or two with a uniqueness check) and a few for the whole group, instead
 // of five or more per user, each a round trip on PostgreSQL. Every
-// statement still sees every row
-// written before it, so a transaction reads what it and those before it
-// in the group wrote, as it would alone.
+// statement still sees every row written before it, so a transaction
+// reads what it and those before it in the group wrote, as it would
+// alone.
 //
 // A buffered row breaks a rule only when it is written; that error ends
 // the group like any other, and its transactions run again one at a time,
@@ -48,8 +48,7 @@ func (q *queries) flushPending(ctx context.Context) error {
 	if w.err != nil || w.empty() {
 		return w.err
 	}
-	q.pending = nil // the writes below go straight through
-	defer func() { q.pending = w }()
+	defer q.holdPending()() // the writes below go straight through
 	err := q.insertRelated(ctx, w.related, false)
 	if err == nil {
 		err = q.insertRows(ctx, "invitations", invitationInsertColumns, invitationInsertWidth, w.invitations, "", "", nil)
