@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -101,10 +100,8 @@ func (q *queries) appendInvitationRow(args []any, inv core.Invitation) []any {
 }
 
 func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) error {
-	// Buffered only for a user the group created: a new user's row, written
-	// at once without the buffer, must not be what lets an invitation
-	// buffered before it meet its foreign key.
-	if w := q.pending; w != nil && slices.Contains(q.created, inv.UserID) {
+	// A user may have several invitations: each is buffered.
+	if w := q.newUserBuffer(inv.UserID); w != nil {
 		w.invitations = q.appendInvitationRow(w.invitations, inv)
 		return nil
 	}

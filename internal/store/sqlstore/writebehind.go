@@ -74,15 +74,26 @@ func (q *queries) holdPending() func() {
 	return func() { q.pending = w }
 }
 
+// newUserBuffer returns the buffer for rows of userID, or nil: outside a
+// group commit, and for a user the group did not create. A new user's row
+// is written at once, before anything buffered for it, so every buffered
+// row meets its foreign keys as it would written at once; an existing
+// user's row must not be what lets a buffered row pass, since nothing then
+// orders the two.
+func (q *queries) newUserBuffer(userID string) *writeBehind {
+	if w := q.pending; w != nil && slices.Contains(q.created, userID) {
+		return w
+	}
+	return nil
+}
+
 // bufferFor returns the buffer to add the first write of something of a
 // new user to (what names it, such as "roles", "credential" or a tenant's
-// membership), or nil: outside a group commit, for a user the group did
-// not create, and for a second write of the same thing. The user's row is
-// in already, so every row buffered for it meets its foreign keys as it
-// would written at once.
+// membership), or nil: where newUserBuffer gives none, and for a second
+// write of the same thing.
 func (q *queries) bufferFor(userID, what string) *writeBehind {
-	w := q.pending
-	if w == nil || !slices.Contains(q.created, userID) {
+	w := q.newUserBuffer(userID)
+	if w == nil {
 		return nil
 	}
 	key := userID + " " + what
