@@ -110,7 +110,7 @@ func settings() []setting {
 			set: func(c *Config, v string) error { return parseDuration(v, &c.InviteTTL) }},
 		{flag: "session-ttl", env: "ROSTER_SESSION_TTL", def: "12h", help: "how long a login session lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionTTL) }},
-		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin and deleting users need an elevation (ECE _elevate)",
+		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin (to a user or an API key) and deleting users need an elevation (ECE _elevate)",
 			set: func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)
 				c.RequireElevation = b

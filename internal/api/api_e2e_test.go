@@ -684,6 +684,46 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		wantProblem(t, own.Do("GET", "/v1/me", nil), 401, "unauthenticated")
 		admin.Do("PATCH", "/v1/users/"+str(alice, "id"), map[string]any{"status": "active"}).Want(t, 200)
 		own.Do("GET", "/v1/me", nil).Want(t, 200)
+
+		// A key made for one tenant acts only there, though it names no
+		// roles and its owner administers another tenant too.
+		admin.Do("PUT", "/v1/tenants/"+globex+"/members/"+str(alice, "id"), map[string]any{"roles": []string{"tenant-admin"}}).Want(t, 200)
+		defer func() { admin.Do("DELETE", "/v1/tenants/"+globex+"/members/"+str(alice, "id"), nil).Want(t, 204) }()
+		aliceC.Do("POST", "/v1/users", map[string]any{"email": "by-session@globex.example", "tenant_id": globex}).Want(t, 201)
+		wantProblem(t, own.Do("POST", "/v1/users", map[string]any{"email": "by-acme-key@globex.example", "tenant_id": globex}), 403, "forbidden")
+		wantProblem(t, own.Do("GET", "/v1/tenants/"+globex, nil), 404, "not_found")
+
+		// A restricted key makes keys within its own bounds only: without
+		// roles the new key gets the caller's, never the owner's all.
+		admin.Do("PUT", "/v1/tenants/"+acme+"/members/"+str(alice, "id"), map[string]any{"roles": []string{"tenant-admin", "viewer"}}).Want(t, 200)
+		defer func() {
+			admin.Do("PUT", "/v1/tenants/"+acme+"/members/"+str(alice, "id"), map[string]any{"roles": []string{"tenant-admin"}}).Want(t, 200)
+		}()
+		ro, _, _ := e.key(t, aliceC, map[string]any{"name": "read only", "tenant_id": acme, "roles": []string{"viewer"}})
+		wantProblem(t, ro.Do("POST", "/v1/users", map[string]any{"email": "by-ro@acme.example", "tenant_id": acme}), 403, "forbidden")
+		wantProblem(t, ro.Do("POST", "/v1/api-keys", map[string]any{"name": "everything"}), 403, "forbidden")
+		wantProblem(t, ro.Do("POST", "/v1/api-keys", map[string]any{"name": "admin", "tenant_id": acme, "roles": []string{"tenant-admin"}}), 403, "role_forbidden")
+		wantProblem(t, ro.Do("POST", "/v1/api-keys", map[string]any{"name": "elsewhere", "tenant_id": globex}), 400, "invalid")
+		r = ro.Do("POST", "/v1/api-keys", map[string]any{"name": "child", "tenant_id": acme}).Want(t, 201)
+		if roles := r.Map(t)["roles"]; fmt.Sprint(roles) != "[viewer]" {
+			t.Fatalf("a restricted key's child key has roles %v, want the caller's [viewer]", roles)
+		}
+		child := e.anon.Bearer(str(r.Map(t), "key"))
+		child.Do("GET", "/v1/users?tenant_id="+acme, nil).Want(t, 200)
+		wantProblem(t, child.Do("POST", "/v1/users", map[string]any{"email": "by-child@acme.example", "tenant_id": acme}), 403, "forbidden")
+
+		// A key that expires cannot make one that outlives it.
+		until := e.ManualClock().Now().Add(time.Hour).UTC().Truncate(time.Second)
+		brief, _, _ := e.key(t, aliceC, map[string]any{"name": "brief", "tenant_id": acme, "expires_at": until.Format(time.RFC3339)})
+		m := wantProblem(t, brief.Do("POST", "/v1/api-keys", map[string]any{"name": "longer", "tenant_id": acme,
+			"expires_at": until.Add(time.Minute).Format(time.RFC3339)}), 400, "invalid")
+		if got := fieldErrors(m); fmt.Sprint(got) != "[expires_at:after_own]" {
+			t.Fatalf("field errors %v", got)
+		}
+		r = brief.Do("POST", "/v1/api-keys", map[string]any{"name": "inherits", "tenant_id": acme}).Want(t, 201)
+		if got, _ := time.Parse(time.RFC3339, str(r.Map(t), "expires_at")); !got.Equal(until) {
+			t.Fatalf("child of an expiring key expires at %q, want %v", str(r.Map(t), "expires_at"), until)
+		}
 	})
 
 	t.Run("elevation", func(t *testing.T) {

@@ -306,6 +306,13 @@ type Principal struct {
 	ProviderRoles []string
 	TenantRoles   map[string][]string
 	ElevatedUntil time.Time
+	// Restricted is set for a user's key made for one tenant or with
+	// roles: it acts with less than its owner may, and a key it makes is
+	// held to the same bounds.
+	Restricted bool
+	// KeyExpiresAt is when the API key acting expires (zero: never, or
+	// not a key); a key it makes expires no later.
+	KeyExpiresAt time.Time
 }
 
 // Actor is the id recorded in created_by/updated_by columns.

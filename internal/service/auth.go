@@ -74,6 +74,9 @@ func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Princ
 	if key.ElevatedUntil != nil {
 		p.ElevatedUntil = *key.ElevatedUntil
 	}
+	if key.ExpiresAt != nil {
+		p.KeyExpiresAt = *key.ExpiresAt
+	}
 	switch {
 	case key.UserID != "":
 		// A user's key can never do more than the user can now: its roles
@@ -90,8 +93,9 @@ func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Princ
 		}
 		p.Name = owner.DisplayName()
 		userRoles(owner, p)
-		if len(key.Roles) > 0 {
+		if key.TenantID != "" || len(key.Roles) > 0 {
 			restrictRoles(p, key.TenantID, key.Roles)
+			p.Restricted = true
 		}
 	case key.TenantID != "":
 		tenant, err := s.store.GetTenant(ctx, store.TenantRef{ID: key.TenantID})
@@ -181,11 +185,14 @@ func userRoles(u core.User, p *core.Principal) {
 	}
 }
 
-// restrictRoles keeps only the allowed roles, in the key's scope: a key made
-// for one tenant acts only there, a key without a tenant only at the
-// provider level.
+// restrictRoles keeps only the allowed roles (all of them when allowed is
+// empty), in the key's scope: a key made for one tenant acts only there, a
+// key without a tenant only at the provider level.
 func restrictRoles(p *core.Principal, tenantID string, allowed []string) {
 	keep := func(roles []string) []string {
+		if len(allowed) == 0 {
+			return roles
+		}
 		var out []string
 		for _, r := range roles {
 			if slices.Contains(allowed, r) {

@@ -17,7 +17,9 @@ type CreateAPIKeyInput struct {
 	// TenantID scopes the key to one tenant; empty means the provider level.
 	TenantID string
 	// Roles the key carries. A user's key with no roles acts with all of
-	// its owner's roles; a service key needs roles.
+	// its owner's roles (in TenantID only, when that is given); a service
+	// key needs roles. A key made by a key made for one tenant or with
+	// roles gets that key's roles where none are given.
 	Roles []string
 	// Service makes a key that belongs to the tenant or provider rather
 	// than to the calling user, and so survives the user.
@@ -37,6 +39,15 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *core.Principal, in Create
 	now := s.now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		v.Add("expires_at", "in_past", "must be in the future")
+	}
+	if !p.KeyExpiresAt.IsZero() {
+		// A key that expires cannot outlive itself through a key it makes.
+		if in.ExpiresAt == nil {
+			own := p.KeyExpiresAt
+			in.ExpiresAt = &own
+		} else if in.ExpiresAt.After(p.KeyExpiresAt) {
+			v.Add("expires_at", "after_own", "must not be later than the expiry of the key making it, "+p.KeyExpiresAt.UTC().Format(time.RFC3339))
+		}
 	}
 	if in.TenantID != "" && !checkID(v, "tenant_id", in.TenantID) {
 		return core.APIKey{}, "", v.Err()
@@ -73,6 +84,18 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *core.Principal, in Create
 	} else if in.Service && !isProviderAdmin(p) {
 		return core.APIKey{}, "", forbidden("only provider administrators create provider keys")
 	}
+	if !in.Service && p.Restricted && len(in.Roles) == 0 {
+		// Without roles the new key would act with all of the owner's:
+		// it gets the calling key's instead.
+		in.Roles = p.ProviderRoles
+		if in.TenantID != "" {
+			in.Roles = p.TenantRoles[in.TenantID]
+		}
+		if len(in.Roles) == 0 {
+			return core.APIKey{}, "", forbidden("your key holds no role there; a key it makes acts only where it does")
+		}
+		in.Roles = slices.Clone(in.Roles)
+	}
 	providerRoles, _, err := splitRoles(in.Roles, in.TenantID != "")
 	if err != nil {
 		return core.APIKey{}, "", err
@@ -84,6 +107,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *core.Principal, in Create
 	for i, r := range in.Roles {
 		role, _ := core.LookupRole(r)
 		if err := s.checkKeyRole(p, in, role, fmt.Sprintf("roles[%d]", i)); err != nil {
+			return core.APIKey{}, "", err
+		}
+	}
+	// A key that acts as a provider administrator is a grant of that
+	// role, with the same need for elevation as giving it to a user.
+	ownersAll := !in.Service && len(in.Roles) == 0 && in.TenantID == ""
+	if slices.Contains(in.Roles, core.RoleProviderAdmin) || (ownersAll && isProviderAdmin(p)) {
+		if err := s.requireElevation(p); err != nil {
 			return core.APIKey{}, "", err
 		}
 	}

@@ -35,8 +35,9 @@ type Config struct {
 	// holds its key before a retry may take it over.
 	IdempotencyTTL            time.Duration
 	IdempotencyPendingTimeout time.Duration
-	// RequireElevation makes granting provider-admin and deleting users
-	// need an unexpired elevation (ECE's elevated permissions).
+	// RequireElevation makes granting provider-admin (to a user or an API
+	// key) and deleting users need an unexpired elevation (ECE's elevated
+	// permissions).
 	RequireElevation bool
 	ElevationTTL     time.Duration
 	// KeyUseInterval bounds how often the last use of an API key is

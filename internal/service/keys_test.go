@@ -1,0 +1,53 @@
+package service_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/password"
+	"roster/internal/service"
+	"roster/internal/store/sqlite"
+)
+
+// A key that acts as a provider administrator grants that role as surely
+// as giving it to a user does, so with elevation required it needs one too.
+func TestProviderAdminKeyNeedsElevation(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 1}, nil)
+	svc := service.New(st, pool, core.NewManualClock(time.Now()), service.Config{RequireElevation: true, ElevationTTL: time.Minute}, nil)
+	t.Cleanup(svc.Drain)
+	if _, err := svc.Bootstrap(ctx, operatorKey); err != nil {
+		t.Fatal(err)
+	}
+	admin := mustAuth(t, svc, operatorKey)
+
+	for name, in := range map[string]service.CreateAPIKeyInput{
+		"an own key with all of the owner's roles": {Name: "all"},
+		"an own key with provider-admin":           {Name: "admin", Roles: []string{core.RoleProviderAdmin}},
+		"a provider service key":                   {Name: "robot", Roles: []string{core.RoleProviderAdmin}, Service: true},
+	} {
+		if _, _, err := svc.CreateAPIKey(ctx, admin, in); core.ErrorCode(err) != core.CodeElevationRequired {
+			t.Errorf("%s without elevation: %v, want %s", name, err, core.CodeElevationRequired)
+		}
+	}
+	// Lesser keys need none.
+	if _, _, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "reader", Roles: []string{core.RoleProviderViewer}}); err != nil {
+		t.Fatalf("a provider-viewer key: %v", err)
+	}
+
+	if _, err := svc.Elevate(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	elevated := mustAuth(t, svc, operatorKey)
+	if _, _, err := svc.CreateAPIKey(ctx, elevated, service.CreateAPIKeyInput{Name: "robot", Roles: []string{core.RoleProviderAdmin}, Service: true}); err != nil {
+		t.Fatalf("elevated: %v", err)
+	}
+}
