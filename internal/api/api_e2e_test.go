@@ -608,6 +608,14 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		wantProblem(t, gina.Do("PATCH", "/v1/users/"+str(bob, "id"), map[string]any{"name": "pwned"}), 404, "not_found")
 		wantProblem(t, gina.Do("POST", "/v1/tenants/"+acme+"/resource-groups", map[string]any{"name": "x"}), 404, "not_found")
 		wantProblem(t, gina.Do("PUT", "/v1/tenants/"+acme+"/members/"+str(g, "id"), map[string]any{"roles": []string{"tenant-admin"}}), 404, "not_found")
+		// Nor can Acme's admin pull into Acme a user she cannot see: not
+		// Globex's, nor one left in no tenant, whom she would then manage
+		// alone (and could give a password she knows).
+		wantProblem(t, aliceC.Do("PUT", "/v1/tenants/"+acme+"/members/"+str(g, "id"), map[string]any{"roles": []string{"viewer"}}), 404, "not_found")
+		loner := e.user(t, admin, map[string]any{"email": "loner@globex.example", "tenant_id": globex})
+		admin.Do("DELETE", "/v1/tenants/"+globex+"/members/"+str(loner, "id"), nil).Want(t, 204)
+		wantProblem(t, aliceC.Do("PUT", "/v1/tenants/"+acme+"/members/"+str(loner, "id"), map[string]any{"roles": []string{"viewer"}}), 404, "not_found")
+		wantProblem(t, aliceC.Do("PATCH", "/v1/users/"+str(loner, "id"), map[string]any{"name": "mine now"}), 404, "not_found")
 		// A tenant user may read but not manage, and may change only their own profile.
 		_, _, _ = e.key, gina, g
 		readerKey, _, _ := e.key(t, admin, map[string]any{"name": "acme reader", "tenant_id": acme, "roles": []string{"viewer"}, "service": true})

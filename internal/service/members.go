@@ -10,8 +10,8 @@ import (
 )
 
 // memberTarget loads what a membership change needs and checks that p may
-// touch the user's place in the tenant: p manages the tenant and is not
-// outranked there by the user.
+// touch the user's place in the tenant: p manages the tenant, can see the
+// user and is not outranked there by the user.
 func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef) (core.Tenant, core.User, error) {
 	if tenantRef.ID != "" && !core.ValidID(tenantRef.ID) {
 		return core.Tenant{}, core.User{}, core.Errorf(core.CodeNotFound, "tenant not found")
@@ -30,8 +30,10 @@ func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef
 	if err != nil {
 		return t, u, err
 	}
-	if u.Status == core.UserDeleted {
-		return t, u, core.Errorf(core.CodeNotFound, "user not found")
+	// A user p cannot see is not p's to add: it would reveal the user's
+	// record, and a user with no other tenant would become p's to manage.
+	if u.Status == core.UserDeleted || !canReadUser(p, u) {
+		return t, core.User{}, core.Errorf(core.CodeNotFound, "user not found")
 	}
 	if m, ok := u.Membership(t.ID); ok && !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[t.ID]) {
 		return t, u, forbidden("this member's role is above your own")
