@@ -746,8 +746,22 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		doomed := e.tenant(t, "Doomed")
 		k, _, _ := e.key(t, admin, map[string]any{"name": "doomed key", "tenant_id": doomed, "roles": []string{"tenant-admin"}, "service": true})
 		k.Do("GET", "/v1/tenants/"+doomed, nil).Want(t, 200)
+		e.user(t, admin, map[string]any{"action": "register", "email": "dora@doomed.example", "password": "doomed admin passphrase",
+			"tenant_id": doomed, "roles": []string{"tenant-admin"}})
+		tok := admin.Do("POST", "/v1/auth/login", map[string]any{"email": "dora@doomed.example", "password": "doomed admin passphrase"}).Want(t, 200).Map(t)
+		dora := e.anon.Bearer(str(tok, "token"))
+		invitee := e.user(t, dora, map[string]any{"email": "ivan@doomed.example", "tenant_id": doomed})
 		admin.Do("DELETE", "/v1/tenants/"+doomed, nil).Want(t, 204)
 		wantProblem(t, k.Do("GET", "/v1/tenants/"+doomed, nil), 401, "unauthenticated")
+		// Its administrators no longer act there: they cannot send its
+		// revoked invitations again, and nobody can.
+		wantProblem(t, dora.Do("GET", "/v1/tenants/"+doomed, nil), 404, "not_found")
+		wantProblem(t, dora.Do("POST", "/v1/users/"+str(invitee, "id")+"/invitations", nil), 404, "not_found")
+		wantProblem(t, dora.Do("POST", "/v1/users", map[string]any{"email": "late@doomed.example", "tenant_id": doomed}), 403, "forbidden")
+		m := wantProblem(t, admin.Do("POST", "/v1/users/"+str(invitee, "id")+"/invitations", nil), 400, "invalid")
+		if got := fieldErrors(m); fmt.Sprint(got) != "[tenant_id:inactive]" {
+			t.Fatalf("resend into a deleted tenant: %v", got)
+		}
 		wantProblem(t, admin.Do("POST", "/v1/users", map[string]any{"email": "late@doomed.example", "tenant_id": doomed}), 400, "invalid")
 		var l struct{ Items []map[string]any }
 		admin.Do("GET", "/v1/tenants?deleted=only", nil).Want(t, 200).JSON(t, &l)

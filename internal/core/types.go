@@ -128,9 +128,11 @@ type ProductSetting struct {
 
 // Membership says that a user belongs to a tenant, with roles there.
 type Membership struct {
-	TenantID         string
-	TenantNumber     int64
-	TenantName       string
+	TenantID     string
+	TenantNumber int64
+	TenantName   string
+	// TenantStatus is the tenant's status when the membership was read.
+	TenantStatus     TenantStatus
 	UserID           string
 	Roles            []string
 	ResourceGroupIDs []string

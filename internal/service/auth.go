@@ -177,11 +177,14 @@ func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.P
 	return p, nil
 }
 
-// userRoles copies a user's roles into p.
+// userRoles copies a user's roles into p. A deleted tenant's roles give
+// nothing: its administrators no longer act there.
 func userRoles(u core.User, p *core.Principal) {
 	p.ProviderRoles = slices.Clone(u.ProviderRoles)
 	for _, m := range u.Memberships {
-		p.TenantRoles[m.TenantID] = slices.Clone(m.Roles)
+		if m.TenantStatus != core.TenantDeleted {
+			p.TenantRoles[m.TenantID] = slices.Clone(m.Roles)
+		}
 	}
 }
 

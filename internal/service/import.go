@@ -376,7 +376,7 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 		u.Lang = core.Languages[0]
 	}
 	if tenant != nil {
-		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name,
+		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name, TenantStatus: tenant.Status,
 			UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: now}}
 	}
 	return &prepared{item: it, user: u, providerRoles: core.NormalizeRoles(providerRoles), tenantRoles: tenantRoles,

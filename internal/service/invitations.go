@@ -74,6 +74,10 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 			if err != nil {
 				return err
 			}
+			if t.Status != core.TenantActive {
+				// As creating a user there is refused.
+				return core.FieldInvalid("tenant_id", "inactive", "the invitation's tenant is "+string(t.Status))
+			}
 			tenant = &t
 		}
 		now := s.now()

@@ -235,8 +235,8 @@ func (s *Service) UpdateTenant(ctx context.Context, p *core.Principal, ref core.
 }
 
 // DeleteTenant deletes a tenant softly: it leaves listings, its service keys
-// stop working and no one can be added to it. Its users keep their other
-// tenants.
+// stop working, its members' roles there give them nothing (userRoles) and
+// no one can be added or invited to it. Its users keep their other tenants.
 func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.TenantRef) (core.Tenant, error) {
 	if !isProviderAdmin(p) {
 		return core.Tenant{}, forbidden("only provider administrators delete tenants")

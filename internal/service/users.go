@@ -322,7 +322,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		s.mailEnqueued()
 	}
 	if tenant != nil {
-		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name,
+		u.Memberships = []core.Membership{{TenantID: tenant.ID, TenantNumber: tenant.Number, TenantName: tenant.Name, TenantStatus: tenant.Status,
 			UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), ResourceGroupIDs: groups, CreatedAt: now}}
 	}
 	res.User, res.Invitation = u, inv

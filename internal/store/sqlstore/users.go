@@ -360,7 +360,7 @@ func (q *queries) loadRelations(ctx context.Context, users []core.User) error {
 
 	type key struct{ user, tenant string }
 	memberAt := map[key]int{}
-	rows, err = q.query(ctx, `SELECT m.user_id, m.tenant_id, t.number, t.name, m.created_at
+	rows, err = q.query(ctx, `SELECT m.user_id, m.tenant_id, t.number, t.name, t.status, m.created_at
 		FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id IN `+in+` ORDER BY t.number`, ids...)
 	if err != nil {
 		return err
@@ -370,7 +370,7 @@ func (q *queries) loadRelations(ctx context.Context, users []core.User) error {
 			m       core.Membership
 			created dbTime
 		)
-		if err := rows.Scan(&m.UserID, &m.TenantID, &m.TenantNumber, &m.TenantName, &created); err != nil {
+		if err := rows.Scan(&m.UserID, &m.TenantID, &m.TenantNumber, &m.TenantName, &m.TenantStatus, &created); err != nil {
 			rows.Close()
 			return q.wrap(err, "")
 		}

@@ -614,7 +614,7 @@ func testMemberships(t *testing.T, s store.Store) {
 		t.Fatalf("memberships = %+v (want ordered by tenant number)", got.Memberships)
 	}
 	m := got.Memberships[0]
-	if m.TenantName != "A" || m.TenantNumber != a.Number || !slices.Equal(m.Roles, []string{"engineer", "viewer"}) {
+	if m.TenantName != "A" || m.TenantNumber != a.Number || m.TenantStatus != a.Status || !slices.Equal(m.Roles, []string{"engineer", "viewer"}) {
 		t.Fatalf("membership in A = %+v", m)
 	}
 	if !slices.Equal(got.ProviderRoles, []string{"provider-viewer"}) {
