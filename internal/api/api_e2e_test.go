@@ -318,6 +318,10 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		// Keys are per caller: another caller may reuse the string.
 		other2, _, _ := e.key(t, admin, map[string]any{"name": "automation", "roles": []string{"provider-admin"}, "service": true})
 		other2.Do("POST", "/v1/users", other, testsupport.Header("Idempotency-Key", "create-idem-1")).Want(t, 201)
+		// So are they per credential of one user: the admin's read-only
+		// key is not answered with what the admin's own key did.
+		reader, _, _ := e.key(t, admin, map[string]any{"name": "admin reads", "roles": []string{"provider-viewer"}})
+		wantProblem(t, reader.Do("POST", "/v1/users", body, testsupport.Header("Idempotency-Key", "create-idem-1")), 403, "forbidden")
 		wantProblem(t, admin.Do("POST", "/v1/tenants", map[string]any{"name": "T"}, testsupport.Header("Idempotency-Key", strings.Repeat("k", 300)), testsupport.Invalid()), 400, "invalid")
 	})
 

@@ -29,6 +29,16 @@ func checkIdempotencyKey(key string) error {
 	return nil
 }
 
+// idempotencyScope keeps each credential's keys apart: a user's keys limited
+// to some roles must not be answered with what another of the user's
+// credentials was allowed to do.
+func idempotencyScope(p *core.Principal) string {
+	if p.CredentialID != "" {
+		return "credential:" + p.CredentialID
+	}
+	return p.Actor()
+}
+
 // BeginIdempotent reserves key for the principal's request, identified by
 // requestHash (a digest of method, path and body). It returns the stored
 // answer when the same request has been answered before; the same key with
@@ -41,7 +51,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 	now := s.now()
 	var answer *StoredAnswer
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		rec, err := tx.GetIdempotency(ctx, p.Actor(), key)
+		rec, err := tx.GetIdempotency(ctx, idempotencyScope(p), key)
 		switch {
 		case core.ErrorCode(err) == core.CodeNotFound:
 		case err != nil:
@@ -65,7 +75,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 				return err
 			}
 		}
-		return tx.CreateIdempotency(ctx, store.IdempotencyRecord{Scope: p.Actor(), Key: key,
+		return tx.CreateIdempotency(ctx, store.IdempotencyRecord{Scope: idempotencyScope(p), Key: key,
 			RequestHash: requestHash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyTTL)})
 	})
 	if core.ErrorCode(err) == core.CodeConflict {
@@ -78,7 +88,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 
 // FinishIdempotent stores the answer to a reserved request.
 func (s *Service) FinishIdempotent(ctx context.Context, p *core.Principal, key string, a StoredAnswer) error {
-	rec := store.IdempotencyRecord{Scope: p.Actor(), Key: key, Status: a.Status, ContentType: a.ContentType,
+	rec := store.IdempotencyRecord{Scope: idempotencyScope(p), Key: key, Status: a.Status, ContentType: a.ContentType,
 		Body: a.Body, ExpiresAt: s.now().Add(s.cfg.IdempotencyTTL)}
 	return s.inTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, rec) })
 }
@@ -86,7 +96,7 @@ func (s *Service) FinishIdempotent(ctx context.Context, p *core.Principal, key s
 // AbandonIdempotent releases a reservation whose request failed in a way
 // that is worth retrying (a server error), so the retry runs again.
 func (s *Service) AbandonIdempotent(ctx context.Context, p *core.Principal, key string) error {
-	return s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, p.Actor(), key) })
+	return s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, idempotencyScope(p), key) })
 }
 
 // Janitor removes expired records until ctx ends.
