@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"roster/internal/core"
@@ -75,6 +76,127 @@ func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef co
 		return u, err
 	}
 	s.log.InfoContext(ctx, "membership set", "tenant_id", t.ID, "user_id", u.ID, "roles", m.Roles, "actor", p.Actor())
+	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+}
+
+// GrantRole gives the user one more role: a tenant role in the tenant
+// (which the user joins if needed), a provider role at the provider level
+// (tenantRef empty). The roles held are read again and written in one
+// transaction holding the user's lock, so that concurrent changes of other
+// roles all stay.
+func (s *Service) GrantRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, role string) (core.User, error) {
+	return s.changeRole(ctx, p, tenantRef, userRef, role, true)
+}
+
+// RevokeRole takes one role from the user, as GrantRole gives one; a role
+// the user does not hold there is not found, and a tenant's member keeps
+// at least one role in it.
+func (s *Service) RevokeRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, role string) (core.User, error) {
+	return s.changeRole(ctx, p, tenantRef, userRef, role, false)
+}
+
+func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, name string, grant bool) (core.User, error) {
+	role, ok := core.LookupRole(name)
+	if !ok {
+		return core.User{}, &core.Error{Code: core.CodeRoleInvalid, Message: "unknown role " + name,
+			Fields: []core.FieldError{{Field: "roles", Code: "unknown", Message: "unknown role " + name}}}
+	}
+	notHeld := core.Errorf(core.CodeNotFound, "the user does not hold the role %s there", role.Name)
+	change := func(held []string) ([]string, error) {
+		switch {
+		case grant:
+			return core.NormalizeRoles(append(slices.Clone(held), role.Name)), nil
+		case !slices.Contains(held, role.Name):
+			return nil, notHeld
+		default:
+			return slices.DeleteFunc(slices.Clone(held), func(r string) bool { return r == role.Name }), nil
+		}
+	}
+
+	if role.Scope == core.ScopeProvider {
+		if tenantRef != (core.TenantRef{}) {
+			return core.User{}, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
+				Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + role.Name + " is a provider role"}}}
+		}
+		u, err := s.GetUser(ctx, p, userRef)
+		if err != nil {
+			return u, err
+		}
+		if u.Status == core.UserDeleted {
+			return u, core.Errorf(core.CodeNotFound, "user not found")
+		}
+		err = s.inTx(ctx, func(tx store.Tx) error {
+			if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
+				return err
+			}
+			cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+			if err != nil {
+				return err
+			}
+			roles, err := change(cur.ProviderRoles)
+			if err != nil {
+				return err
+			}
+			if err := s.checkProviderRoles(p, cur, roles, ""); err != nil {
+				return err
+			}
+			cur.ProviderRoles, cur.UpdatedAt, cur.UpdatedBy = roles, s.now(), p.Actor()
+			if len(roles) == 0 {
+				cur.ProviderRoles = nil
+			}
+			if err := tx.SetProviderRoles(ctx, cur.ID, cur.ProviderRoles); err != nil {
+				return err
+			}
+			u = cur
+			return tx.UpdateUser(ctx, cur)
+		})
+		if err != nil {
+			return core.User{}, err
+		}
+		s.log.InfoContext(ctx, "provider role changed", "user_id", u.ID, "role", role.Name, "granted", grant, "actor", p.Actor())
+		return u, nil
+	}
+
+	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	if err != nil {
+		return u, err
+	}
+	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
+			return err
+		}
+		cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		m, member := cur.Membership(t.ID)
+		// memberTarget's rule again, on the roles as they are now.
+		if member && !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[t.ID]) {
+			return forbidden("this member's role is above your own")
+		}
+		roles, err := change(m.Roles)
+		if err != nil {
+			return err
+		}
+		if len(roles) == 0 {
+			return &core.Error{Code: core.CodeRoleInvalid, Message: "a member keeps at least one role; remove the member instead",
+				Fields: []core.FieldError{{Field: "roles", Code: "required", Message: "the member's last role"}}}
+		}
+		if grant {
+			if err := checkGrant(p, t.ID, role, "roles"); err != nil {
+				return err
+			}
+		}
+		if !member {
+			m = core.Membership{TenantID: t.ID, UserID: cur.ID, CreatedAt: s.now()}
+		}
+		m.Roles = roles
+		return tx.PutMembership(ctx, m)
+	})
+	if err != nil {
+		return core.User{}, err
+	}
+	s.log.InfoContext(ctx, "membership role changed", "tenant_id", t.ID, "user_id", u.ID, "role", role.Name, "granted", grant, "actor", p.Actor())
 	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
 }
 

@@ -425,22 +425,16 @@ func (d *Dialect) assignRole(w http.ResponseWriter, r *http.Request, p *core.Pri
 		return err
 	}
 	out := assignedRoleJSON{UserID: u.ID, Role: heldRole(role.Name, nil)}
-	if role.Scope == core.ScopeProvider {
-		roles := append(slices.Clone(u.ProviderRoles), role.Name)
-		if _, err := d.svc.SetProviderRoles(r.Context(), p, ref, core.NormalizeRoles(roles), ""); err != nil {
-			return asRoleName(err)
-		}
-	} else {
+	var where core.TenantRef
+	if role.Scope != core.ScopeProvider {
 		entity := roleEntity(b.EntityID, p, u)
 		if entity == "" {
 			return errNoEntity
 		}
-		m, _ := u.Membership(entity)
-		roles := append(slices.Clone(m.Roles), role.Name)
-		if _, err := d.svc.PutMember(r.Context(), p, core.TenantRef{ID: entity}, ref, core.NormalizeRoles(roles)); err != nil {
-			return asRoleName(err)
-		}
-		out.Role = heldRole(role.Name, &entity)
+		where.ID, out.Role = entity, heldRole(role.Name, &entity)
+	}
+	if _, err := d.svc.GrantRole(r.Context(), p, where, core.UserRef{ID: u.ID}, role.Name); err != nil {
+		return asRoleName(err)
 	}
 	writeData(w, http.StatusCreated, "Role assigned successfully", out)
 	return nil
@@ -462,28 +456,14 @@ func (d *Dialect) revokeRole(w http.ResponseWriter, r *http.Request, p *core.Pri
 	if err != nil {
 		return err
 	}
-	notHeld := core.Errorf(core.CodeNotFound, "the user does not hold the role %s there", role.Name)
-	if role.Scope == core.ScopeProvider {
-		if !slices.Contains(u.ProviderRoles, role.Name) {
-			return notHeld
-		}
-		rest := slices.DeleteFunc(slices.Clone(u.ProviderRoles), func(n string) bool { return n == role.Name })
-		if _, err := d.svc.SetProviderRoles(r.Context(), p, ref, rest, ""); err != nil {
-			return asRoleName(err)
-		}
-	} else {
-		entity := roleEntity(r.URL.Query().Get("entityId"), p, u)
-		if entity == "" {
+	var where core.TenantRef
+	if role.Scope != core.ScopeProvider {
+		if where.ID = roleEntity(r.URL.Query().Get("entityId"), p, u); where.ID == "" {
 			return errNoEntity
 		}
-		m, member := u.Membership(entity)
-		if !member || !slices.Contains(m.Roles, role.Name) {
-			return notHeld
-		}
-		rest := slices.DeleteFunc(slices.Clone(m.Roles), func(n string) bool { return n == role.Name })
-		if _, err := d.svc.PutMember(r.Context(), p, core.TenantRef{ID: entity}, ref, rest); err != nil {
-			return asRoleName(err)
-		}
+	}
+	if _, err := d.svc.RevokeRole(r.Context(), p, where, core.UserRef{ID: u.ID}, role.Name); err != nil {
+		return asRoleName(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

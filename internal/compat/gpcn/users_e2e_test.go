@@ -1,10 +1,13 @@
 package gpcn_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -573,6 +576,57 @@ func TestRoles(t *testing.T) {
 			t.Fatalf("last role: %v", m)
 		}
 	})
+}
+
+// Concurrent assignments of different roles to one user all stay, and so
+// do concurrent revocations: each is one change of the roles held, not a
+// write of a list read before another change.
+func TestConcurrentRoleChanges(t *testing.T) {
+	e := start(t, testsupport.Options{})
+	acme := e.tenant(t, "Acme")
+	roles := []string{"engineer", "vm-operator", "viewer", "purge-only", "tenant-admin"}
+	send := func(method, path string, body []byte) int {
+		req, err := http.NewRequest(method, e.URL+gpcnPrefix+path, bytes.NewReader(body))
+		if err != nil {
+			return 0
+		}
+		req.Header.Set("X-API-Key", testsupport.AdminKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	all := func(id, method string, path func(role string) string, body func(role string) []byte) []int {
+		statuses := make([]int, len(roles))
+		var wg sync.WaitGroup
+		for i, role := range roles {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = send(method, path(role), body(role))
+			}()
+		}
+		wg.Wait()
+		return statuses
+	}
+	for n := range 8 {
+		id := e.register(t, e.admin, map[string]any{"email": fmt.Sprintf("busy%d@acme.example", n), "entityId": acme})
+		statuses := all(id, "POST", func(string) string { return "/v1/users/" + id + "/roles" }, func(role string) []byte {
+			return []byte(`{"roleName":"` + role + `","entityId":"` + acme + `"}`)
+		})
+		want := []string{"engineer@" + acme, "purge-only@" + acme, "tenant-admin@" + acme, "tenant-user@" + acme, "viewer@" + acme, "vm-operator@" + acme}
+		if got := roleNamesOf(e.user(t, id)); !slices.Equal(got, want) {
+			t.Fatalf("after concurrent assignments answered %v the user holds %v, want %v", statuses, got, want)
+		}
+		statuses = all(id, "DELETE", func(role string) string { return "/v1/users/" + id + "/roles/" + role + "?entityId=" + acme },
+			func(string) []byte { return nil })
+		if got := roleNamesOf(e.user(t, id)); !slices.Equal(got, []string{"tenant-user@" + acme}) {
+			t.Fatalf("after concurrent revocations answered %v the user holds %v", statuses, got)
+		}
+	}
 }
 
 func TestUnmatchedRoutes(t *testing.T) {
