@@ -696,6 +696,10 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		wantProblem(t, own.Do("GET", "/v1/me", nil), 401, "unauthenticated")
 		admin.Do("PATCH", "/v1/users/"+str(alice, "id"), map[string]any{"status": "active"}).Want(t, 200)
 		own.Do("GET", "/v1/me", nil).Want(t, 200)
+		// Her sessions ended with the disable and stay ended.
+		wantProblem(t, aliceC.Do("GET", "/v1/me", nil), 401, "unauthenticated")
+		tok = admin.Do("POST", "/v1/auth/login", map[string]any{"username": "alice", "password": "Tangerine-Kayak41"}).Want(t, 200).Map(t)
+		aliceC = e.anon.Bearer(str(tok, "token"))
 
 		// A key made for one tenant acts only there, though it names no
 		// roles and its owner administers another tenant too.

@@ -339,6 +339,31 @@ func TestImportUpsertKeepsWhatTheLineLeavesOut(t *testing.T) {
 	}
 }
 
+// An upsert that gives a user a new password ends the user's sessions, as
+// a PATCH of the password does; one that changes nothing of how the user
+// signs in leaves them.
+func TestImportUpsertOfAPasswordEndsSessions(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	acme := e.tenant(t, "Acme")
+	created := runImport(t, e, "create", []byte(`{"email":"moving@acme.example","password":"First-Passphrase-1","tenant_id":"`+acme+`"}`+"\n"+
+		`{"email":"staying@acme.example","password":"First-Passphrase-1","tenant_id":"`+acme+`"}`+"\n"))
+	if created[0].Status != "created" || created[1].Status != "created" {
+		t.Fatalf("create: %+v", created)
+	}
+	session := func(email string) *testsupport.Client {
+		tok := e.anon.Do("POST", "/v1/auth/login", map[string]any{"email": email, "password": "First-Passphrase-1"}).Want(t, 200).Map(t)
+		return e.anon.Bearer(str(tok, "token"))
+	}
+	moving, staying := session("moving@acme.example"), session("staying@acme.example")
+	up := runImport(t, e, "upsert", []byte(`{"email":"moving@acme.example","password":"Second-Passphrase-2","tenant_id":"`+acme+`"}`+"\n"+
+		`{"email":"staying@acme.example","name":"Stays Signed In","tenant_id":"`+acme+`"}`+"\n"))
+	if up[0].Status != "updated" || up[1].Status != "updated" {
+		t.Fatalf("upsert: %+v", up)
+	}
+	wantProblem(t, moving.Do("GET", "/v1/me", nil), 401, "unauthenticated")
+	staying.Do("GET", "/v1/me", nil).Want(t, 200)
+}
+
 // Result lines are numbered as the file's lines are, blank ones included;
 // a byte order mark before the first line is ignored.
 func TestImportNumbersEveryLine(t *testing.T) {

@@ -267,7 +267,7 @@ func (s *Service) ViewPasswordReset(ctx context.Context, token string) (Password
 }
 
 // ResetPassword sets a new password through a reset link, once, and ends
-// every session of the account.
+// every session of the account and every other reset link sent to it.
 func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) (core.User, error) {
 	view, err := s.ViewPasswordReset(ctx, token)
 	if err != nil {
@@ -304,7 +304,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
 			return err
 		}
-		if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+		// Every session ends, and every other link sent before this one.
+		if err := tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now); err != nil {
 			return err
 		}
 		return tx.ClearLoginThrottle(ctx, loginKey(u.Email))

@@ -156,7 +156,7 @@ func (w *watchedTx) DeleteSession(ctx context.Context, id string) error {
 	return w.Tx.DeleteSession(ctx, id)
 }
 
-func (w *watchedTx) DeleteUserSessions(ctx context.Context, userID string) error {
+func (w *watchedTx) RevokeSessionsAndResets(ctx context.Context, userIDs []string, at time.Time) error {
 	w.authChanged = true
-	return w.Tx.DeleteUserSessions(ctx, userID)
+	return w.Tx.RevokeSessionsAndResets(ctx, userIDs, at)
 }

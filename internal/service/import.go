@@ -108,6 +108,12 @@ type prepared struct {
 	rolesGiven bool
 }
 
+// revokesAccess reports whether updating the existing user ends its
+// sessions and reset links, as UpdateUser's same change would.
+func (pr *prepared) revokesAccess() bool {
+	return pr.existing != nil && accessChanged(pr.existing.Email, pr.existing.Status, pr.user, pr.hash != "")
+}
+
 // MayImport refuses, before any line is read, a caller whose every line
 // would be refused: one who manages no tenant and is no provider
 // administrator.
@@ -729,6 +735,7 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 	var (
 		created, updated []store.NewUser
 		owners           []*prepared
+		revoke           []string
 	)
 	for _, pr := range todo {
 		u := pr.user // a copy: this function may run again after a rollback
@@ -736,12 +743,18 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 		if pr.existing != nil {
 			updated = append(updated, store.NewUser{User: &u, PasswordHash: pr.hash})
 			pr.number = u.Number
+			if pr.revokesAccess() {
+				revoke = append(revoke, u.ID)
+			}
 			continue
 		}
 		created = append(created, store.NewUser{User: &u, PasswordHash: pr.hash})
 		owners = append(owners, pr)
 	}
 	if err := tx.UpdateUsers(ctx, updated); err != nil {
+		return err
+	}
+	if err := tx.RevokeSessionsAndResets(ctx, revoke, s.now()); err != nil {
 		return err
 	}
 	if err := tx.CreateUsers(ctx, created); err != nil {
@@ -782,7 +795,12 @@ func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) 
 		}
 	}
 	if pr.hash != "" {
-		return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: pr.hash, UpdatedAt: u.UpdatedAt})
+		if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: pr.hash, UpdatedAt: u.UpdatedAt}); err != nil {
+			return err
+		}
+	}
+	if pr.revokesAccess() {
+		return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, s.now())
 	}
 	return nil
 }

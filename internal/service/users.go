@@ -720,7 +720,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 			*dst = strings.TrimSpace(*src)
 		}
 	}
-	oldEmail := u.Email
+	oldEmail, oldStatus := u.Email, u.Status
 	set(&u.Email, in.Email)
 	set(&u.Username, in.Username)
 	set(&u.Name, in.Name)
@@ -796,6 +796,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 			u.Status = core.UserActive
 		}
 	}
+	revoke := accessChanged(oldEmail, oldStatus, u, hash != "")
 	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
@@ -806,7 +807,12 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 			}
 		}
 		if hash != "" {
-			return tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now})
+			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		if revoke {
+			return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
 		}
 		return nil
 	})
@@ -815,6 +821,16 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	s.log.InfoContext(ctx, "user updated", "user_id", u.ID, "actor", p.Actor(), "password_changed", hash != "")
 	return u, nil
+}
+
+// accessChanged reports whether a change of a user (from oldEmail and
+// oldStatus to u, with a new password or not) must end the user's
+// sessions and unused password reset links: a new password ends what the
+// old one opened, a reset link mailed to the old address must not work
+// for the new one, and a disabled user re-enabled later starts with none.
+func accessChanged(oldEmail string, oldStatus core.UserStatus, u core.User, newPassword bool) bool {
+	return newPassword || core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) ||
+		(u.Status != oldStatus && u.Status != core.UserActive)
 }
 
 // DeleteUser deletes a user softly: the row stays with its id and number,
@@ -885,7 +901,7 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 				return err
 			}
 		}
-		return nil
+		return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
 	})
 	if err != nil {
 		return core.User{}, err

@@ -262,8 +262,11 @@ type Writer interface {
 	CreateSession(ctx context.Context, s core.Session) error
 	UpdateSession(ctx context.Context, s core.Session) error
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteUserSessions ends every session of a user.
-	DeleteUserSessions(ctx context.Context, userID string) error
+	// RevokeSessionsAndResets ends every session of the users and makes
+	// their unused password reset links expire at at: after a new
+	// password, a new email or a disable, nothing issued before may let
+	// anyone in.
+	RevokeSessionsAndResets(ctx context.Context, userIDs []string, at time.Time) error
 
 	CreateInvitation(ctx context.Context, inv core.Invitation) error
 	// UpdateInvitation writes state, failed attempts, token hash, expiry,

@@ -57,6 +57,50 @@ func TestPasswordResetOverSMTP(t *testing.T) {
 	e.noSecretsLogged(t, tokenOf(link), other)
 }
 
+// Whatever changes how an account is reached ends the links and sessions
+// issued before it: a reset ends the other reset links; an administrator's
+// new password ends the sessions and links; a new email ends the links
+// mailed to the old one; a disable ends the sessions for good.
+func TestAccountChangesEndEarlierLinksAndSessions(t *testing.T) {
+	e := start(t, service.Config{ResetTTL: 3 * time.Hour})
+	tenant, _ := e.tenant(t, "Initech")
+	id := e.register(t, tenant, email(1), goodPassword)
+	b := newBrowserless(t, e.URL)
+	mails := 0
+	requestReset := func(to string) string {
+		t.Helper()
+		b.submit("/forgot-password", fieldsOf("email", to)).want(t, 200)
+		mails++
+		return pathOf(t, e.mailTo(t, to, mails, "/reset/"))
+	}
+	session := func(password string) *testsupport.Client {
+		t.Helper()
+		tok := e.apiLogin(t, email(1), password).Want(t, 200).Map(t)["token"].(string)
+		return testsupport.NewClient(t, e.URL, nil).Bearer(tok)
+	}
+
+	first, second := requestReset(email(1)), requestReset(email(1))
+	b.submit(first, fieldsOf("password", "Brand-New-Passphrase-2")).want(t, 200, "Your password has been changed")
+	if b.get(second).want(t, 410, "This password reset link has expired").hasForm() {
+		t.Fatal("the second link still shows its form")
+	}
+
+	before, link := session("Brand-New-Passphrase-2"), requestReset(email(1))
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"password": "Set-By-The-Admin-4"}).Want(t, 200)
+	before.Do("GET", "/v1/me", nil).Want(t, 401)
+	b.get(link).want(t, 410, "expired")
+
+	e.ManualClock().Advance(61 * time.Minute) // past the limit of three reset emails an hour
+	link = requestReset(email(1))
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"email": "moved@initech.example"}).Want(t, 200)
+	b.get(link).want(t, 410, "expired")
+
+	before = testsupport.NewClient(t, e.URL, nil).Bearer(e.apiLogin(t, "moved@initech.example", "Set-By-The-Admin-4").Want(t, 200).Map(t)["token"].(string))
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"status": "disabled"}).Want(t, 200)
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"status": "active"}).Want(t, 200)
+	before.Do("GET", "/v1/me", nil).Want(t, 401)
+}
+
 // A reset link expires; a reset signs out the browser that made it too.
 func TestPasswordResetExpiresAndSignsOut(t *testing.T) {
 	e := start(t, service.Config{ResetTTL: 30 * time.Minute})

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/store"
@@ -141,7 +142,20 @@ func (q *queries) DeleteSession(ctx context.Context, id string) error {
 	return mustAffect(res, "session")
 }
 
-func (q *queries) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := q.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-	return err
+func (q *queries) RevokeSessionsAndResets(ctx context.Context, userIDs []string, at time.Time) error {
+	ids := anySlice(userIDs)
+	for _, n := range bulkSizes(len(ids)) {
+		chunk := ids[:n]
+		ids = ids[n:]
+		in := "(" + placeholders(n) + ")"
+		if _, err := q.exec(ctx, `DELETE FROM sessions WHERE user_id IN `+in, chunk...); err != nil {
+			return err
+		}
+		args := append(append([]any{q.t(at)}, chunk...), q.t(at))
+		if _, err := q.exec(ctx, `UPDATE password_resets SET expires_at = ? WHERE user_id IN `+in+` AND used_at IS NULL AND expires_at > ?`,
+			args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -221,4 +222,60 @@ func testPasswordResets(t *testing.T, s store.Store) {
 	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(2*time.Hour)) }), core.CodeConflict)
 	tx(t, s, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(time.Minute)) })
 	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumePasswordReset(ctx, fresh.ID, epoch.Add(time.Minute)) }), core.CodeConflict)
+}
+
+func testRevokeSessionsAndResets(t *testing.T, s store.Store) {
+	a, b, keep := newUser(t, s, userWith("a@example.com")), newUser(t, s, userWith("b@example.com")), newUser(t, s, userWith("keep@example.com"))
+	at := epoch.Add(10 * time.Minute)
+	used := epoch.Add(time.Minute)
+	var sessions []core.Session
+	resets := map[string]core.PasswordReset{}
+	tx(t, s, func(tx store.Tx) error {
+		for i, u := range []core.User{a, b, keep} {
+			sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(fmt.Sprint("revoke-tok", i)), UserID: u.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
+			if err := tx.CreateSession(ctx, sess); err != nil {
+				return err
+			}
+			sessions = append(sessions, sess)
+			for _, kind := range []string{"open", "used", "expired"} {
+				r := core.PasswordReset{ID: core.NewID(), UserID: u.ID, TokenHash: core.HashSecret(u.ID + kind),
+					ExpiresAt: epoch.Add(time.Hour), CreatedAt: epoch}
+				switch kind {
+				case "used":
+					r.UsedAt = &used
+				case "expired":
+					r.ExpiresAt = epoch.Add(5 * time.Minute)
+				}
+				if err := tx.CreatePasswordReset(ctx, r); err != nil {
+					return err
+				}
+				resets[u.ID+" "+kind] = r
+			}
+		}
+		return nil
+	})
+	tx(t, s, func(tx store.Tx) error { return tx.RevokeSessionsAndResets(ctx, []string{a.ID, b.ID}, at) })
+	tx(t, s, func(tx store.Tx) error { return tx.RevokeSessionsAndResets(ctx, nil, at) })
+
+	for i, sess := range sessions {
+		_, err := s.GetSession(ctx, sess.ID)
+		if i < 2 {
+			wantCode(t, err, core.CodeNotFound)
+		} else if err != nil {
+			t.Fatalf("another user's session: %v", err)
+		}
+	}
+	for key, want := range resets {
+		got, err := s.GetPasswordReset(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(key, keep.ID) || !strings.HasSuffix(key, " open") {
+			if !got.ExpiresAt.Equal(want.ExpiresAt) || (got.UsedAt == nil) != (want.UsedAt == nil) {
+				t.Fatalf("%s changed: %+v", key, got)
+			}
+		} else if !got.ExpiresAt.Equal(at) || got.UsedAt != nil {
+			t.Fatalf("%s = %+v, want expired at %v", key, got, at)
+		}
+	}
 }

@@ -55,6 +55,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"LoginThrottle", testLoginThrottle},
 		{"PasswordResets", testPasswordResets},
+		{"RevokeSessionsAndResets", testRevokeSessionsAndResets},
 		{"TransactionsRacingClose", testTransactionsRacingClose},
 		{"QueuedTransactions", testQueuedTransactions},
 		{"QueuedRewrites", testQueuedRewrites},
@@ -987,7 +988,7 @@ func testSessions(t *testing.T, s store.Store) {
 		other := core.Session{ID: core.NewID(), Hash: core.HashSecret(fmt.Sprint("tok", i)), UserID: u.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(time.Hour)}
 		tx(t, s, func(tx store.Tx) error { return tx.CreateSession(ctx, other) })
 	}
-	tx(t, s, func(tx store.Tx) error { return tx.DeleteUserSessions(ctx, u.ID) })
+	tx(t, s, func(tx store.Tx) error { return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, epoch) })
 	_, err = s.GetSessionByHash(ctx, core.HashSecret("tok1"))
 	wantCode(t, err, core.CodeNotFound)
 }
