@@ -239,12 +239,23 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // loggablePath keeps secrets out of logs: a path that carries a token is
-// logged as its route pattern.
+// logged as its route pattern. A path that matched no route (a link with a
+// slash added, a wrong method) may carry one too: every segment longer than
+// an id is logged as {redacted}.
 func loggablePath(r *http.Request) string {
 	if strings.Contains(r.Pattern, "{token}") {
 		return r.Pattern
 	}
-	return r.URL.Path
+	if r.Pattern != "" {
+		return r.URL.Path
+	}
+	segments := strings.Split(r.URL.Path, "/")
+	for i, seg := range segments {
+		if len(seg) > len("01890000-0000-7000-8000-000000000000") {
+			segments[i] = "{redacted}"
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 func validRequestID(id string) bool {
