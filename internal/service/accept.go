@@ -157,14 +157,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 // working at the limit. Errors here are logged, not returned: the person
 // gets the validation problem either way.
 func (s *Service) countInvitationFailure(ctx context.Context, inv core.Invitation) {
-	err := s.inTx(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetInvitation(ctx, inv.ID)
-		if err != nil {
-			return err
-		}
-		cur.FailedAttempts++
-		return tx.UpdateInvitation(ctx, cur)
-	})
+	err := s.inTx(ctx, func(tx store.Tx) error { return tx.AddInvitationFailure(ctx, inv.ID) })
 	if err != nil {
 		s.log.WarnContext(ctx, "counting a failed invitation attempt failed", "invitation_id", inv.ID, "error", err)
 	}

@@ -272,6 +272,10 @@ type Writer interface {
 	// UpdateInvitation writes state, failed attempts, token hash, expiry,
 	// accepted and revoked times.
 	UpdateInvitation(ctx context.Context, inv core.Invitation) error
+	// AddInvitationFailure counts a failed attempt at a pending
+	// invitation, in one statement that changes nothing else: a revoke or
+	// a resend made meanwhile stays.
+	AddInvitationFailure(ctx context.Context, id string) error
 	// ConsumeInvitation marks a pending, unexpired invitation accepted at
 	// at, in one conditional statement: of two concurrent acceptances one
 	// wins and the other gets a conflict.

@@ -120,6 +120,11 @@ func (q *queries) UpdateInvitation(ctx context.Context, inv core.Invitation) err
 	return mustAffect(res, "invitation")
 }
 
+func (q *queries) AddInvitationFailure(ctx context.Context, id string) error {
+	_, err := q.exec(ctx, `UPDATE invitations SET failed_attempts = failed_attempts + 1 WHERE id = ? AND state = 'pending'`, id)
+	return err
+}
+
 func (q *queries) ConsumeInvitation(ctx context.Context, id string, at time.Time) error {
 	res, err := q.exec(ctx, `UPDATE invitations SET state = 'accepted', accepted_at = ?
 		WHERE id = ? AND state = 'pending' AND expires_at > ?`, q.t(at), id, q.t(at))

@@ -1038,6 +1038,19 @@ func testInvitations(t *testing.T, s store.Store) {
 	fresh := core.Invitation{ID: core.NewID(), UserID: u.ID, Email: u.Email, TokenHash: core.HashSecret("token-2"),
 		State: core.InvitationPending, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 	tx(t, s, func(tx store.Tx) error { return tx.CreateInvitation(ctx, fresh) })
+
+	// A failed attempt counts on a pending invitation and changes nothing
+	// else; on one no longer pending it changes nothing at all.
+	for range 3 {
+		tx(t, s, func(tx store.Tx) error { return tx.AddInvitationFailure(ctx, fresh.ID) })
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.AddInvitationFailure(ctx, inv.ID) })
+	if got, _ := s.GetInvitation(ctx, fresh.ID); got.FailedAttempts != 3 || got.State != core.InvitationPending || got.TokenHash != fresh.TokenHash {
+		t.Fatalf("after three failures = %+v", got)
+	}
+	if got, _ := s.GetInvitation(ctx, inv.ID); got.FailedAttempts != 2 || got.State != core.InvitationAccepted {
+		t.Fatalf("a failure counted on an accepted invitation: %+v", got)
+	}
 	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeInvitation(ctx, old.ID, now) }), core.CodeConflict)
 	var wg sync.WaitGroup
 	results := make([]error, 8)
