@@ -25,47 +25,51 @@ type LoginInput struct {
 func loginKey(login string) string { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
 func addrKey(addr string) string   { return "ip:" + addr }
 
-// loginBlocked refuses an attempt while its account or address is locked
-// out after repeated failures.
-func (s *Service) loginBlocked(ctx context.Context, keys []string) error {
-	throttles, err := s.store.LoginThrottles(ctx, keys)
-	if err != nil {
-		return err
-	}
+// loginAttempt counts an attempt as a failure before its password is
+// checked, and refuses it while its account or address is locked out. The
+// count comes first and takes the throttles' rows, so that attempts made at
+// once, on one node or several, meet one after another: each sees the
+// lockout the one before it set, where a check made before any of them
+// had failed would let them all through. A refused attempt is not counted;
+// a right password takes its count back (loginSucceeded).
+func (s *Service) loginAttempt(ctx context.Context, keys []string) error {
 	now := s.now()
-	wait := time.Duration(0)
-	for _, t := range throttles {
-		if t.BlockedUntil != nil && t.BlockedUntil.After(now) {
-			wait = max(wait, t.BlockedUntil.Sub(now))
-		}
-	}
-	if wait == 0 {
-		return nil
-	}
-	secs := int((wait + time.Second - 1) / time.Second)
-	return &core.Error{Code: core.CodeRateLimited, RetryAfter: secs,
-		Message: "too many failed logins; try again in " + (time.Duration(secs) * time.Second).String()}
-}
-
-// loginFailed counts a failure on each key and, past the free failures,
-// locks the key out for a time that doubles with every further failure.
-func (s *Service) loginFailed(ctx context.Context, keys []string) {
-	now := s.now()
-	err := s.inTx(ctx, func(tx store.Tx) error {
-		for _, key := range keys {
+	return s.inTx(ctx, func(tx store.Tx) error {
+		counts := make([]int, len(keys))
+		for i, key := range keys {
 			n, err := tx.AddLoginFailure(ctx, key, now, now.Add(-s.cfg.LoginWindow))
 			if err != nil {
 				return err
 			}
+			counts[i] = n
+		}
+		throttles, err := tx.LoginThrottles(ctx, keys)
+		if err != nil {
+			return err
+		}
+		wait := time.Duration(0)
+		for _, t := range throttles {
+			if t.BlockedUntil != nil && t.BlockedUntil.After(now) {
+				wait = max(wait, t.BlockedUntil.Sub(now))
+			}
+		}
+		if wait > 0 {
+			secs := int((wait + time.Second - 1) / time.Second)
+			return &core.Error{Code: core.CodeRateLimited, RetryAfter: secs,
+				Message: "too many failed logins; try again in " + (time.Duration(secs) * time.Second).String()}
+		}
+		// Past the free failures, each one locks the key out for a time
+		// that doubles with every further failure.
+		for i, key := range keys {
 			free := s.cfg.LoginFreeFailures
 			if strings.HasPrefix(key, "ip:") {
 				free = s.cfg.LoginFreeFailuresIP
 			}
-			if n <= free {
+			if counts[i] <= free {
 				continue
 			}
 			lock := s.cfg.LoginMaxLockout
-			if shift := n - free - 1; shift < 20 {
+			if shift := counts[i] - free - 1; shift < 20 {
 				lock = min(time.Second<<shift, s.cfg.LoginMaxLockout)
 			}
 			if err := tx.SetLoginBlock(ctx, key, now.Add(lock)); err != nil {
@@ -74,9 +78,38 @@ func (s *Service) loginFailed(ctx context.Context, keys []string) {
 		}
 		return nil
 	})
+}
+
+// forgiveAttempt takes back what loginAttempt counted, for an attempt
+// that ended without a verdict.
+func (s *Service) forgiveAttempt(ctx context.Context, keys []string) {
+	ctx = context.WithoutCancel(ctx)
+	err := s.inTx(ctx, func(tx store.Tx) error {
+		for _, key := range keys {
+			if err := tx.ForgiveLoginFailure(ctx, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		s.log.WarnContext(ctx, "recording a failed login failed", "error", err)
+		s.log.WarnContext(ctx, "taking back a login attempt's count failed", "error", err)
 	}
+}
+
+// loginSucceeded takes back what loginAttempt counted for a right
+// password: the account starts afresh, and the address keeps only its
+// failures.
+func loginSucceeded(ctx context.Context, tx store.Tx, keys []string) error {
+	if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil {
+		return err
+	}
+	for _, key := range keys[1:] {
+		if err := tx.ForgiveLoginFailure(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Login checks a password and opens a session. An unknown login and a wrong
@@ -92,7 +125,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	if in.ClientAddr != "" {
 		keys = append(keys, addrKey(in.ClientAddr))
 	}
-	if err := s.loginBlocked(ctx, keys); err != nil {
+	if err := s.loginAttempt(ctx, keys); err != nil {
+		return core.Session{}, "", err
+	}
+	// An attempt that ends without a verdict on its password (a database
+	// error, an overloaded pool, the client gone) is not a failure.
+	undecided := func(err error) (core.Session, string, error) {
+		s.forgiveAttempt(ctx, keys)
 		return core.Session{}, "", err
 	}
 	ref := core.UserRef{Username: login}
@@ -101,13 +140,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	}
 	u, err := s.store.GetUser(ctx, ref)
 	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-		return core.Session{}, "", err
+		return undecided(err)
 	}
 	if err != nil && ref.Email != "" {
 		// An email-shaped username.
 		u, err = s.store.GetUser(ctx, core.UserRef{Username: login})
 		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-			return core.Session{}, "", err
+			return undecided(err)
 		}
 	}
 	hash := s.dummyHash()
@@ -115,20 +154,19 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		if c, cerr := s.store.GetCredential(ctx, u.ID); cerr == nil {
 			hash = c.Hash
 		} else if core.ErrorCode(cerr) != core.CodeNotFound {
-			return core.Session{}, "", cerr
+			return undecided(cerr)
 		}
 	}
 	ok, verr := s.pool.Verify(ctx, hash, in.Password)
 	if verr != nil {
 		if ce := core.AsError(verr); ce.Code == core.CodeOverloaded || ctx.Err() != nil {
-			return core.Session{}, "", verr
+			return undecided(verr)
 		}
 		s.log.WarnContext(ctx, "stored password hash cannot be verified", "user_id", u.ID, "error", verr)
 		ok = false
 	}
 	if err != nil || !ok || u.Status != core.UserActive {
-		s.loginFailed(ctx, keys)
-		return core.Session{}, "", fail
+		return core.Session{}, "", fail // counted already
 	}
 	// A hash imported in another format, or made with older parameters,
 	// is replaced now that the password is known.
@@ -152,13 +190,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 				return err
 			}
 		}
-		if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil {
+		if err := loginSucceeded(ctx, tx, keys); err != nil {
 			return err
 		}
 		return tx.RecordLogin(ctx, u.ID, now)
 	})
 	if err != nil {
-		return core.Session{}, "", err
+		return undecided(err)
 	}
 	s.log.InfoContext(ctx, "login", "user_id", u.ID, "session_id", sess.ID, "rehashed", rehash != "")
 	return sess, token, nil

@@ -304,6 +304,9 @@ type Writer interface {
 	// AddLoginFailure counts a failed login for key; failures older than
 	// windowStart no longer count. It returns the failures now counted.
 	AddLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (int, error)
+	// ForgiveLoginFailure takes back one failure counted for key (an
+	// attempt counted before its password was checked, which was right).
+	ForgiveLoginFailure(ctx context.Context, key string) error
 	SetLoginBlock(ctx context.Context, key string, until time.Time) error
 	ClearLoginThrottle(ctx context.Context, key string) error
 

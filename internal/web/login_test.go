@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,45 @@ func TestLoginThrottling(t *testing.T) {
 		b.submit("/login", fieldsOf("login", email(9), "password", "Wrong-Password-"+strconv.Itoa(i))).want(t, 401)
 	}
 	b.submit("/login", fieldsOf("login", email(9), "password", goodPassword)).want(t, 429, "Wait a second")
+}
+
+// Attempts made at once meet the throttle one after another: of forty
+// wrong passwords sent together from one address, only its three free ones
+// and the one that starts its lockout are checked, and the right password
+// right after is refused. Successful sign-ins do not count against the
+// address.
+func TestConcurrentLoginsMeetTheThrottle(t *testing.T) {
+	e := start(t, service.Config{LoginFreeFailures: 5, LoginFreeFailuresIP: 3})
+	tenant, _ := e.tenant(t, "Initech")
+	e.register(t, tenant, email(1), goodPassword)
+	for range 5 {
+		e.apiLogin(t, email(1), goodPassword).Want(t, 200)
+	}
+
+	statuses := make([]int, 40)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := `{"email":"` + email(2) + `","password":"Wrong-Password-` + strconv.Itoa(i) + `"}`
+			resp, err := http.Post(e.URL+"/v1/auth/login", "application/json", strings.NewReader(body))
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	counted := map[int]int{}
+	for _, st := range statuses {
+		counted[st]++
+	}
+	if counted[401] != 4 || counted[429] != 36 {
+		t.Fatalf("forty wrong passwords at once were answered %v, want 4 checked (401) and 36 refused (429)", counted)
+	}
+	e.apiLogin(t, email(1), goodPassword).Want(t, 429)
 }
 
 // Every form POST without the anti-forgery pair is refused with 403, and

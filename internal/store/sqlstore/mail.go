@@ -157,6 +157,11 @@ func (q *queries) AddLoginFailure(ctx context.Context, key string, at, windowSta
 	return n, q.wrap(err, "")
 }
 
+func (q *queries) ForgiveLoginFailure(ctx context.Context, key string) error {
+	_, err := q.exec(ctx, `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = ? AND failures > 0`, key)
+	return err
+}
+
 func (q *queries) SetLoginBlock(ctx context.Context, key string, until time.Time) error {
 	_, err := q.exec(ctx, `UPDATE login_throttle SET blocked_until = ? WHERE throttle_key = ?`, q.t(until), key)
 	return err

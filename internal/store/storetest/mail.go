@@ -173,6 +173,17 @@ func testLoginThrottle(t *testing.T, s store.Store) {
 		!got[1].BlockedUntil.Equal(at.Add(time.Minute)) || got[0].BlockedUntil != nil || got[0].Failures != 1 {
 		t.Fatalf("throttles = %+v, %v", got, err)
 	}
+	// Forgiving takes one failure back, never below none, and leaves the
+	// block alone.
+	count("ip:127.0.0.1", at, at.Add(-time.Hour))
+	for range 3 {
+		tx(t, s, func(tx store.Tx) error { return tx.ForgiveLoginFailure(ctx, "ip:127.0.0.1") })
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.ForgiveLoginFailure(ctx, "ip:never-failed") })
+	got, _ = s.LoginThrottles(ctx, []string{"ip:127.0.0.1", "ip:never-failed"})
+	if len(got) != 1 || got[0].Failures != 0 || got[0].BlockedUntil == nil {
+		t.Fatalf("after forgiving: %+v", got)
+	}
 	tx(t, s, func(tx store.Tx) error { return tx.ClearLoginThrottle(ctx, "ip:127.0.0.1") })
 	got, _ = s.LoginThrottles(ctx, []string{"ip:127.0.0.1"})
 	if len(got) != 0 {
