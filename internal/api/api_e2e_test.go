@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -322,6 +323,33 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		// key is not answered with what the admin's own key did.
 		reader, _, _ := e.key(t, admin, map[string]any{"name": "admin reads", "roles": []string{"provider-viewer"}})
 		wantProblem(t, reader.Do("POST", "/v1/users", body, testsupport.Header("Idempotency-Key", "create-idem-1")), 403, "forbidden")
+		// An answer that holds a secret is not kept: a retry is told that
+		// the first succeeded, and the database never held the key.
+		made := admin.Do("POST", "/v1/api-keys", map[string]any{"name": "once"}, testsupport.Header("Idempotency-Key", "key-idem-1")).Want(t, 201).Map(t)
+		m := wantProblem(t, admin.Do("POST", "/v1/api-keys", map[string]any{"name": "once"}, testsupport.Header("Idempotency-Key", "key-idem-1")),
+			409, "idempotency_withheld")
+		if strings.Contains(str(m, "detail"), str(made, "key")) || !strings.Contains(str(m, "detail"), "201") {
+			t.Fatalf("withheld answer: %v", m)
+		}
+		var keys struct{ Items []map[string]any }
+		admin.Do("GET", "/v1/api-keys", nil).Want(t, 200).JSON(t, &keys)
+		checked := false
+		for _, k := range keys.Items {
+			if str(k, "name") == "once" && str(k, "id") != str(made, "id") {
+				t.Fatalf("the retry made a second key: %v", k)
+			}
+			if str(k, "name") != "bootstrap" {
+				continue
+			}
+			rec, err := e.Store.GetIdempotency(context.Background(), "credential:"+str(k, "id"), "key-idem-1")
+			if err != nil || !rec.Withheld || len(rec.Body) != 0 {
+				t.Fatalf("the stored record of a key's creation: %+v, %v", rec, err)
+			}
+			checked = true
+		}
+		if !checked {
+			t.Fatal("the admin's key is not listed")
+		}
 		wantProblem(t, admin.Do("POST", "/v1/tenants", map[string]any{"name": "T"}, testsupport.Header("Idempotency-Key", strings.Repeat("k", 300)), testsupport.Invalid()), 400, "invalid")
 	})
 

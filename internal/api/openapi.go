@@ -64,6 +64,7 @@ var problemMeanings = []docProblem{
 	{"conflict", "409", "A uniqueness rule was violated: email, username, resource group name."},
 	{"already_active", "409", "The user has already accepted the invitation."},
 	{"idempotency_pending", "409", "The first request with this Idempotency-Key is still running; retry after Retry-After."},
+	{"idempotency_withheld", "409", "The first request with this Idempotency-Key succeeded, and its answer held a secret (a new API key), which is shown only once and was not kept."},
 	{"too_large", "413", "The body is over 1 MiB."},
 	{"idempotency_mismatch", "422", "This Idempotency-Key was used with a different request."},
 	{"rate_limited", "429", "Too many requests; retry after Retry-After."},

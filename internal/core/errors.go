@@ -22,6 +22,7 @@ const (
 	CodeConflict            Code = "conflict"             // a uniqueness rule was violated
 	CodeIdempotencyMismatch Code = "idempotency_mismatch" // an Idempotency-Key reused with a different request
 	CodeIdempotencyPending  Code = "idempotency_pending"  // the first request with this key is still running
+	CodeIdempotencyWithheld Code = "idempotency_withheld" // the first answer held a secret, shown once and not kept
 	CodeTooLarge            Code = "too_large"            // the body is over the limit
 	CodeRateLimited         Code = "rate_limited"         // too many requests for this caller
 	CodeElevationRequired   Code = "elevation_required"   // the operation needs elevated permissions

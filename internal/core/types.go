@@ -312,9 +312,9 @@ type Principal struct {
 	// roles: it acts with less than its owner may, and a key it makes is
 	// held to the same bounds.
 	Restricted bool
-	// KeyExpiresAt is when the API key acting expires (zero: never, or
-	// not a key); a key it makes expires no later.
-	KeyExpiresAt time.Time
+	// ExpiresAt is when the credential stops working (zero: never). A key
+	// made by an API key expires no later than that key.
+	ExpiresAt time.Time
 }
 
 // Actor is the id recorded in created_by/updated_by columns.

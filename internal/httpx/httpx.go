@@ -211,6 +211,7 @@ var statuses = map[core.Code]int{
 	core.CodeConflict:            http.StatusConflict,
 	core.CodeAlreadyActive:       http.StatusConflict,
 	core.CodeIdempotencyPending:  http.StatusConflict,
+	core.CodeIdempotencyWithheld: http.StatusConflict,
 	core.CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
 	core.CodeTooLarge:            http.StatusRequestEntityTooLarge,
 	core.CodeRateLimited:         http.StatusTooManyRequests,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"roster/internal/core"
 	"roster/internal/service"
@@ -13,8 +14,10 @@ import (
 // Idempotent runs next under the Idempotency-Key protocol when the request
 // carries the header: the first answer is stored, and a retry with the same
 // key and the same request gets that answer again (with
-// "Idempotent-Replayed: true") without anything being done twice. Server
-// errors release the key so that a retry runs again. fail renders errors in
+// "Idempotent-Replayed: true") without anything being done twice; an
+// answer marked Cache-Control: no-store holds a secret and is not kept, and
+// a retry is told so. Server errors release the key so that a retry runs
+// again. fail renders errors in
 // the calling surface's format.
 func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, r *http.Request,
 	fail func(http.ResponseWriter, *http.Request, error), next func(http.ResponseWriter, *http.Request)) {
@@ -61,9 +64,22 @@ func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, 
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if err := svc.FinishIdempotent(ctx, p, key, service.StoredAnswer{Status: rec.status,
-		ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes()}); err == nil {
+		ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes(), Withheld: holdsSecret(rec.Header())}); err == nil {
 		completed = true
 	}
+}
+
+// holdsSecret reports whether an answer carries a secret: every surface
+// marks those Cache-Control: no-store, and none is kept for a replay.
+func holdsSecret(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-store") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recorder passes a response through while keeping a copy of it.

@@ -75,7 +75,7 @@ func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Princ
 		p.ElevatedUntil = *key.ElevatedUntil
 	}
 	if key.ExpiresAt != nil {
-		p.KeyExpiresAt = *key.ExpiresAt
+		p.ExpiresAt = *key.ExpiresAt
 	}
 	switch {
 	case key.UserID != "":
@@ -167,7 +167,7 @@ func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.P
 		return nil, errUnauthenticated
 	}
 	p := &core.Principal{Kind: core.PrincipalSession, CredentialID: sess.ID, UserID: user.ID, Name: user.DisplayName(),
-		TenantRoles: map[string][]string{}}
+		TenantRoles: map[string][]string{}, ExpiresAt: sess.ExpiresAt}
 	if sess.ElevatedUntil != nil {
 		p.ElevatedUntil = *sess.ElevatedUntil
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"roster/internal/core"
@@ -14,6 +15,10 @@ type StoredAnswer struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Withheld is set for an answer that held a secret (a new API key, a
+	// token): it is recorded as given, without its body, and a retry is
+	// told so instead of being sent the secret again.
+	Withheld bool
 }
 
 // checkIdempotencyKey accepts 1–255 printable ASCII characters.
@@ -63,6 +68,9 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 		case rec.RequestHash != requestHash:
 			return &core.Error{Code: core.CodeIdempotencyMismatch,
 				Message: "this Idempotency-Key was used with a different request"}
+		case rec.Done && rec.Withheld:
+			return &core.Error{Code: core.CodeIdempotencyWithheld, Message: fmt.Sprintf("the first request with this Idempotency-Key "+
+				"was answered with status %d; that answer held a secret, which is shown only once and was not kept", rec.Status)}
 		case rec.Done:
 			answer = &StoredAnswer{Status: rec.Status, ContentType: rec.ContentType, Body: rec.Body}
 			return nil
@@ -88,8 +96,11 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 
 // FinishIdempotent stores the answer to a reserved request.
 func (s *Service) FinishIdempotent(ctx context.Context, p *core.Principal, key string, a StoredAnswer) error {
-	rec := store.IdempotencyRecord{Scope: idempotencyScope(p), Key: key, Status: a.Status, ContentType: a.ContentType,
-		Body: a.Body, ExpiresAt: s.now().Add(s.cfg.IdempotencyTTL)}
+	rec := store.IdempotencyRecord{Scope: idempotencyScope(p), Key: key, Status: a.Status, Withheld: a.Withheld,
+		ExpiresAt: s.now().Add(s.cfg.IdempotencyTTL)}
+	if !a.Withheld {
+		rec.ContentType, rec.Body = a.ContentType, a.Body
+	}
 	return s.inTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, rec) })
 }
 

@@ -40,13 +40,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *core.Principal, in Create
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		v.Add("expires_at", "in_past", "must be in the future")
 	}
-	if !p.KeyExpiresAt.IsZero() {
+	if p.Kind == core.PrincipalAPIKey && !p.ExpiresAt.IsZero() {
 		// A key that expires cannot outlive itself through a key it makes.
 		if in.ExpiresAt == nil {
-			own := p.KeyExpiresAt
+			own := p.ExpiresAt
 			in.ExpiresAt = &own
-		} else if in.ExpiresAt.After(p.KeyExpiresAt) {
-			v.Add("expires_at", "after_own", "must not be later than the expiry of the key making it, "+p.KeyExpiresAt.UTC().Format(time.RFC3339))
+		} else if in.ExpiresAt.After(p.ExpiresAt) {
+			v.Add("expires_at", "after_own", "must not be later than the expiry of the key making it, "+p.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 	}
 	if in.TenantID != "" && !checkID(v, "tenant_id", in.TenantID) {

@@ -139,8 +139,11 @@ type IdempotencyRecord struct {
 	Status      int
 	ContentType string
 	Body        []byte
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Withheld marks an answer that held a secret: it was given once and
+	// not kept, so Body is empty.
+	Withheld  bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Reader holds every query.

@@ -2,15 +2,28 @@ package ece
 
 import (
 	"net/http"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/httpx"
 	"roster/internal/service"
 )
 
-// tokenJSON is ECE's TokenResponse.
+// tokenJSON is ECE's TokenResponse. ECE's current document requires
+// session_expiration_time; an API key that never expires has none.
 type tokenJSON struct {
-	Token string `json:"token"`
+	Token                 string     `json:"token"`
+	SessionExpirationTime *time.Time `json:"session_expiration_time,omitempty"`
+}
+
+// writeToken answers with a token, which no cache or replay may keep.
+func writeToken(w http.ResponseWriter, token string, expires time.Time) {
+	out := tokenJSON{Token: token}
+	if !expires.IsZero() {
+		out.SessionExpirationTime = &expires
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, "", out)
 }
 
 // loginBody is ECE's LoginRequest. login_state asks ECE's web console for
@@ -32,12 +45,12 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSONBytes(body, &b, false); err != nil {
 		return err
 	}
-	_, token, err := d.svc.Login(r.Context(), service.LoginInput{Login: b.Username, Password: b.Password,
+	sess, token, err := d.svc.Login(r.Context(), service.LoginInput{Login: b.Username, Password: b.Password,
 		ClientAddr: httpx.ClientIP(r)})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, "", tokenJSON{Token: token})
+	writeToken(w, token, sess.ExpiresAt)
 	return nil
 }
 
@@ -50,7 +63,7 @@ func (d *Dialect) elevate(w http.ResponseWriter, r *http.Request, p *core.Princi
 	if _, err := d.svc.Elevate(r.Context(), p); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, "", tokenJSON{Token: credential(r)})
+	writeToken(w, credential(r), p.ExpiresAt)
 	return nil
 }
 
@@ -59,7 +72,7 @@ func (d *Dialect) deelevate(w http.ResponseWriter, r *http.Request, p *core.Prin
 	if err := d.svc.Deelevate(r.Context(), p); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, "", tokenJSON{Token: credential(r)})
+	writeToken(w, credential(r), p.ExpiresAt)
 	return nil
 }
 
@@ -67,9 +80,10 @@ func (d *Dialect) deelevate(w http.ResponseWriter, r *http.Request, p *core.Prin
 // lifetime (Elastic's Go SDK calls it every minute while logged in with a
 // user name and password). The token stays the same.
 func (d *Dialect) refresh(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
-	if _, err := d.svc.RefreshSession(r.Context(), p); err != nil {
+	expires, err := d.svc.RefreshSession(r.Context(), p)
+	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, "", tokenJSON{Token: credential(r)})
+	writeToken(w, credential(r), expires)
 	return nil
 }

@@ -21,31 +21,42 @@ import (
 	"roster/internal/testsupport"
 )
 
-// specFile is ECE 3.5.2's Swagger 2.0 document, an unmodified copy of
-// shared/specs/ece-apidocs-3.5.2.json (elastic/cloud-sdk-go api/apidocs.json
-// at 76bc52ed); specSHA256 is the digest shared/specs/SOURCES.md records.
-const (
-	specFile   = "testdata/ece-apidocs-3.5.2.json"
-	specSHA256 = "47e26369eaf8bc0f1d09aecd220bee2c4eeb3abadfde1408ba14b4078e57e1a8"
+// eceSpec is one of ECE's Swagger 2.0 documents, an unmodified copy of
+// the file of that name in shared/specs (elastic/cloud-sdk-go's
+// api/apidocs.json), with the digest shared/specs/SOURCES.md records.
+type eceSpec struct{ file, sha256 string }
+
+var (
+	// spec352 is ECE 3.5.2's, the version that still has
+	// /users/auth/_elevate and its 449 answers: the dialect's contract.
+	spec352 = eceSpec{"testdata/ece-apidocs-3.5.2.json", "47e26369eaf8bc0f1d09aecd220bee2c4eeb3abadfde1408ba14b4078e57e1a8"}
+	// specCurrent is the latest, without _elevate; it requires
+	// session_expiration_time in token answers.
+	specCurrent = eceSpec{"testdata/ece-apidocs.json", "d265be4b4f6b92dd6ebbf2b3c4f04fd4f51019b8b410230d3315b125a2c5ecde"}
 )
 
 var (
-	specOnce  sync.Once
-	specBytes []byte
-	specErr   error
+	specMu    sync.Mutex
+	specBytes = map[eceSpec][]byte{}
 )
 
-func readSpec(t *testing.T) []byte {
+func readSpec(t *testing.T, spec eceSpec) []byte {
 	t.Helper()
-	specOnce.Do(func() { specBytes, specErr = os.ReadFile(specFile) })
-	if specErr != nil {
-		t.Fatalf("read %s: %v", specFile, specErr)
+	specMu.Lock()
+	defer specMu.Unlock()
+	if b, ok := specBytes[spec]; ok {
+		return b
 	}
-	sum := sha256.Sum256(specBytes)
-	if got := hex.EncodeToString(sum[:]); got != specSHA256 {
-		t.Fatalf("%s has SHA-256 %s, not the vendor's copy %s", specFile, got, specSHA256)
+	b, err := os.ReadFile(spec.file)
+	if err != nil {
+		t.Fatalf("read %s: %v", spec.file, err)
 	}
-	return specBytes
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != spec.sha256 {
+		t.Fatalf("%s has SHA-256 %s, not the vendor's copy %s", spec.file, got, spec.sha256)
+	}
+	specBytes[spec] = b
+	return b
 }
 
 // loadSpec converts ECE's Swagger 2.0 document to OpenAPI 3 with
@@ -56,10 +67,10 @@ func readSpec(t *testing.T) []byte {
 // /billing/costs/{organization_id}/charts declares the default "Daily" for
 // an enum of "daily" and "monthly"). The contract therefore keeps the
 // operations under /user and /users, every one of them, unchanged.
-func loadSpec(t *testing.T) *openapi3.T {
+func loadSpec(t *testing.T, spec eceSpec) *openapi3.T {
 	t.Helper()
 	var v2 openapi2.T
-	if err := json.Unmarshal(readSpec(t), &v2); err != nil {
+	if err := json.Unmarshal(readSpec(t, spec), &v2); err != nil {
 		t.Fatalf("parse the Swagger document: %v", err)
 	}
 	doc, err := openapi2conv.ToV3(&v2)
@@ -97,12 +108,12 @@ func dialects(svc *service.Service, log *slog.Logger) []compat.Dialect {
 func startECE(t *testing.T, cfg service.Config) *eceEnv {
 	t.Helper()
 	env := testsupport.Start(t, testsupport.Options{Config: cfg, Dialects: dialects})
-	return newEnv(t, env, env.URL+"/compat/ece", "/compat/ece/api/v1")
+	return newEnv(t, env, env.URL+"/compat/ece", "/compat/ece/api/v1", spec352)
 }
 
-func newEnv(t *testing.T, env *testsupport.Env, base, strip string) *eceEnv {
+func newEnv(t *testing.T, env *testsupport.Env, base, strip string, spec eceSpec) *eceEnv {
 	t.Helper()
-	doc := loadSpec(t)
+	doc := loadSpec(t, spec)
 	contract := testsupport.NewContractFromDoc(t, doc)
 	contract.StripPrefix = strip
 	anon := testsupport.NewClient(t, base, nil)
@@ -215,8 +226,17 @@ func checkUser(t *testing.T, u user, raw string) {
 }
 
 func TestSpecCopy(t *testing.T) {
-	// The operations the dialect serves are all in the vendor's document.
-	doc := loadSpec(t)
+	// The operations the dialect serves are all in the vendor's document;
+	// the current one lacks only _elevate.
+	current := loadSpec(t, specCurrent)
+	for _, op := range served {
+		method, path, _ := strings.Cut(op, " ")
+		item := current.Paths.Find(path)
+		if missing := item == nil || item.GetOperation(method) == nil; missing != strings.HasSuffix(op, "/_elevate") {
+			t.Errorf("%s: in ECE's current document %v", op, !missing)
+		}
+	}
+	doc := loadSpec(t, spec352)
 	for _, op := range served {
 		method, path, _ := strings.Cut(op, " ")
 		item := doc.Paths.Find(path)

@@ -483,6 +483,10 @@ func TestECE(t *testing.T) {
 			t.Fatalf("retry was not replayed: %s", again.Body)
 		}
 		e.wantErr(t, e.raw.Do("POST", "/api/v1/users", newUser("idem2", "ece_platform_viewer"), key), 422, "root.idempotency_key_reused")
+		// An answer holding a token is not kept for a retry.
+		elevate := testsupport.Header("Idempotency-Key", "elevate-idem-1")
+		admin.Do("POST", "/api/v1/users/auth/_elevate", nil, elevate).Want(t, 200)
+		e.wantErr(t, e.raw.Do("POST", "/api/v1/users/auth/_elevate", nil, elevate), 409, "root.idempotency_answer_withheld")
 	})
 
 	t.Run("unknown routes", func(t *testing.T) {

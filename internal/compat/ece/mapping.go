@@ -144,6 +144,7 @@ const (
 	codeConflict          = "root.conflict"
 	codeIdempotency       = "root.idempotency_key_reused"
 	codeIdempotencyBusy   = "root.idempotency_key_in_use"
+	codeIdempotencySecret = "root.idempotency_answer_withheld"
 	codeTooLarge          = "root.request_too_large"
 	codeRateLimited       = "root.too_many_requests"
 	codeUnavailable       = "root.service_unavailable"
@@ -201,6 +202,8 @@ func translate(ce *core.Error, sc scope) (int, []errorElement) {
 		return http.StatusUnprocessableEntity, one(codeIdempotency, ce.Message)
 	case core.CodeIdempotencyPending:
 		return http.StatusConflict, one(codeIdempotencyBusy, ce.Message)
+	case core.CodeIdempotencyWithheld:
+		return http.StatusConflict, one(codeIdempotencySecret, ce.Message)
 	case core.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge, one(codeTooLarge, ce.Message)
 	case core.CodeRateLimited:

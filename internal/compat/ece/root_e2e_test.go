@@ -16,7 +16,7 @@ import (
 func TestAtRoot(t *testing.T) {
 	env := testsupport.Start(t, testsupport.Options{})
 	base := env.ServeAtRoot(t, func(svc *service.Service, log *slog.Logger) compat.Dialect { return ece.New(svc, log) })
-	e := newEnv(t, env, base, "/api/v1")
+	e := newEnv(t, env, base, "/api/v1", spec352)
 
 	u := readUser(t, e.admin.Do("POST", "/api/v1/users", newUser("rooted", "ece_platform_viewer")).Want(t, 200))
 	if u.UserName != "rooted" {

@@ -48,6 +48,7 @@ var errorTable = map[core.Code]errorMapping{
 	core.CodeConflict:            {http.StatusConflict, CodeConflict},
 	core.CodeAlreadyActive:       {http.StatusConflict, CodeConflict},
 	core.CodeIdempotencyPending:  {http.StatusConflict, CodeConflict},
+	core.CodeIdempotencyWithheld: {http.StatusConflict, CodeConflict},
 	core.CodeIdempotencyMismatch: {http.StatusUnprocessableEntity, CodeIdempotencyReused},
 	core.CodeTooLarge:            {http.StatusRequestEntityTooLarge, CodePayloadTooLarge},
 	core.CodeRateLimited:         {http.StatusTooManyRequests, CodeRateLimited},

@@ -70,7 +70,7 @@ func TestInternalErrorRendering(t *testing.T) {
 	// Every core code has a GPCN code.
 	for _, code := range []core.Code{core.CodeInvalid, core.CodeMalformed, core.CodeUnauthenticated, core.CodeForbidden,
 		core.CodeRoleForbidden, core.CodeRoleInvalid, core.CodeRestrictedField, core.CodeNotFound, core.CodeConflict,
-		core.CodeIdempotencyMismatch, core.CodeIdempotencyPending, core.CodeTooLarge, core.CodeRateLimited,
+		core.CodeIdempotencyMismatch, core.CodeIdempotencyPending, core.CodeIdempotencyWithheld, core.CodeTooLarge, core.CodeRateLimited,
 		core.CodeElevationRequired, core.CodeOverloaded, core.CodeUnavailable, core.CodeAlreadyActive,
 		core.CodeInvitationInvalid, core.CodeInternal} {
 		if _, ok := errorTable[code]; !ok {

@@ -142,9 +142,9 @@ func (q *queries) GetIdempotency(ctx context.Context, scope, key string) (store.
 		r                store.IdempotencyRecord
 		created, expires dbTime
 	)
-	err := q.queryRow(ctx, `SELECT scope, idem_key, request_hash, done, status, content_type, body, created_at,
+	err := q.queryRow(ctx, `SELECT scope, idem_key, request_hash, done, status, content_type, body, withheld, created_at,
 		expires_at FROM idempotency_keys WHERE scope = ? AND idem_key = ?`, scope, key).
-		Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.ContentType, &r.Body, &created, &expires)
+		Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.ContentType, &r.Body, &r.Withheld, &created, &expires)
 	r.CreatedAt, r.ExpiresAt = created.t, expires.t
 	return r, q.wrap(err, "idempotency record")
 }
@@ -157,8 +157,8 @@ func (q *queries) CreateIdempotency(ctx context.Context, r store.IdempotencyReco
 }
 
 func (q *queries) CompleteIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
-	res, err := q.exec(ctx, `UPDATE idempotency_keys SET done = ?, status = ?, content_type = ?, body = ?,
-		expires_at = ? WHERE scope = ? AND idem_key = ?`, true, r.Status, r.ContentType, r.Body, q.t(r.ExpiresAt),
+	res, err := q.exec(ctx, `UPDATE idempotency_keys SET done = ?, status = ?, content_type = ?, body = ?, withheld = ?,
+		expires_at = ? WHERE scope = ? AND idem_key = ?`, true, r.Status, r.ContentType, r.Body, r.Withheld, q.t(r.ExpiresAt),
 		r.Scope, r.Key)
 	if err != nil {
 		return err

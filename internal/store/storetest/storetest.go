@@ -1095,9 +1095,18 @@ func testIdempotency(t *testing.T, s store.Store) {
 	r.Status, r.ContentType, r.Body = 201, "application/json", []byte(`{"id":"x"}`)
 	tx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, r) })
 	got, _ = s.GetIdempotency(ctx, "key:1", "abc")
-	if !got.Done || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id":"x"}` {
+	if !got.Done || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id":"x"}` || got.Withheld {
 		t.Fatalf("completed record = %+v", got)
 	}
+	// An answer withheld is recorded without its body.
+	secret := store.IdempotencyRecord{Scope: "key:1", Key: "secret", RequestHash: "h2", CreatedAt: epoch, ExpiresAt: epoch.Add(24 * time.Hour)}
+	tx(t, s, func(tx store.Tx) error { return tx.CreateIdempotency(ctx, secret) })
+	secret.Status, secret.Withheld = 201, true
+	tx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, secret) })
+	if got, _ = s.GetIdempotency(ctx, "key:1", "secret"); !got.Done || !got.Withheld || got.Status != 201 || len(got.Body) != 0 {
+		t.Fatalf("withheld record = %+v", got)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, "key:1", "secret") })
 	tx(t, s, func(tx store.Tx) error { return tx.DeleteIdempotency(ctx, "key:2", "abc") })
 	_, err = s.GetIdempotency(ctx, "key:2", "abc")
 	wantCode(t, err, core.CodeNotFound)
