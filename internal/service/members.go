@@ -45,38 +45,47 @@ func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef
 // PutMember makes the user a member of the tenant with exactly roles,
 // adding the membership if needed.
 func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
-	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	c, u, err := s.planPutMember(ctx, p, tenantRef, userRef, roles)
 	if err != nil {
 		return u, err
 	}
+	if err := s.inTx(ctx, func(tx store.Tx) error { return c.apply(ctx, tx) }); err != nil {
+		return u, err
+	}
+	c.logged(ctx, s, p)
+	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+}
+
+// planPutMember checks what PutMember describes and returns the write that
+// makes it.
+func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (memberChange, core.User, error) {
+	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	if err != nil {
+		return memberChange{}, u, err
+	}
 	if len(roles) == 0 {
-		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "at least one role is required",
+		return memberChange{}, u, &core.Error{Code: core.CodeRoleInvalid, Message: "at least one role is required",
 			Fields: []core.FieldError{{Field: "roles", Code: "required", Message: "at least one role is required"}}}
 	}
 	providerRoles, tenantRoles, err := splitRoles(roles, true)
 	if err != nil {
-		return u, err
+		return memberChange{}, u, err
 	}
 	if len(providerRoles) > 0 {
-		return u, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
+		return memberChange{}, u, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
 			Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + strings.Join(providerRoles, ", ") + " is a provider role"}}}
 	}
 	for i, r := range tenantRoles {
 		role, _ := core.LookupRole(r)
 		if err := checkGrant(p, t.ID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
-			return u, err
+			return memberChange{}, u, err
 		}
 	}
-	now := s.now()
-	m := core.Membership{TenantID: t.ID, UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: now}
+	m := core.Membership{TenantID: t.ID, UserID: u.ID, Roles: core.NormalizeRoles(tenantRoles), CreatedAt: s.now()}
 	if old, ok := u.Membership(t.ID); ok {
 		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
 	}
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.PutMembership(ctx, m) }); err != nil {
-		return u, err
-	}
-	s.log.InfoContext(ctx, "membership set", "tenant_id", t.ID, "user_id", u.ID, "roles", m.Roles, "actor", p.Actor())
-	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+	return memberChange{put: &m}, u, nil
 }
 
 // GrantRole gives the user one more role: a tenant role in the tenant

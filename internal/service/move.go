@@ -15,23 +15,37 @@ import (
 // user to the tenant it is in changes nothing; moving it to a tenant it
 // already belongs to as well is a conflict.
 func (s *Service) MoveMember(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (core.User, error) {
+	c, u, err := s.planMove(ctx, p, userRef, from, to)
+	if err != nil || c.empty() {
+		return u, err
+	}
+	if err := s.inTx(ctx, func(tx store.Tx) error { return c.apply(ctx, tx) }); err != nil {
+		return u, err
+	}
+	c.logged(ctx, s, p)
+	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+}
+
+// planMove checks a move as MoveMember describes it and returns the writes
+// that make it (none when the user is in to already).
+func (s *Service) planMove(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (memberChange, core.User, error) {
 	src, u, err := s.memberTarget(ctx, p, from, userRef)
 	if err != nil {
-		return u, err
+		return memberChange{}, u, err
 	}
 	old, ok := u.Membership(src.ID)
 	if !ok {
-		return u, core.Errorf(core.CodeNotFound, "the user is not a member of this tenant")
+		return memberChange{}, u, core.Errorf(core.CodeNotFound, "the user is not a member of this tenant")
 	}
 	dst, _, err := s.memberTarget(ctx, p, to, userRef)
 	if err != nil {
-		return u, err
+		return memberChange{}, u, err
 	}
 	if dst.ID == src.ID {
-		return u, nil
+		return memberChange{}, u, nil
 	}
 	if _, ok := u.Membership(dst.ID); ok {
-		return u, &core.Error{Code: core.CodeConflict, Message: "the user is already a member of the target tenant",
+		return memberChange{}, u, &core.Error{Code: core.CodeConflict, Message: "the user is already a member of the target tenant",
 			Fields: []core.FieldError{{Field: "tenant_id", Code: "taken", Message: "the user is already a member of this tenant"}}}
 	}
 	for i, r := range old.Roles {
@@ -40,20 +54,40 @@ func (s *Service) MoveMember(ctx context.Context, p *core.Principal, userRef cor
 			continue
 		}
 		if err := checkGrant(p, dst.ID, role, fmt.Sprintf("roles[%d]", i)); err != nil {
-			return u, err
+			return memberChange{}, u, err
 		}
 	}
-	now := s.now()
-	m := core.Membership{TenantID: dst.ID, UserID: u.ID, Roles: core.NormalizeRoles(old.Roles), CreatedAt: now}
-	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteMembership(ctx, src.ID, u.ID); err != nil {
+	m := core.Membership{TenantID: dst.ID, UserID: u.ID, Roles: core.NormalizeRoles(old.Roles), CreatedAt: s.now()}
+	return memberChange{remove: src.ID, put: &m}, u, nil
+}
+
+// memberChange is a checked change of one user's memberships: a membership
+// that goes, one that is set, or both (a move).
+type memberChange struct {
+	remove string
+	put    *core.Membership
+}
+
+func (c memberChange) empty() bool { return c.remove == "" && c.put == nil }
+
+func (c memberChange) apply(ctx context.Context, tx store.Tx) error {
+	if c.remove != "" {
+		if err := tx.DeleteMembership(ctx, c.remove, c.put.UserID); err != nil {
 			return err
 		}
-		return tx.PutMembership(ctx, m)
-	})
-	if err != nil {
-		return u, err
 	}
-	s.log.InfoContext(ctx, "member moved", "user_id", u.ID, "from_tenant_id", src.ID, "to_tenant_id", dst.ID, "actor", p.Actor())
-	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+	if c.put != nil {
+		return tx.PutMembership(ctx, *c.put)
+	}
+	return nil
+}
+
+func (c memberChange) logged(ctx context.Context, s *Service, p *core.Principal) {
+	switch {
+	case c.put == nil:
+	case c.remove != "":
+		s.log.InfoContext(ctx, "member moved", "user_id", c.put.UserID, "from_tenant_id", c.remove, "to_tenant_id", c.put.TenantID, "actor", p.Actor())
+	default:
+		s.log.InfoContext(ctx, "membership set", "tenant_id", c.put.TenantID, "user_id", c.put.UserID, "roles", c.put.Roles, "actor", p.Actor())
+	}
 }

@@ -686,6 +686,20 @@ type UpdateUserInput struct {
 	// would); RoleRules selects a vendor's combination rules for them.
 	ProviderRoles *[]string
 	RoleRules     string
+	// Member, when set, changes the user's membership in the same
+	// transaction as the rest (a vendor's update that sets a user's
+	// groups or moves it): checked as PutMember or MoveMember checks it,
+	// before anything is written, so a refusal leaves the user as it was.
+	Member *MemberUpdate
+}
+
+// MemberUpdate is the membership part of an update: with From set the
+// user moves from that tenant to TenantID (MoveMember), otherwise its
+// roles in TenantID become Roles (PutMember).
+type MemberUpdate struct {
+	TenantID string
+	From     string
+	Roles    []string
 }
 
 // selfService lists what users may change about themselves.
@@ -775,6 +789,17 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	if err := v.Err(); err != nil {
 		return u, err
 	}
+	var member memberChange
+	switch m := in.Member; {
+	case m == nil:
+	case m.From != "":
+		member, _, err = s.planMove(ctx, p, core.UserRef{ID: u.ID}, core.TenantRef{ID: m.From}, core.TenantRef{ID: m.TenantID})
+	default:
+		member, _, err = s.planPutMember(ctx, p, core.TenantRef{ID: m.TenantID}, core.UserRef{ID: u.ID}, m.Roles)
+	}
+	if err != nil {
+		return u, err
+	}
 	var hash string
 	if in.Password != nil {
 		if hash, err = s.pool.Hash(ctx, password.Interactive, *in.Password); err != nil {
@@ -811,6 +836,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 				return err
 			}
 		}
+		if err := member.apply(ctx, tx); err != nil {
+			return err
+		}
 		if revoke {
 			return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
 		}
@@ -820,6 +848,10 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 		return core.User{}, err
 	}
 	s.log.InfoContext(ctx, "user updated", "user_id", u.ID, "actor", p.Actor(), "password_changed", hash != "")
+	if !member.empty() {
+		member.logged(ctx, s, p)
+		return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+	}
 	return u, nil
 }
 

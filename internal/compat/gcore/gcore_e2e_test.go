@@ -263,6 +263,30 @@ func TestCreateUserErrors(t *testing.T) {
 	})
 }
 
+// A user may rename itself but not give itself groups; a PATCH asking for
+// both is refused whole, the name left as it was.
+func TestRefusedPatchChangesNothing(t *testing.T) {
+	e := startGcore(t)
+	ctx := context.Background()
+	dave := e.admin.Do("POST", "/iam/users", map[string]any{"email": "dave@initech.example", "password": "Horse-battery-staple-43",
+		"company": "Initech", "name": "Dave"}).Want(t, 201).Map(t)
+	_, daveKey, err := e.Service.CreateAPIKey(ctx, e.principal(t, "dave@initech.example", "Horse-battery-staple-43"),
+		service.CreateAPIKeyInput{Name: "dave's"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/iam/users/%d", num(dave, "id"))
+	// Dave starts as his account's administrator: make him a plain user.
+	e.admin.Do("PATCH", path, map[string]any{"groups": []any{2}}).Want(t, 200)
+	self := e.client("apikey " + daveKey)
+	wantMessage(t, self.Do("PATCH", path, map[string]any{"name": "Dave the Admin", "groups": []any{1}}), 403,
+		"You do not have permission to perform this action.")
+	if got := self.Do("GET", path, nil).Want(t, 200).Map(t)["name"]; got != "Dave" {
+		t.Fatalf("a refused PATCH renamed the user to %v", got)
+	}
+	self.Do("PATCH", path, map[string]any{"name": "Dave D."}).Want(t, 200)
+}
+
 // TestGcoreAPI walks every endpoint of the dialect with state that builds
 // up, and ends by checking that every Gcore operation the dialect serves
 // was exercised against its document.
@@ -749,4 +773,18 @@ func TestGcoreAPI(t *testing.T) {
 			t.Errorf("%s was never checked against Gcore's document", op)
 		}
 	}
+}
+
+// principal is the session principal of a user who signs in with password.
+func (e *gcoreEnv) principal(t *testing.T, login, password string) *core.Principal {
+	t.Helper()
+	_, token, err := e.Service.Login(context.Background(), service.LoginInput{Login: login, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Service.Authenticate(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -262,16 +262,14 @@ func (d *Dialect) patchUser(w http.ResponseWriter, r *http.Request, p *core.Prin
 			return core.FieldInvalid("groups", "no_client", "The user has no account to hold groups in.")
 		}
 	}
-	ref := core.UserRef{ID: u.ID}
-	if b.Email != nil || b.Name.Set || b.Lang != nil || b.Phone.Set {
-		if u, err = d.svc.UpdateUser(r.Context(), p, ref, service.UpdateUserInput{Email: b.Email,
-			Name: b.Name.ptr(), Lang: b.Lang, Phone: b.Phone.ptr()}); err != nil {
-			return err
-		}
-	}
+	in := service.UpdateUserInput{Email: b.Email, Name: b.Name.ptr(), Lang: b.Lang, Phone: b.Phone.ptr()}
 	if b.Groups.Set {
-		// Groups are the user's in its account (its first one).
-		if u, err = d.svc.PutMember(r.Context(), p, core.TenantRef{ID: u.Memberships[0].TenantID}, ref, roles); err != nil {
+		// Groups are the user's in its account (its first one), set with
+		// the rest or not at all.
+		in.Member = &service.MemberUpdate{TenantID: u.Memberships[0].TenantID, Roles: roles}
+	}
+	if b.Email != nil || b.Name.Set || b.Lang != nil || b.Phone.Set || b.Groups.Set {
+		if u, err = d.svc.UpdateUser(r.Context(), p, core.UserRef{ID: u.ID}, in); err != nil {
 			return err
 		}
 	}

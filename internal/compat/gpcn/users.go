@@ -195,25 +195,24 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request, p *core.Pri
 	if err != nil {
 		return err
 	}
+	// The names and the move are one change: all of it or none.
+	in := service.UpdateUserInput{FirstName: b.FirstName, LastName: b.LastName}
 	if b.EntityID != nil && strings.TrimSpace(*b.EntityID) != "" {
-		to := core.TenantRef{ID: strings.TrimSpace(*b.EntityID)}
-		_, member := u.Membership(to.ID)
+		to := strings.TrimSpace(*b.EntityID)
+		_, member := u.Membership(to)
 		switch {
 		case member:
 		case len(u.Memberships) == 1:
-			_, err = d.svc.MoveMember(r.Context(), p, ref, core.TenantRef{ID: u.Memberships[0].TenantID}, to)
+			in.Member = &service.MemberUpdate{From: u.Memberships[0].TenantID, TenantID: to}
 		case len(u.Memberships) == 0:
-			_, err = d.svc.PutMember(r.Context(), p, to, ref, []string{core.RoleTenantUser})
+			in.Member = &service.MemberUpdate{TenantID: to, Roles: []string{core.RoleTenantUser}}
 		default:
-			err = core.FieldInvalid("tenant_id", "ambiguous",
+			return core.FieldInvalid("tenant_id", "ambiguous",
 				"cannot move a user who belongs to several entities; assign roles in the new entity with POST /v1/users/{id}/roles")
 		}
-		if err != nil {
-			return err
-		}
 	}
-	if b.FirstName != nil || b.LastName != nil {
-		if _, err := d.svc.UpdateUser(r.Context(), p, ref, service.UpdateUserInput{FirstName: b.FirstName, LastName: b.LastName}); err != nil {
+	if in.FirstName != nil || in.LastName != nil || in.Member != nil {
+		if _, err := d.svc.UpdateUser(r.Context(), p, ref, in); err != nil {
 			return err
 		}
 	}

@@ -357,6 +357,11 @@ func TestGetUpdateDeleteUser(t *testing.T) {
 		t.Fatalf("native name after update: %v", n)
 	}
 	wantError(t, e.admin.Do(t, "PUT", "/v1/users/"+id, map[string]any{"firstName": strings.Repeat("x", 201)}), 400, gpcn.CodeValidation)
+	// A refused update changes nothing, not the entity either.
+	wantError(t, e.admin.Do(t, "PUT", "/v1/users/"+id, map[string]any{"entityId": globex, "firstName": strings.Repeat("x", 201)}), 400, gpcn.CodeValidation)
+	if u := e.user(t, id); str(u, "entityId") != acme {
+		t.Fatalf("a refused update moved the user: %v", u)
+	}
 
 	// entityId moves the user with its roles; it leaves the old entity's groups.
 	u = data(t, e.admin.Do(t, "PUT", "/v1/users/"+id, map[string]any{"entityId": globex, "lastName": "Moved"}).Want(t, 200))
