@@ -164,14 +164,38 @@ func (s *Service) countInvitationFailure(ctx context.Context, inv core.Invitatio
 }
 
 // RequestPasswordReset emails a reset link to the account with this email,
-// if there is one that is active. The answer is the same whether or not the
-// account exists; at most a few emails per account and hour are sent.
+// if there is one that is active; at most a few emails per account and
+// hour are sent. Only the email's form is checked on the request path: the
+// rest happens after the answer, so that the answer is the same, and takes
+// as long, whether or not the account exists.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	v := &core.Validation{}
 	checkEmail(v, "email", strings.TrimSpace(email), true)
 	if err := v.Err(); err != nil {
 		return err
 	}
+	select {
+	case s.resetSlots <- struct{}{}:
+	default:
+		s.log.WarnContext(ctx, "password reset requests arrive faster than they are handled; one was dropped")
+		return nil
+	}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		defer func() { <-s.resetSlots }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s.sendPasswordReset(ctx, email); err != nil {
+			s.log.WarnContext(ctx, "handling a password reset request failed", "error", err)
+		}
+	}()
+	return nil
+}
+
+// sendPasswordReset makes and emails a reset link, as RequestPasswordReset
+// describes, or nothing for an email of no active account.
+func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	u, err := s.store.GetUser(ctx, core.UserRef{Email: email})
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return nil

@@ -114,9 +114,17 @@ type Service struct {
 	// the same TTL and the same clearing as auth.
 	tenants *ttlCache[core.Tenant]
 	// background counts writes made off the request path (an API key's
-	// last use), so that shutdown can wait for them.
+	// last use, a password reset's email), so that shutdown can wait for
+	// them.
 	background sync.WaitGroup
+	// resetSlots bounds the password reset requests handled off the
+	// request path at once.
+	resetSlots chan struct{}
 }
+
+// maxPendingResets is how many password reset requests may wait to be
+// handled; past it, more are dropped (and logged) rather than piling up.
+const maxPendingResets = 256
 
 // Drain waits for writes the service started in the background; call it
 // after the servers stop and before the store closes.
@@ -176,7 +184,7 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log, auth: newAuthCache(cfg.AuthCacheTTL),
-		tenants: newTTLCache[core.Tenant](cfg.AuthCacheTTL, maxCachedTenants)}
+		tenants: newTTLCache[core.Tenant](cfg.AuthCacheTTL, maxCachedTenants), resetSlots: make(chan struct{}, maxPendingResets)}
 }
 
 // Config returns the configuration in force.

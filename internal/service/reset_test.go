@@ -1,0 +1,71 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"roster/internal/core"
+	"roster/internal/service"
+	"roster/internal/store"
+)
+
+// gatedStore holds every lookup of a user by email until open is closed.
+type gatedStore struct {
+	store.Store
+	open chan struct{}
+}
+
+func (g *gatedStore) GetUser(ctx context.Context, ref core.UserRef) (core.User, error) {
+	if ref.Email != "" {
+		<-g.open
+	}
+	return g.Store.GetUser(ctx, ref)
+}
+
+// A reset request is answered before the account is even looked up, so
+// that the answer takes as long whether or not the account exists; the
+// email follows.
+func TestPasswordResetIsAnsweredBeforeTheLookup(t *testing.T) {
+	ctx := context.Background()
+	gate := &gatedStore{open: make(chan struct{})}
+	svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { gate.Store = s; return gate })
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Action: service.ActionRegister, Email: "known@acme.example",
+		Password: "correct horse battery staple", TenantID: tn.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, email := range []string{"known@acme.example", "unknown@acme.example"} {
+		done := make(chan error, 1)
+		go func() { done <- svc.RequestPasswordReset(ctx, email) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v", email, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the request for %s waited for the account's lookup", email)
+		}
+	}
+	if err := svc.RequestPasswordReset(ctx, "not an email"); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("a malformed email: %v", err)
+	}
+
+	close(gate.open)
+	svc.Drain()
+	msgs, err := st.ListOutbox(ctx, store.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]int{}
+	for _, m := range msgs {
+		sent[m.Kind+" "+m.Recipient]++
+	}
+	if len(sent) != 1 || sent["password_reset known@acme.example"] != 1 {
+		t.Fatalf("emails after the requests: %v", sent)
+	}
+}
