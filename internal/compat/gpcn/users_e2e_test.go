@@ -357,6 +357,12 @@ func TestGetUpdateDeleteUser(t *testing.T) {
 		t.Fatalf("native name after update: %v", n)
 	}
 	wantError(t, e.admin.Do(t, "PUT", "/v1/users/"+id, map[string]any{"firstName": strings.Repeat("x", 201)}), 400, gpcn.CodeValidation)
+	// PATCH is the same update.
+	if u := data(t, e.admin.Do(t, "PATCH", "/v1/users/"+id, map[string]any{"lastName": "Vera"}).Want(t, 200)); str(u, "firstName") != "Moe" ||
+		str(u, "lastName") != "Vera" {
+		t.Fatalf("patched: %v", u)
+	}
+	e.admin.Do(t, "PATCH", "/v1/users/"+id, map[string]any{"lastName": "Ver"}).Want(t, 200)
 	// A refused update changes nothing, not the entity either.
 	wantError(t, e.admin.Do(t, "PUT", "/v1/users/"+id, map[string]any{"entityId": globex, "firstName": strings.Repeat("x", 201)}), 400, gpcn.CodeValidation)
 	if u := e.user(t, id); str(u, "entityId") != acme {
