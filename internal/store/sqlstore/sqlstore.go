@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -537,13 +538,23 @@ func anySlice[T any](xs []T) []any {
 
 // prefixEnd is the smallest string greater than every string that starts
 // with prefix, in byte order; with prefix it bounds an index range scan.
+// prefix is valid UTF-8 (the service refuses other searches), and so is
+// the bound: its last character is the next one, since UTF-8's byte order
+// is its characters' order. PostgreSQL refuses a text parameter that is
+// not UTF-8, which a bound made by adding one to the last byte may not be.
 func prefixEnd(prefix string) string {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
+	for prefix != "" {
+		r, size := utf8.DecodeLastRuneInString(prefix)
+		prefix = prefix[:len(prefix)-size]
+		switch {
+		case r == utf8.MaxRune:
+			continue // nothing follows it: the bound ends before it
+		case r == 0xD7FF:
+			r = 0xE000 // past the surrogates, which UTF-8 does not encode
+		default:
+			r++
 		}
+		return prefix + string(r)
 	}
 	return ""
 }

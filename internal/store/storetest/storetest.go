@@ -1325,6 +1325,19 @@ func testUserSearch(t *testing.T, s store.Store) {
 			t.Fatalf("pages of %d: got %v, want %v", size, emails(got), emails(want))
 		}
 	}
+	// A prefix whose last character's UTF-8 ends in byte 0xBF (п, ÿ):
+	// its range's bound must still be UTF-8, which PostgreSQL insists on.
+	pavel := mk("pavel@example.ru", "", "павел", false)
+	for _, prefix := range []string{"п", "П", "ÿ"} {
+		found, err := s.ListUsers(ctx, store.UserFilter{Prefix: prefix})
+		if err != nil || (prefix != "ÿ" && (len(found) != 1 || found[0].ID != pavel.ID)) || (prefix == "ÿ" && len(found) != 0) {
+			t.Fatalf("search %q: %v, %v", prefix, emails(found), err)
+		}
+	}
+	tenants, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "п"})
+	if err != nil || len(tenants) != 0 {
+		t.Fatalf("tenant search п: %v, %v", tenants, err)
+	}
 	// With other filters: members of the tenant only.
 	inTenant, err := s.ListUsers(ctx, store.UserFilter{Prefix: "jo", TenantIDs: []string{tn.ID}, Limit: 10})
 	if err != nil {
