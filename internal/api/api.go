@@ -149,6 +149,16 @@ func (o optional[T]) ptr() *T {
 	return &v
 }
 
+// queryLimit reads a page size: absent means the default (0), given it
+// must be at least 1.
+func queryLimit(r *http.Request, v *core.Validation) int {
+	n := queryInt(r, "limit", v)
+	if r.URL.Query().Has("limit") && n < 1 {
+		v.Add("limit", "out_of_range", "must be at least 1")
+	}
+	return n
+}
+
 // queryInt reads an integer query parameter.
 func queryInt(r *http.Request, name string, v *core.Validation) int {
 	s := r.URL.Query().Get(name)

@@ -418,6 +418,31 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if len(l.Items) != 1 || str(l.Items[0], "id") != str(alice, "id") {
 			t.Fatalf("prefix ALI: %v", l.Items)
 		}
+		// Blanks around a search are not part of it, and a blank search
+		// is no search.
+		admin.Do("GET", "/v1/users?q=%20ali%20", nil).Want(t, 200).JSON(t, &l)
+		if len(l.Items) != 1 || str(l.Items[0], "id") != str(alice, "id") {
+			t.Fatalf("prefix ' ali ': %v", l.Items)
+		}
+		everyone := len(admin.Do("GET", "/v1/users?limit=1000", nil).Want(t, 200).Map(t)["items"].([]any))
+		if n := len(admin.Do("GET", "/v1/users?limit=1000&q=%20", nil).Want(t, 200).Map(t)["items"].([]any)); n != everyone {
+			t.Fatalf("a blank search listed %d users of %d", n, everyone)
+		}
+		if n := len(admin.Do("GET", "/v1/tenants?q=%20acme", nil).Want(t, 200).Map(t)["items"].([]any)); n != 1 {
+			t.Fatalf("tenant search ' acme' found %d", n)
+		}
+		// Text no database column can hold is refused, on either database
+		// alike; so are pages of no items.
+		for _, path := range []string{"/v1/users?q=a%00", "/v1/users?q=%FF", "/v1/tenants?q=a%00", "/v1/tenants?q=%C3"} {
+			m := wantProblem(t, admin.Do("GET", path, nil, testsupport.Invalid()), 400, "invalid")
+			if got := fieldErrors(m); fmt.Sprint(got) != "[q:invalid]" {
+				t.Fatalf("%s: %v", path, got)
+			}
+		}
+		for _, path := range []string{"/v1/invitations?limit=0", "/v1/outbox?limit=-5", "/v1/users?limit=0", "/v1/tenants?limit=0"} {
+			wantProblem(t, admin.Do("GET", path, nil, testsupport.Invalid()), 400, "invalid")
+		}
+		wantProblem(t, admin.Do("GET", "/v1/api-keys?tenant_id=garbage", nil, testsupport.Invalid()), 400, "invalid")
 		// Walk everyone two at a time.
 		seen := map[string]bool{}
 		cursor := ""

@@ -31,7 +31,7 @@ func toInvitation(inv core.Invitation, now time.Time) invitationJSON {
 func (a *API) listInvitations(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
 	q := r.URL.Query()
 	v := &core.Validation{}
-	query := service.InvitationQuery{TenantID: q.Get("tenant_id"), Cursor: q.Get("cursor"), Limit: queryInt(r, "limit", v)}
+	query := service.InvitationQuery{TenantID: q.Get("tenant_id"), Cursor: q.Get("cursor"), Limit: queryLimit(r, v)}
 	for _, st := range splitParam(q["status"]) {
 		query.Statuses = append(query.Statuses, core.InvitationStatus(st))
 	}
@@ -101,7 +101,7 @@ type outboxJSON struct {
 func (a *API) listOutbox(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
 	q := r.URL.Query()
 	v := &core.Validation{}
-	query := service.OutboxQuery{Cursor: q.Get("cursor"), Limit: queryInt(r, "limit", v)}
+	query := service.OutboxQuery{Cursor: q.Get("cursor"), Limit: queryLimit(r, v)}
 	switch q.Get("status") {
 	case "":
 	case "pending":

@@ -30,10 +30,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, p *core.Princ
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
 	q := r.URL.Query()
 	v := &core.Validation{}
-	query := service.TenantQuery{Prefix: q.Get("q"), Cursor: q.Get("cursor"), Limit: queryInt(r, "limit", v)}
-	if _, ok := q["limit"]; ok && query.Limit < 1 {
-		v.Add("limit", "out_of_range", "must be at least 1")
-	}
+	query := service.TenantQuery{Prefix: q.Get("q"), Cursor: q.Get("cursor"), Limit: queryLimit(r, v)}
 	switch q.Get("deleted") {
 	case "", "exclude":
 	case "include":

@@ -103,10 +103,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *core.Principa
 	q := r.URL.Query()
 	v := &core.Validation{}
 	query := service.UserQuery{TenantID: q.Get("tenant_id"), Prefix: q.Get("q"), Roles: splitParam(q["role"]),
-		Cursor: q.Get("cursor"), Limit: queryInt(r, "limit", v)}
-	if _, ok := q["limit"]; ok && query.Limit < 1 {
-		v.Add("limit", "out_of_range", "must be at least 1")
-	}
+		Cursor: q.Get("cursor"), Limit: queryLimit(r, v)}
 	for _, s := range splitParam(q["status"]) {
 		query.Statuses = append(query.Statuses, core.UserStatus(s))
 	}

@@ -157,6 +157,12 @@ func (s *Service) checkKeyRole(p *core.Principal, in CreateAPIKeyInput, role cor
 // all of them, tenant administrators their tenants' keys, everyone their own.
 func (s *Service) ListAPIKeys(ctx context.Context, p *core.Principal, tenantID string) ([]core.APIKey, error) {
 	var f store.APIKeyFilter
+	if tenantID != "" {
+		v := &core.Validation{}
+		if !checkID(v, "tenant_id", tenantID) {
+			return nil, v.Err()
+		}
+	}
 	switch {
 	case tenantID != "":
 		if !canManageTenant(p, tenantID) {

@@ -125,6 +125,8 @@ func (s *Service) ListTenants(ctx context.Context, p *core.Principal, q TenantQu
 	if q.Offset < 0 {
 		v.Add("offset", "out_of_range", "must not be negative")
 	}
+	q.Prefix = strings.TrimSpace(q.Prefix)
+	checkSearch(v, "q", q.Prefix)
 	f := store.TenantFilter{Prefix: q.Prefix, Deleted: q.Deleted, Offset: q.Offset, Limit: q.Limit + 1}
 	if q.Cursor != "" {
 		after, err := decodeCursor(q.Cursor)

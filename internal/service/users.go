@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"roster/internal/core"
@@ -519,6 +520,17 @@ func (s *Service) GetUser(ctx context.Context, p *core.Principal, ref core.UserR
 	return u, nil
 }
 
+// searchable reports whether s can be searched for: UTF-8 without NUL,
+// as PostgreSQL's text requires (SQLite would take it, and find nothing).
+func searchable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// checkSearch refuses a search text that is not searchable.
+func checkSearch(v *core.Validation, field, s string) {
+	if !searchable(s) {
+		v.Add(field, "invalid", "must be UTF-8 text without NUL characters")
+	}
+}
+
 // UserQuery is a user listing request.
 type UserQuery struct {
 	TenantID           string
@@ -575,6 +587,8 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	if q.TenantID != "" {
 		checkID(v, "tenant_id", q.TenantID)
 	}
+	q.Prefix = strings.TrimSpace(q.Prefix)
+	checkSearch(v, "q", q.Prefix)
 	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, Roles: q.Roles,
 		ResourceGroupIDs: q.ResourceGroupIDs, InvitationStatuses: q.InvitationStatuses, InvitationsAt: s.now(),
 		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
@@ -658,7 +672,7 @@ func encodeSearchCursor(key, id string) string {
 func decodeSearchCursor(c string) (key, id string, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	s := string(b)
-	if err != nil || !strings.HasPrefix(s, "s:") || len(s) < 39 || s[38] != ':' || !core.ValidID(s[2:38]) {
+	if err != nil || !strings.HasPrefix(s, "s:") || len(s) < 39 || s[38] != ':' || !core.ValidID(s[2:38]) || !searchable(s[39:]) {
 		return "", "", fmt.Errorf("bad cursor")
 	}
 	return s[39:], s[2:38], nil
