@@ -183,10 +183,15 @@ func (in UpdateTenantInput) providerOnly() bool {
 
 // UpdateTenant changes a tenant.
 func (s *Service) UpdateTenant(ctx context.Context, p *core.Principal, ref core.TenantRef, in UpdateTenantInput) (core.Tenant, error) {
+	return retryChanged(func() (core.Tenant, error) { return s.updateTenant(ctx, p, ref, in) })
+}
+
+func (s *Service) updateTenant(ctx context.Context, p *core.Principal, ref core.TenantRef, in UpdateTenantInput) (core.Tenant, error) {
 	t, err := s.GetTenant(ctx, p, ref)
 	if err != nil {
 		return t, err
 	}
+	read := t
 	if t.Status == core.TenantDeleted {
 		return core.Tenant{}, core.Errorf(core.CodeNotFound, "tenant not found")
 	}
@@ -230,7 +235,19 @@ func (s *Service) UpdateTenant(ctx context.Context, p *core.Principal, ref core.
 		return t, err
 	}
 	t.UpdatedAt, t.UpdatedBy = s.now(), p.Actor()
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateTenant(ctx, t) }); err != nil {
+	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The row is written whole: not over a change made since it was
+		// read (a deletion would be undone).
+		cur, err := tx.GetTenant(ctx, core.TenantRef{ID: t.ID})
+		if err != nil {
+			return err
+		}
+		if !cur.UpdatedAt.Equal(read.UpdatedAt) || cur.Status != read.Status {
+			return errChangedMeanwhile
+		}
+		return tx.UpdateTenant(ctx, t)
+	})
+	if err != nil {
 		return core.Tenant{}, err
 	}
 	return t, nil

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -724,10 +725,15 @@ func (in UpdateUserInput) selfService() bool {
 
 // UpdateUser changes a user's profile, status or password.
 func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
+	return retryChanged(func() (core.User, error) { return s.updateUser(ctx, p, ref, in) })
+}
+
+func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
 	u, err := s.GetUser(ctx, p, ref)
 	if err != nil {
 		return u, err
 	}
+	read := u
 	self := p.UserID != "" && p.UserID == u.ID
 	if !canManageUser(p, u) && !(self && in.selfService()) {
 		return u, forbidden("you may not change this user")
@@ -837,6 +843,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	revoke := accessChanged(oldEmail, oldStatus, u, hash != "")
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := userUnchanged(ctx, tx, read); err != nil {
+			return err
+		}
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -958,6 +967,10 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 
 // SetProviderRoles replaces a user's provider-level roles.
 func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref core.UserRef, roles []string, rules string) (core.User, error) {
+	return retryChanged(func() (core.User, error) { return s.setProviderRoles(ctx, p, ref, roles, rules) })
+}
+
+func (s *Service) setProviderRoles(ctx context.Context, p *core.Principal, ref core.UserRef, roles []string, rules string) (core.User, error) {
 	if !isProviderAdmin(p) {
 		return core.User{}, forbidden("only provider administrators change provider roles")
 	}
@@ -965,6 +978,7 @@ func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref c
 	if err != nil {
 		return u, err
 	}
+	read := u
 	if u.Status == core.UserDeleted {
 		return u, core.Errorf(core.CodeNotFound, "user not found")
 	}
@@ -978,12 +992,53 @@ func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref c
 	}
 	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := userUnchanged(ctx, tx, read); err != nil {
+			return err
+		}
 		if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
 			return err
 		}
 		return tx.UpdateUser(ctx, u)
 	})
 	return u, err
+}
+
+// errChangedMeanwhile is returned from a transaction that found what the
+// operation read before it changed by another writer since: the whole
+// operation runs again (retryChanged), to decide on what is there now. A
+// write of a whole row read earlier would otherwise undo the other change,
+// a deletion among them.
+var errChangedMeanwhile = errors.New("changed while the request ran")
+
+// retryChanged runs op again while it reports errChangedMeanwhile, a few
+// times at most.
+func retryChanged[T any](op func() (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := op()
+		if !errors.Is(err, errChangedMeanwhile) {
+			return v, err
+		}
+		if attempt == 3 {
+			var zero T
+			return zero, core.Errorf(core.CodeConflict, "it kept changing while this request ran; try again")
+		}
+	}
+}
+
+// userUnchanged holds the user for the rest of the transaction and reports
+// errChangedMeanwhile when it changed since read was read.
+func userUnchanged(ctx context.Context, tx store.Tx, read core.User) error {
+	if err := tx.LockUsers(ctx, []string{read.ID}); err != nil {
+		return err
+	}
+	cur, err := tx.GetUser(ctx, core.UserRef{ID: read.ID})
+	if err != nil {
+		return err
+	}
+	if !cur.UpdatedAt.Equal(read.UpdatedAt) || cur.Status != read.Status {
+		return errChangedMeanwhile
+	}
+	return nil
 }
 
 // checkProviderRoles decides whether p may give u exactly these
