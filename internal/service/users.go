@@ -862,6 +862,14 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		if err := member.apply(ctx, tx); err != nil {
 			return err
 		}
+		if core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) {
+			// A link sent to the old address must not open the account
+			// (and confirm the new one): the user is invited again
+			// (ResendInvitation) at the new one.
+			if err := revokePendingInvitations(ctx, tx, u.ID, now); err != nil {
+				return err
+			}
+		}
 		if revoke {
 			return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
 		}
@@ -876,6 +884,22 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
 	}
 	return u, nil
+}
+
+// revokePendingInvitations ends the user's invitations that still wait.
+func revokePendingInvitations(ctx context.Context, tx store.Tx, userID string, now time.Time) error {
+	invs, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: userID,
+		States: []core.InvitationStatus{core.InvitationPending}, At: now})
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		inv.State, inv.RevokedAt = core.InvitationRevoked, &now
+		if err := tx.UpdateInvitation(ctx, inv); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // accessChanged reports whether a change of a user (from oldEmail and
@@ -945,16 +969,8 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 				return err
 			}
 		}
-		invs, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID,
-			States: []core.InvitationStatus{core.InvitationPending}, At: now})
-		if err != nil {
+		if err := revokePendingInvitations(ctx, tx, u.ID, now); err != nil {
 			return err
-		}
-		for _, inv := range invs {
-			inv.State, inv.RevokedAt = core.InvitationRevoked, &now
-			if err := tx.UpdateInvitation(ctx, inv); err != nil {
-				return err
-			}
 		}
 		return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
 	})

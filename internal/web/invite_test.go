@@ -161,6 +161,17 @@ func TestResendKillsOldLink(t *testing.T) {
 	e.admin.Do("DELETE", "/v1/invitations/"+inv["id"].(string), nil).Want(t, 204)
 	b.get(path).want(t, 410, "This invitation has been withdrawn")
 
+	// A new email withdraws the link sent to the old one: whoever reads
+	// the old mailbox cannot take the account; a resend goes to the new.
+	id = e.invite(t, tenant, email(3))
+	path = pathOf(t, e.mailTo(t, email(3), 1, "/invite/"))
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"email": email(4)}).Want(t, 200)
+	b.get(path).want(t, 410, "This invitation has been withdrawn")
+	e.admin.Do("POST", "/v1/users/"+id+"/invitations", nil).Want(t, 201)
+	if b.submit(pathOf(t, e.mailTo(t, email(4), 1, "/invite/")), fieldsOf("name", "Ada", "password", goodPassword)).Status != http.StatusSeeOther {
+		t.Fatal("the link sent to the new email does not work")
+	}
+
 	// An unknown token has its own page.
 	p = b.get("/invite/not-a-real-token").want(t, 404, "This invitation link is not valid", "Ask the person who invited you")
 	if p.hasForm() {
