@@ -201,6 +201,46 @@ func TestOutboxSurvivesARestart(t *testing.T) {
 	}
 }
 
+type downSender struct{}
+
+func (downSender) Send(context.Context, core.OutboxMessage, mail.Rendered) error {
+	return errors.New("dial tcp: connection refused")
+}
+
+// A mail server down for longer than MaxAttempts' worth of retries does
+// not lose an invitation whose link still works: it is tried until the
+// link expires, and only then given up, its link erased.
+func TestLongOutageRetriesUntilTheLinkExpires(t *testing.T) {
+	env := testsupport.Start(t, testsupport.Options{})
+	invite(t, env, newTenant(t, env), "erin@example.com", "en")
+	ctx := context.Background()
+	worker := mail.NewWorker(env.Store, downSender{}, env.Clock, mail.WorkerConfig{MaxAttempts: 3, FirstRetry: time.Minute, MaxRetry: time.Hour},
+		slog.New(slog.DiscardHandler), nil)
+	pending := func() core.OutboxMessage {
+		msgs, err := env.Store.ListOutbox(ctx, store.OutboxFilter{})
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("outbox: %+v, %v", msgs, err)
+		}
+		return msgs[0]
+	}
+	for range 10 {
+		if worker.RunOnce(ctx) != 1 {
+			t.Fatalf("nothing to try: %+v", pending())
+		}
+		m := pending()
+		if m.Data == "" || m.SentAt != nil || m.NextAttemptAt.Sub(env.Clock.Now()) > time.Hour {
+			t.Fatalf("after attempt %d of a link still valid: %+v", m.Attempts, m)
+		}
+		env.ManualClock().Advance(m.NextAttemptAt.Sub(env.Clock.Now()))
+	}
+	env.ManualClock().Advance(72 * time.Hour)
+	worker.RunOnce(ctx)
+	m := pending()
+	if m.Data != "" || m.NextAttemptAt.Before(env.Clock.Now().Add(24*time.Hour)) || !strings.Contains(m.LastError, "expired") {
+		t.Fatalf("a message whose link expired: %+v", m)
+	}
+}
+
 type countingSender struct {
 	mu   sync.Mutex
 	sent map[string]int
@@ -224,7 +264,7 @@ func TestWorkersOnOneDatabaseSendEachMessageOnce(t *testing.T) {
 	sender := &countingSender{sent: map[string]int{}}
 	var wg sync.WaitGroup
 	for w := 0; w < 3; w++ {
-		worker := mail.NewWorker(env.Store, sender, core.SystemClock{}, mail.WorkerConfig{Batch: 2}, slog.New(slog.DiscardHandler), nil)
+		worker := mail.NewWorker(env.Store, sender, env.Clock, mail.WorkerConfig{Batch: 2}, slog.New(slog.DiscardHandler), nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

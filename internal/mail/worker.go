@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -17,8 +18,10 @@ import (
 // WorkerConfig tunes delivery.
 type WorkerConfig struct {
 	// FirstRetry is the wait after the first failure; each further failure
-	// doubles it, up to MaxRetry. MaxAttempts gives up (the message stays,
-	// with its last error, for the operator).
+	// doubles it, up to MaxRetry. A message is given up (it stays, with its
+	// last error but without its link, for the operator) when its link has
+	// expired, or after MaxAttempts when it has no expiry: a mail server
+	// down for a day does not lose an invitation that lasts three.
 	FirstRetry  time.Duration
 	MaxRetry    time.Duration
 	MaxAttempts int
@@ -126,15 +129,31 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 		return 0
 	}
 	for _, m := range batch {
+		// The batch is sent one message after another under one lease:
+		// each message's lease is renewed as its turn comes, so that it
+		// cannot run out while it is sent and another node send it too.
+		now := w.clock.Now()
+		var ours bool
+		err := w.store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			ours, err = tx.RenewOutboxLease(ctx, m.ID, w.name, now.Add(w.cfg.Lease))
+			return err
+		})
+		if err != nil || !ours {
+			continue // its lease ran out and another worker has it, or the next claim will
+		}
 		w.deliver(ctx, m)
 	}
 	return len(batch)
 }
 
 func (w *Worker) deliver(ctx context.Context, m core.OutboxMessage) {
+	var d Data
 	r, err := RenderMessage(m)
 	if err != nil {
 		err = permanent(err)
+	} else if _ = json.Unmarshal([]byte(m.Data), &d); !d.ExpiresAt.IsZero() && !w.clock.Now().Before(d.ExpiresAt) {
+		err = permanent(errors.New("the link expired before the message could be sent"))
 	} else {
 		sendCtx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
 		err = w.sender.Send(sendCtx, m, r)
@@ -158,12 +177,14 @@ func (w *Worker) deliver(ctx context.Context, m core.OutboxMessage) {
 	w.failed.Inc()
 	next := now.Add(w.backoff(m.Attempts))
 	var perm permanentError
-	if errors.As(err, &perm) || m.Attempts >= w.cfg.MaxAttempts {
-		// Parked: far in the future, still visible to the operator.
+	giveUp := errors.As(err, &perm) || (d.ExpiresAt.IsZero() && m.Attempts >= w.cfg.MaxAttempts)
+	if giveUp {
+		// Parked: far in the future, still visible to the operator, its
+		// link (and token) erased.
 		next = now.Add(100 * 365 * 24 * time.Hour)
 	}
 	if rerr := w.store.InTx(recordCtx, func(tx store.Tx) error {
-		return tx.MarkOutboxFailed(recordCtx, m.ID, err.Error(), next)
+		return tx.MarkOutboxFailed(recordCtx, m.ID, w.name, err.Error(), next, giveUp)
 	}); rerr != nil {
 		w.log.Error("outbox: failure not recorded", "message_id", m.MessageID, "error", rerr)
 	}

@@ -69,3 +69,18 @@ func TestPasswordResetIsAnsweredBeforeTheLookup(t *testing.T) {
 		t.Fatalf("emails after the requests: %v", sent)
 	}
 }
+
+// The Message-ID's domain comes from the public URL's host, unless that is
+// an IPv6 address (roster listening on [::]), which is no dotted name.
+func TestMailDomain(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://id.example.com/": "id.example.com",
+		"http://127.0.0.1:8080":   "127.0.0.1",
+		"http://[::]:8080":        "roster.invalid",
+		"http://[2001:db8::1]/":   "roster.invalid",
+	} {
+		if got := service.New(nil, nil, nil, service.Config{PublicURL: url}, nil).Config().MailDomain; got != want {
+			t.Errorf("public URL %s: mail domain %q, want %q", url, got, want)
+		}
+	}
+}

@@ -168,7 +168,9 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.MailDomain == "" {
-		if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		// An IPv6 address (roster listening on [::]) is no domain for a
+		// Message-ID, whose right side must be a dotted name.
+		if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" && !strings.Contains(u.Hostname(), ":") {
 			cfg.MailDomain = u.Hostname()
 		} else {
 			cfg.MailDomain = "roster.invalid"

@@ -301,8 +301,14 @@ type Writer interface {
 	// MarkOutboxSent records delivery and erases the message's data, which
 	// holds a link with a token.
 	MarkOutboxSent(ctx context.Context, id string, at time.Time) error
-	// MarkOutboxFailed records a failed attempt and when to try again.
-	MarkOutboxFailed(ctx context.Context, id, lastError string, next time.Time) error
+	// MarkOutboxFailed records a failed attempt of worker and when to try
+	// again, and releases its lease; giving up also erases the message's
+	// data. It changes nothing when the lease is no longer worker's (another
+	// worker has the message now) or the message was sent.
+	MarkOutboxFailed(ctx context.Context, id, worker, lastError string, next time.Time, giveUp bool) error
+	// RenewOutboxLease extends worker's lease of a message to until, and
+	// reports false when the lease is no longer worker's.
+	RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error)
 
 	// AddLoginFailure counts a failed login for key; failures older than
 	// windowStart no longer count. It returns the failures now counted.

@@ -109,16 +109,27 @@ func (q *queries) MarkOutboxSent(ctx context.Context, id string, at time.Time) e
 	return mustAffect(res, "outbox message")
 }
 
-func (q *queries) MarkOutboxFailed(ctx context.Context, id, lastError string, next time.Time) error {
+func (q *queries) MarkOutboxFailed(ctx context.Context, id, worker, lastError string, next time.Time, giveUp bool) error {
 	if len(lastError) > 1000 {
 		lastError = lastError[:1000]
 	}
-	res, err := q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, locked_until = NULL, locked_by = ''
-		WHERE id = ?`, lastError, q.t(next), id)
-	if err != nil {
-		return err
+	erase := ""
+	if giveUp {
+		erase = ", data = ''"
 	}
-	return mustAffect(res, "outbox message")
+	_, err := q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, locked_until = NULL, locked_by = ''`+erase+`
+		WHERE id = ? AND locked_by = ? AND sent_at IS NULL`, lastError, q.t(next), id, worker)
+	return err
+}
+
+func (q *queries) RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE outbox SET locked_until = ? WHERE id = ? AND locked_by = ? AND sent_at IS NULL`,
+		q.t(until), id, worker)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (q *queries) LoginThrottles(ctx context.Context, keys []string) ([]core.LoginThrottle, error) {

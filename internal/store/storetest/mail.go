@@ -56,12 +56,31 @@ func testOutbox(t *testing.T, s store.Store) {
 	if len(claimed) != 1 || claimed[0].Attempts != 2 || claimed[0].LockedBy != "node-b" {
 		t.Fatalf("claim after an expired lease: %+v", claimed)
 	}
+	// Only the worker holding the lease renews it or records a failure.
+	renew := func(worker string, until time.Time) bool {
+		var ok bool
+		tx(t, s, func(tx store.Tx) error {
+			var err error
+			ok, err = tx.RenewOutboxLease(ctx, due.ID, worker, until)
+			return err
+		})
+		return ok
+	}
+	if renew("node-a", now.Add(5*time.Minute)) || !renew("node-b", now.Add(4*time.Minute)) {
+		t.Fatal("a lease was renewed by the wrong worker, or not by its holder")
+	}
+	tx(t, s, func(tx store.Tx) error {
+		return tx.MarkOutboxFailed(ctx, due.ID, "node-a", "late", now.Add(time.Minute), false)
+	})
+	if m, _ := s.GetOutbox(ctx, due.ID); m.LastError == "late" || m.LockedBy != "node-b" || !m.LockedUntil.Equal(now.Add(4*time.Minute)) {
+		t.Fatalf("a failure recorded by a worker whose lease ran out: %+v", m)
+	}
 	// A failure releases the lease and schedules the next attempt.
 	tx(t, s, func(tx store.Tx) error {
-		return tx.MarkOutboxFailed(ctx, due.ID, "421 try later", now.Add(10*time.Minute))
+		return tx.MarkOutboxFailed(ctx, due.ID, "node-b", "421 try later", now.Add(10*time.Minute), false)
 	})
 	m, err := s.GetOutbox(ctx, due.ID)
-	if err != nil || m.LastError != "421 try later" || m.LockedUntil != nil || !m.NextAttemptAt.Equal(now.Add(10*time.Minute)) {
+	if err != nil || m.LastError != "421 try later" || m.LockedUntil != nil || !m.NextAttemptAt.Equal(now.Add(10*time.Minute)) || m.Data == "" {
 		t.Fatalf("after failure: %+v, %v", m, err)
 	}
 	pending, _ := s.ListOutbox(ctx, store.OutboxFilter{Pending: true})
