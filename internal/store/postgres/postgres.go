@@ -50,14 +50,27 @@ func dialect() *sqlstore.Dialect {
 		GroupCommit:     true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     Unavailable,
-		EncodeTime:      func(t time.Time) any { return t.UTC() },
+		Aborted:         aborted,
+		ForeignKeyViolation: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && pe.Code == "23503"
+		},
+		EncodeTime: func(t time.Time) any { return t.UTC() },
 		// An explicit number (an import keeping ids) must move the identity
-		// sequence past it, or the next generated number would clash.
+		// sequence past it, or the next generated number would clash; and
+		// never back, past numbers other transactions have drawn and not
+		// yet committed, which MAX does not see.
 		SyncSequence: func(table string) string {
-			return "SELECT setval(pg_get_serial_sequence('" + table + "', 'number'), " +
-				"GREATEST((SELECT MAX(number) FROM " + table + "), 1))"
+			return "SELECT setval(seq, GREATEST((SELECT MAX(number) FROM " + table + "), pg_sequence_last_value(seq::regclass), 1)) " +
+				"FROM pg_get_serial_sequence('" + table + "', 'number') AS seq"
 		},
 	}
+}
+
+// aborted: deadlock_detected and serialization_failure.
+func aborted(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 func uniqueViolation(err error) (string, bool) {

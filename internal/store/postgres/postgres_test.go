@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"roster/internal/core"
 	"roster/internal/store"
 	"roster/internal/store/postgres"
 	"roster/internal/store/storetest"
@@ -66,4 +69,46 @@ func TestIndexesAtSize(t *testing.T) {
 			return strings.Contains(plan, "Seq Scan on users") || strings.Contains(plan, "Seq Scan on memberships")
 		},
 	})
+}
+
+// A user written with its own number moves the number sequence past it,
+// never back: numbers other transactions have drawn but not committed
+// (which MAX(number) does not see) stay ahead of the next one drawn.
+func TestExplicitNumberNeverMovesTheSequenceBack(t *testing.T) {
+	ctx := context.Background()
+	url := testsupport.PostgresSchemaURL(t)
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	user := func(n int64) *core.User {
+		now := time.Now().UTC()
+		return &core.User{ID: core.NewID(), Number: n, Email: fmt.Sprintf("n%d-%s@example.com", n, core.NewID()[24:]), Status: core.UserActive,
+			Type: core.UserTypeCommon, SecurityRealm: "native", AuthTypes: []string{"password"}, CreatedAt: now, UpdatedAt: now}
+	}
+	create := func(u *core.User) {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUsers(ctx, []store.NewUser{{User: u}}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(user(0))
+	// Another node draws numbers 2 to 10 for users it has not committed yet.
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for range 9 {
+		if _, err := raw.ExecContext(ctx, `SELECT nextval(pg_get_serial_sequence('users', 'number'))`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(user(5))
+	next := user(0)
+	create(next)
+	if next.Number != 11 {
+		t.Fatalf("the next user drew number %d, want 11: the sequence went back below numbers already drawn", next.Number)
+	}
 }

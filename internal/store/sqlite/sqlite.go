@@ -34,6 +34,10 @@ func dialect() *sqlstore.Dialect {
 		GroupCommit:     true,
 		UniqueViolation: uniqueViolation,
 		Unavailable:     unavailable,
+		ForeignKeyViolation: func(err error) bool {
+			var se *sqlite.Error
+			return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+		},
 		// Times are stored as unix microseconds: compact, and they sort.
 		EncodeTime: func(t time.Time) any { return t.UnixMicro() },
 	}

@@ -32,6 +32,13 @@ type Dialect struct {
 	// Unavailable reports errors that mean the database cannot be reached
 	// now but may come back.
 	Unavailable func(error) bool
+	// ForeignKeyViolation reports a write that names a row that is not
+	// there (removed by another transaction since it was read).
+	ForeignKeyViolation func(error) bool
+	// Aborted reports a transaction the database ended to break a deadlock
+	// or a serialization conflict with another: running it again will
+	// likely succeed.
+	Aborted func(error) bool
 	// EncodeTime turns a time into a query parameter for a time column.
 	EncodeTime func(time.Time) any
 	// SkipLocked ends a locking subquery so that concurrent claimers skip
@@ -461,6 +468,13 @@ func (q *queries) wrap(err error, what string) error {
 	}
 	if q.d.Unavailable != nil && q.d.Unavailable(err) {
 		return &core.Error{Code: core.CodeUnavailable, Message: "the database is not available", RetryAfter: 1, Cause: err}
+	}
+	if q.d.ForeignKeyViolation != nil && q.d.ForeignKeyViolation(err) {
+		return &core.Error{Code: core.CodeNotFound, Message: "something this request refers to was removed meanwhile", Cause: err}
+	}
+	if q.d.Aborted != nil && q.d.Aborted(err) {
+		return &core.Error{Code: core.CodeUnavailable, Message: "the database ended this request's transaction to break a conflict with another; retry it",
+			RetryAfter: 1, Cause: err}
 	}
 	return core.Internal(err)
 }

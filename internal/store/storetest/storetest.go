@@ -1214,6 +1214,15 @@ func testNotFound(t *testing.T, s store.Store) {
 	wantCode(t, err, core.CodeNotFound)
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, core.User{ID: missing, Status: core.UserActive}) })
 	wantCode(t, err, core.CodeNotFound)
+	// A write naming a row that is not there (removed meanwhile): not
+	// found, not an internal error.
+	u := newUser(t, s, userWith("refers@example.com"))
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.PutMembership(ctx, core.Membership{TenantID: missing, UserID: u.ID, Roles: []string{"viewer"}, CreatedAt: epoch})
+	})
+	wantCode(t, err, core.CodeNotFound)
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.AddResourceGroupMember(ctx, missing, u.ID, epoch) })
+	wantCode(t, err, core.CodeNotFound)
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
