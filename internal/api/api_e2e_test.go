@@ -507,6 +507,13 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if p["phone"] != nil || str(p, "lang") != "en" || attrs["team"] != nil || attrs["floor"] != float64(3) || attrs["cost_center"] != float64(42) {
 			t.Fatalf("patched user: %v", p)
 		}
+		// Ids are lower case, on either database alike.
+		wantProblem(t, admin.Do("GET", "/v1/users/"+strings.ToUpper(id), nil), 404, "not_found")
+		// A null language is the default one, never none.
+		admin.Do("PATCH", "/v1/users/"+id, map[string]any{"lang": "de"}).Want(t, 200)
+		if p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"lang": nil}).Want(t, 200).Map(t); str(p, "lang") != "en" {
+			t.Fatalf("lang after null: %v", p["lang"])
+		}
 		p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"attributes": nil}).Want(t, 200).Map(t)
 		if len(p["attributes"].(map[string]any)) != 0 {
 			t.Fatalf("attributes after null: %v", p["attributes"])

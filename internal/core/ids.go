@@ -19,9 +19,11 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// ValidID reports whether s is a UUID in canonical form.
+// ValidID reports whether s is a UUID in canonical form: hyphenated, in
+// lower case, as roster writes ids. PostgreSQL's uuid type would match an
+// id in upper case and SQLite's text would not; neither is given one.
 func ValidID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != 36 || strings.ToLower(s) != s {
 		return false
 	}
 	_, err := uuid.Parse(s)

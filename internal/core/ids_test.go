@@ -27,7 +27,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestNormalizeAndIDs(t *testing.T) {
-	if !ValidID(NewID()) || ValidID("0190") || ValidID(strings.Repeat("x", 36)) {
+	if !ValidID(NewID()) || ValidID("0190") || ValidID(strings.Repeat("x", 36)) || ValidID(strings.ToUpper(NewID())) {
 		t.Fatal("ValidID")
 	}
 	if NormalizeEmail("  Jane.Doe@Example.COM ") != "jane.doe@example.com" {

@@ -213,6 +213,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 		ExpiresAt: now.Add(s.cfg.ResetTTL), CreatedAt: now}
 	sent := false
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		sent = false // this may run again after a rollback
 		n, err := tx.AddLoginFailure(ctx, "reset:"+u.ID, now, now.Add(-time.Hour))
 		if err != nil || n > 3 {
 			return err

@@ -56,6 +56,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 	now := s.now()
 	var answer *StoredAnswer
 	err := s.inTx(ctx, func(tx store.Tx) error {
+		answer = nil // this may run again after a rollback
 		rec, err := tx.GetIdempotency(ctx, idempotencyScope(p), key)
 		switch {
 		case core.ErrorCode(err) == core.CodeNotFound:

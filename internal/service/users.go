@@ -762,6 +762,9 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 	set(&u.LastName, in.LastName)
 	set(&u.Phone, in.Phone)
 	set(&u.Lang, in.Lang)
+	if u.Lang == "" {
+		u.Lang = core.Languages[0] // null or "": the default, as on create
+	}
 	checkEmail(v, "email", u.Email, u.Status == core.UserInvited)
 	checkUsername(v, "username", u.Username)
 	if u.Email == "" && u.Username == "" {
