@@ -685,6 +685,21 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		_, _, _ = e.key, gina, g
 		readerKey, _, _ := e.key(t, admin, map[string]any{"name": "acme reader", "tenant_id": acme, "roles": []string{"viewer"}, "service": true})
 		readerKey.Do("GET", "/v1/users?tenant_id="+acme, nil).Want(t, 200)
+		// A reader of Acme sees a user's place in Acme, not in Globex.
+		onlyAcme := func(u map[string]any) {
+			t.Helper()
+			ms := u["memberships"].([]any)
+			if len(ms) != 1 || str(ms[0].(map[string]any), "tenant_id") != acme {
+				t.Fatalf("a reader of Acme is shown the memberships %v", ms)
+			}
+		}
+		onlyAcme(readerKey.Do("GET", "/v1/users/"+str(shared, "id"), nil).Want(t, 200).Map(t))
+		for _, u := range readerKey.Do("GET", "/v1/users?q=shared@", nil).Want(t, 200).Map(t)["items"].([]any) {
+			onlyAcme(u.(map[string]any))
+		}
+		if ms := admin.Do("GET", "/v1/users/"+str(shared, "id"), nil).Want(t, 200).Map(t)["memberships"].([]any); len(ms) != 2 {
+			t.Fatalf("the provider administrator is shown %v", ms)
+		}
 		wantProblem(t, readerKey.Do("POST", "/v1/users", map[string]any{"email": "r2@acme.example", "tenant_id": acme}), 403, "forbidden")
 		wantProblem(t, readerKey.Do("PATCH", "/v1/users/"+str(bob, "id"), map[string]any{"name": "x"}), 403, "forbidden")
 		aliceC.Do("PATCH", "/v1/users/"+str(alice, "id"), map[string]any{"name": "Alice A."}).Want(t, 200)

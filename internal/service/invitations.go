@@ -36,7 +36,7 @@ type InvitationResult struct {
 // ResendInvitation issues a new invitation to an invited user: a new token
 // and expiry; the previous token stops working at once.
 func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref core.UserRef, ttl time.Duration) (InvitationResult, error) {
-	u, err := s.GetUser(ctx, p, ref)
+	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return InvitationResult{}, err
 	}
@@ -113,7 +113,7 @@ func (s *Service) managesInvitationTenant(p *core.Principal, u core.User) bool {
 
 // LatestInvitation returns the user's newest invitation, or not found.
 func (s *Service) LatestInvitation(ctx context.Context, p *core.Principal, ref core.UserRef) (core.Invitation, error) {
-	u, err := s.GetUser(ctx, p, ref)
+	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return core.Invitation{}, err
 	}

@@ -45,6 +45,10 @@ func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef
 // PutMember makes the user a member of the tenant with exactly roles,
 // adding the membership if needed.
 func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
+	return showTo(p)(s.putMember(ctx, p, tenantRef, userRef, roles))
+}
+
+func (s *Service) putMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
 	c, u, err := s.planPutMember(ctx, p, tenantRef, userRef, roles)
 	if err != nil {
 		return u, err
@@ -94,14 +98,14 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 // transaction holding the user's lock, so that concurrent changes of other
 // roles all stay.
 func (s *Service) GrantRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, role string) (core.User, error) {
-	return s.changeRole(ctx, p, tenantRef, userRef, role, true)
+	return showTo(p)(s.changeRole(ctx, p, tenantRef, userRef, role, true))
 }
 
 // RevokeRole takes one role from the user, as GrantRole gives one; a role
 // the user does not hold there is not found, and a tenant's member keeps
 // at least one role in it.
 func (s *Service) RevokeRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, role string) (core.User, error) {
-	return s.changeRole(ctx, p, tenantRef, userRef, role, false)
+	return showTo(p)(s.changeRole(ctx, p, tenantRef, userRef, role, false))
 }
 
 func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, name string, grant bool) (core.User, error) {
@@ -127,7 +131,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 			return core.User{}, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
 				Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + role.Name + " is a provider role"}}}
 		}
-		u, err := s.GetUser(ctx, p, userRef)
+		u, err := s.getUser(ctx, p, userRef)
 		if err != nil {
 			return u, err
 		}
@@ -207,6 +211,24 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 	}
 	s.log.InfoContext(ctx, "membership role changed", "tenant_id", t.ID, "user_id", u.ID, "role", role.Name, "granted", grant, "actor", p.Actor())
 	return s.store.GetUser(ctx, core.UserRef{ID: u.ID})
+}
+
+// RemoveFromTenant takes the user out of the tenant, as RemoveMember does,
+// and deletes the user when that was its only tenant (Gcore's removal of
+// a client's user): a user left in no tenant would be no one's to manage.
+// It reports whether the user was deleted.
+func (s *Service) RemoveFromTenant(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef) (bool, error) {
+	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
+	if err != nil {
+		return false, err
+	}
+	if m := u.Memberships; len(m) == 1 && m[0].TenantID == t.ID && len(u.ProviderRoles) == 0 {
+		// Refusing multi-tenant users keeps this safe should the user
+		// join another tenant meanwhile.
+		_, err := s.DeleteUserWith(ctx, p, core.UserRef{ID: u.ID}, DeleteUserOptions{RefuseMultiTenant: true})
+		return err == nil, err
+	}
+	return false, s.RemoveMember(ctx, p, core.TenantRef{ID: t.ID}, core.UserRef{ID: u.ID})
 }
 
 // RemoveMember takes the user out of the tenant and its resource groups.

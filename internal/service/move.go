@@ -15,6 +15,10 @@ import (
 // user to the tenant it is in changes nothing; moving it to a tenant it
 // already belongs to as well is a conflict.
 func (s *Service) MoveMember(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (core.User, error) {
+	return showTo(p)(s.moveMember(ctx, p, userRef, from, to))
+}
+
+func (s *Service) moveMember(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (core.User, error) {
 	c, u, err := s.planMove(ctx, p, userRef, from, to)
 	if err != nil || c.empty() {
 		return u, err

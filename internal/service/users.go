@@ -510,6 +510,31 @@ func (s *Service) inviteTTL(requested time.Duration, tenant *core.Tenant) time.D
 
 // GetUser returns a user the principal may see.
 func (s *Service) GetUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
+	return showTo(p)(s.getUser(ctx, p, ref))
+}
+
+// showTo returns what p may see of a user its operation returns: the
+// memberships of the tenants p can read (every one for provider readers,
+// and for the user itself). The operations decide on the whole user; a
+// reader of one tenant is not told the user's other tenants and roles.
+func showTo(p *core.Principal) func(core.User, error) (core.User, error) {
+	return func(u core.User, err error) (core.User, error) {
+		if readsAll(p) || (p.UserID != "" && p.UserID == u.ID) {
+			return u, err
+		}
+		var shown []core.Membership
+		for _, m := range u.Memberships {
+			if canReadTenant(p, m.TenantID) {
+				shown = append(shown, m)
+			}
+		}
+		u.Memberships = shown
+		return u, err
+	}
+}
+
+// getUser is GetUser with every membership, for the service's decisions.
+func (s *Service) getUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
 	u, err := s.store.GetUser(ctx, ref)
 	if err != nil {
 		return u, err
@@ -647,6 +672,9 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 			return UserPage{}, err
 		}
 	}
+	for i, u := range page.Users {
+		page.Users[i], _ = showTo(p)(u, nil)
+	}
 	return page, nil
 }
 
@@ -725,11 +753,11 @@ func (in UpdateUserInput) selfService() bool {
 
 // UpdateUser changes a user's profile, status or password.
 func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
-	return retryChanged(func() (core.User, error) { return s.updateUser(ctx, p, ref, in) })
+	return showTo(p)(retryChanged(func() (core.User, error) { return s.updateUser(ctx, p, ref, in) }))
 }
 
 func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
-	u, err := s.GetUser(ctx, p, ref)
+	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return u, err
 	}
@@ -936,7 +964,11 @@ const CodeMultipleTenants = "multiple_tenants"
 
 // DeleteUserWith is DeleteUser with a vendor's preconditions.
 func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref core.UserRef, opts DeleteUserOptions) (core.User, error) {
-	u, err := s.GetUser(ctx, p, ref)
+	return showTo(p)(s.deleteUserWith(ctx, p, ref, opts))
+}
+
+func (s *Service) deleteUserWith(ctx context.Context, p *core.Principal, ref core.UserRef, opts DeleteUserOptions) (core.User, error) {
+	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return u, err
 	}
@@ -986,14 +1018,14 @@ func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref cor
 
 // SetProviderRoles replaces a user's provider-level roles.
 func (s *Service) SetProviderRoles(ctx context.Context, p *core.Principal, ref core.UserRef, roles []string, rules string) (core.User, error) {
-	return retryChanged(func() (core.User, error) { return s.setProviderRoles(ctx, p, ref, roles, rules) })
+	return showTo(p)(retryChanged(func() (core.User, error) { return s.setProviderRoles(ctx, p, ref, roles, rules) }))
 }
 
 func (s *Service) setProviderRoles(ctx context.Context, p *core.Principal, ref core.UserRef, roles []string, rules string) (core.User, error) {
 	if !isProviderAdmin(p) {
 		return core.User{}, forbidden("only provider administrators change provider roles")
 	}
-	u, err := s.GetUser(ctx, p, ref)
+	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return u, err
 	}

@@ -461,14 +461,7 @@ func (d *Dialect) deleteClientUser(w http.ResponseWriter, r *http.Request, p *co
 	if err != nil {
 		return err
 	}
-	if len(u.Memberships) == 1 {
-		// Refusing multi-tenant users keeps this safe should the user join
-		// another account meanwhile.
-		_, err = d.svc.DeleteUserWith(r.Context(), p, core.UserRef{ID: u.ID}, service.DeleteUserOptions{RefuseMultiTenant: true})
-	} else {
-		err = d.svc.RemoveMember(r.Context(), p, core.TenantRef{ID: t.ID}, core.UserRef{ID: u.ID})
-	}
-	if err != nil {
+	if _, err := d.svc.RemoveFromTenant(r.Context(), p, core.TenantRef{ID: t.ID}, core.UserRef{ID: u.ID}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
