@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/httpx"
@@ -147,6 +150,33 @@ func (o optional[T]) ptr() *T {
 	}
 	v := o.V
 	return &v
+}
+
+// seconds turns a count of seconds into a duration, saturating instead of
+// wrapping around: 2^55 seconds must not become an hour that passes the
+// service's range check.
+func seconds(n int64) time.Duration {
+	const most = math.MaxInt64 / int64(time.Second)
+	switch {
+	case n > most:
+		return math.MaxInt64
+	case n < -most:
+		return math.MinInt64
+	}
+	return time.Duration(n) * time.Second
+}
+
+// nativeFields are the native API's names for fields the service names
+// otherwise: a field error names what the request sent.
+var nativeFields = map[string]string{"invite_ttl": "invite_ttl_seconds", "seller": "seller_id"}
+
+// nativeField renames the last part of a field path ("tenant.seller").
+func nativeField(f string) string {
+	i := strings.LastIndex(f, ".") + 1
+	if name, ok := nativeFields[f[i:]]; ok {
+		return f[:i] + name
+	}
+	return f
 }
 
 // queryLimit reads a page size: absent means the default (0), given it

@@ -154,6 +154,18 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 			t.Fatalf("patched tenant: %v", p)
 		}
 		wantProblem(t, admin.Do("PATCH", "/v1/tenants/"+acme, map[string]any{"country_code": "germany"}, testsupport.Invalid()), 400, "invalid")
+		// Field errors name the fields as sent; a lifetime too large for
+		// a duration is out of range, not wrapped around into one.
+		for body, want := range map[string]string{
+			`{"seller_id": -1}`:                         "seller_id:invalid",
+			`{"invite_ttl_seconds": 10}`:                "invite_ttl_seconds:out_of_range",
+			`{"invite_ttl_seconds": 36028797018967568}`: "invite_ttl_seconds:out_of_range",
+		} {
+			m := wantProblem(t, admin.Do("PATCH", "/v1/tenants/"+acme, body), 400, "invalid")
+			if got := fieldErrors(m); fmt.Sprint(got) != "["+want+"]" {
+				t.Fatalf("PATCH %s: %v", body, got)
+			}
+		}
 		wantProblem(t, admin.Do("POST", "/v1/tenants", map[string]any{"email": "x@y.example"}, testsupport.Invalid()), 400, "invalid")
 		wantProblem(t, admin.Do("GET", "/v1/tenants/"+strings.Repeat("0", 8)+"-0000-7000-8000-000000000000", nil), 404, "not_found")
 	})

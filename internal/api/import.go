@@ -256,6 +256,11 @@ func problemOf(r *http.Request, err error) *Problem {
 	if ce.Code == core.CodeInternal {
 		detail = "an internal error occurred; quote the request id when reporting it"
 	}
+	var fields []core.FieldError
+	for _, f := range ce.Fields {
+		f.Field = nativeField(f.Field)
+		fields = append(fields, f)
+	}
 	return &Problem{Type: "/docs#problem-" + string(ce.Code), Title: http.StatusText(status), Status: status,
-		Detail: detail, Code: ce.Code, Errors: ce.Fields, RequestID: httpx.RequestID(r.Context())}
+		Detail: detail, Code: ce.Code, Errors: fields, RequestID: httpx.RequestID(r.Context())}
 }

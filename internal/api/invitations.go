@@ -68,7 +68,7 @@ func (a *API) resendInvitation(w http.ResponseWriter, r *http.Request, p *core.P
 			return err
 		}
 	}
-	res, err := a.svc.ResendInvitation(r.Context(), p, ref, time.Duration(b.InviteTTLSeconds)*time.Second)
+	res, err := a.svc.ResendInvitation(r.Context(), p, ref, seconds(b.InviteTTLSeconds))
 	if err != nil {
 		return err
 	}

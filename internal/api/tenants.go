@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"roster/internal/core"
 	"roster/internal/service"
@@ -105,7 +104,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request, p *core.Princi
 		CountryCode: b.CountryCode.ptr(), Lang: b.Lang.ptr(), CustomID: b.CustomID.ptr(), IsTest: b.IsTest.ptr(),
 		SellerID: b.SellerID.ptr(), Status: b.Status.ptr(), PasswordPolicy: b.PasswordPolicy.ptr()}
 	if secs := b.InviteTTLSeconds.ptr(); secs != nil {
-		d := time.Duration(*secs) * time.Second
+		d := seconds(*secs)
 		in.InviteTTL = &d
 	}
 	t, err := a.svc.UpdateTenant(r.Context(), p, ref, in)

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"roster/internal/core"
 	"roster/internal/service"
@@ -26,7 +25,7 @@ type tenantBody struct {
 func (b tenantBody) input(v *core.Validation, prefix string) service.TenantInput {
 	return service.TenantInput{Name: b.Name, Email: b.Email, Phone: b.Phone, CountryCode: b.CountryCode, Lang: b.Lang,
 		CustomID: b.CustomID, IsTest: b.IsTest, SellerID: b.SellerID, PasswordPolicy: b.PasswordPolicy,
-		InviteTTL: time.Duration(b.InviteTTLSeconds) * time.Second, Products: productMap(v, prefix+"products", b.Products)}
+		InviteTTL: seconds(b.InviteTTLSeconds), Products: productMap(v, prefix+"products", b.Products)}
 }
 
 // productMap parses {"CDN": true, "DNS": null} into core products.
@@ -77,7 +76,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p *core.Princip
 		FirstName: b.FirstName, LastName: b.LastName, Phone: b.Phone, Lang: b.Lang, Password: b.Password,
 		ExternalID: b.ExternalID, TenantID: b.TenantID, Roles: b.Roles, ResourceGroupIDs: b.ResourceGroupIDs,
 		Attributes: b.Attributes, EmailConfirmed: b.EmailConfirmed, Disabled: b.Disabled,
-		InviteTTL: time.Duration(b.InviteTTLSeconds) * time.Second}
+		InviteTTL: seconds(b.InviteTTLSeconds)}
 	if b.Tenant != nil {
 		t := b.Tenant.input(v, "tenant.")
 		in.Tenant = &t
