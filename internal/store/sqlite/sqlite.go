@@ -255,9 +255,23 @@ func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	results, err := provider.Up(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate sqlite: %w", err)
+	// Two processes opening a new database at once both read that a
+	// migration is missing and both run it; the second fails (a table
+	// that exists already) once the first commits, and only that
+	// migration's transaction is undone. Running Up again reads the
+	// versions anew and goes on from where the other process got.
+	var results []*goose.MigrationResult
+	for attempt := 1; ; attempt++ {
+		if results, err = provider.Up(ctx); err == nil {
+			break
+		}
+		if attempt == 5 || ctx.Err() != nil {
+			return nil, fmt.Errorf("migrate sqlite: %w", err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		case <-ctx.Done():
+		}
 	}
 	var done []string
 	for _, r := range results {

@@ -208,3 +208,24 @@ func TestLongReadDoesNotStallWritesBehindAWALReset(t *testing.T) {
 		t.Fatalf("a write waited %v behind a reset held up by a reader", slowest)
 	}
 }
+
+// Processes that open a new database at once all start: each migrates it,
+// or finds it migrated by another.
+func TestConcurrentMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			_, err := sqlite.Migrate(context.Background(), path)
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if applied, err := sqlite.Migrate(context.Background(), path); err != nil || len(applied) != 0 {
+		t.Fatalf("after the concurrent runs: applied %v, %v", applied, err)
+	}
+}
