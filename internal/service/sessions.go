@@ -25,23 +25,22 @@ type LoginInput struct {
 func loginKey(login string) string { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
 func addrKey(addr string) string   { return "ip:" + addr }
 
-// loginAttempt counts an attempt as a failure before its password is
-// checked, and refuses it while its account or address is locked out. The
-// count comes first and takes the throttles' rows, so that attempts made at
-// once, on one node or several, meet one after another: each sees the
-// lockout the one before it set, where a check made before any of them
-// had failed would let them all through. A refused attempt is not counted;
-// a right password takes its count back (loginSucceeded).
+// loginAttempt counts an attempt at an account as a failure before its
+// password is checked, and refuses it while the account or the address
+// (keys[1:]) is locked out. The count comes first and takes the account's
+// throttle row, so that attempts made at once, on one node or several,
+// meet one after another: each sees the lockout the one before it set,
+// where a check made before any of them had failed would let them all
+// through. A refused attempt is not counted; a right password clears the
+// account (loginSucceeded). The address counts failures only, after the
+// verdict (addressFailed): it is shared by everyone behind one proxy, whose
+// logins in flight at once must not lock it out.
 func (s *Service) loginAttempt(ctx context.Context, keys []string) error {
 	now := s.now()
 	return s.inTx(ctx, func(tx store.Tx) error {
-		counts := make([]int, len(keys))
-		for i, key := range keys {
-			n, err := tx.AddLoginFailure(ctx, key, now, now.Add(-s.cfg.LoginWindow))
-			if err != nil {
-				return err
-			}
-			counts[i] = n
+		n, err := tx.AddLoginFailure(ctx, keys[0], now, now.Add(-s.cfg.LoginWindow))
+		if err != nil {
+			return err
 		}
 		throttles, err := tx.LoginThrottles(ctx, keys)
 		if err != nil {
@@ -58,58 +57,64 @@ func (s *Service) loginAttempt(ctx context.Context, keys []string) error {
 			return &core.Error{Code: core.CodeRateLimited, RetryAfter: secs,
 				Message: "too many failed logins; try again in " + (time.Duration(secs) * time.Second).String()}
 		}
-		// Past the free failures, each one locks the key out for a time
-		// that doubles with every further failure.
-		for i, key := range keys {
-			free := s.cfg.LoginFreeFailures
-			if strings.HasPrefix(key, "ip:") {
-				free = s.cfg.LoginFreeFailuresIP
-			}
-			if counts[i] <= free {
-				continue
-			}
-			lock := s.cfg.LoginMaxLockout
-			if shift := counts[i] - free - 1; shift < 20 {
-				lock = min(time.Second<<shift, s.cfg.LoginMaxLockout)
-			}
-			if err := tx.SetLoginBlock(ctx, key, now.Add(lock)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.lockOut(ctx, tx, keys[0], n, now)
 	})
 }
 
-// forgiveAttempt takes back what loginAttempt counted, for an attempt
-// that ended without a verdict.
-func (s *Service) forgiveAttempt(ctx context.Context, keys []string) {
+// lockOut locks key out once it has more failures than its free ones, for
+// a time that doubles with every further failure.
+func (s *Service) lockOut(ctx context.Context, tx store.Tx, key string, failures int, now time.Time) error {
+	free := s.cfg.LoginFreeFailures
+	if strings.HasPrefix(key, "ip:") {
+		free = s.cfg.LoginFreeFailuresIP
+	}
+	if failures <= free {
+		return nil
+	}
+	lock := s.cfg.LoginMaxLockout
+	if shift := failures - free - 1; shift < 20 {
+		lock = min(time.Second<<shift, s.cfg.LoginMaxLockout)
+	}
+	return tx.SetLoginBlock(ctx, key, now.Add(lock))
+}
+
+// addressFailed counts a wrong password against the addresses it came
+// from (the account's count was taken before the check).
+func (s *Service) addressFailed(ctx context.Context, keys []string) {
+	if len(keys) < 2 {
+		return
+	}
+	now := s.now()
 	ctx = context.WithoutCancel(ctx)
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		for _, key := range keys {
-			if err := tx.ForgiveLoginFailure(ctx, key); err != nil {
+		for _, key := range keys[1:] {
+			n, err := tx.AddLoginFailure(ctx, key, now, now.Add(-s.cfg.LoginWindow))
+			if err != nil {
+				return err
+			}
+			if err := s.lockOut(ctx, tx, key, n, now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		s.log.WarnContext(ctx, "recording a failed login failed", "error", err)
+	}
+}
+
+// forgiveAttempt takes back the account's count of an attempt that ended
+// without a verdict.
+func (s *Service) forgiveAttempt(ctx context.Context, keys []string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.ForgiveLoginFailure(ctx, keys[0]) }); err != nil {
 		s.log.WarnContext(ctx, "taking back a login attempt's count failed", "error", err)
 	}
 }
 
-// loginSucceeded takes back what loginAttempt counted for a right
-// password: the account starts afresh, and the address keeps only its
-// failures.
+// loginSucceeded: a right password starts the account afresh.
 func loginSucceeded(ctx context.Context, tx store.Tx, keys []string) error {
-	if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil {
-		return err
-	}
-	for _, key := range keys[1:] {
-		if err := tx.ForgiveLoginFailure(ctx, key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.ClearLoginThrottle(ctx, keys[0])
 }
 
 // Login checks a password and opens a session. An unknown login and a wrong
@@ -166,7 +171,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		ok = false
 	}
 	if err != nil || !ok || u.Status != core.UserActive {
-		return core.Session{}, "", fail // counted already
+		s.addressFailed(ctx, keys) // the account's count was taken already
+		return core.Session{}, "", fail
 	}
 	// A hash imported in another format, or made with older parameters,
 	// is replaced now that the password is known.
