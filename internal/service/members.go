@@ -139,10 +139,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 			return u, core.Errorf(core.CodeNotFound, "user not found")
 		}
 		err = s.inTx(ctx, func(tx store.Tx) error {
-			if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
-				return err
-			}
-			cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+			cur, err := lockedUser(ctx, tx, u.ID)
 			if err != nil {
 				return err
 			}
@@ -175,10 +172,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 		return u, err
 	}
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tx.LockUsers(ctx, []string{u.ID}); err != nil {
-			return err
-		}
-		cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+		cur, err := lockedUser(ctx, tx, u.ID)
 		if err != nil {
 			return err
 		}

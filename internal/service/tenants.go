@@ -273,18 +273,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.
 		if err := tx.UpdateTenant(ctx, t); err != nil {
 			return err
 		}
-		invs, err := tx.ListInvitations(ctx, store.InvitationFilter{TenantIDs: []string{t.ID},
-			States: []core.InvitationStatus{core.InvitationPending}, At: now})
-		if err != nil {
-			return err
-		}
-		for _, inv := range invs {
-			inv.State, inv.RevokedAt = core.InvitationRevoked, &now
-			if err := tx.UpdateInvitation(ctx, inv); err != nil {
-				return err
-			}
-		}
-		return nil
+		return revokePending(ctx, tx, store.InvitationFilter{TenantIDs: []string{t.ID}}, now)
 	})
 	if err != nil {
 		return core.Tenant{}, err

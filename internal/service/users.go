@@ -897,7 +897,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			// A link sent to the old address must not open the account
 			// (and confirm the new one): the user is invited again
 			// (ResendInvitation) at the new one.
-			if err := revokePendingInvitations(ctx, tx, u.ID, now); err != nil {
+			if err := revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID}, now); err != nil {
 				return err
 			}
 		}
@@ -917,10 +917,10 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 	return u, nil
 }
 
-// revokePendingInvitations ends the user's invitations that still wait.
-func revokePendingInvitations(ctx context.Context, tx store.Tx, userID string, now time.Time) error {
-	invs, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: userID,
-		States: []core.InvitationStatus{core.InvitationPending}, At: now})
+// revokePending ends the invitations f selects that still wait.
+func revokePending(ctx context.Context, tx store.Tx, f store.InvitationFilter, now time.Time) error {
+	f.States, f.At = []core.InvitationStatus{core.InvitationPending}, now
+	invs, err := tx.ListInvitations(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -1004,7 +1004,7 @@ func (s *Service) deleteUserWith(ctx context.Context, p *core.Principal, ref cor
 				return err
 			}
 		}
-		if err := revokePendingInvitations(ctx, tx, u.ID, now); err != nil {
+		if err := revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID}, now); err != nil {
 			return err
 		}
 		return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
@@ -1076,13 +1076,19 @@ func retryChanged[T any](op func() (T, error)) (T, error) {
 	}
 }
 
+// lockedUser holds the user for the rest of the transaction and reads it
+// as it is now.
+func lockedUser(ctx context.Context, tx store.Tx, id string) (core.User, error) {
+	if err := tx.LockUsers(ctx, []string{id}); err != nil {
+		return core.User{}, err
+	}
+	return tx.GetUser(ctx, core.UserRef{ID: id})
+}
+
 // userUnchanged holds the user for the rest of the transaction and reports
 // errChangedMeanwhile when it changed since read was read.
 func userUnchanged(ctx context.Context, tx store.Tx, read core.User) error {
-	if err := tx.LockUsers(ctx, []string{read.ID}); err != nil {
-		return err
-	}
-	cur, err := tx.GetUser(ctx, core.UserRef{ID: read.ID})
+	cur, err := lockedUser(ctx, tx, read.ID)
 	if err != nil {
 		return err
 	}
