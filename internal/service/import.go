@@ -108,6 +108,12 @@ type prepared struct {
 	rolesGiven bool
 }
 
+// emailChanged reports whether the line gives the existing user another
+// email.
+func (pr *prepared) emailChanged() bool {
+	return pr.existing != nil && core.NormalizeEmail(pr.existing.Email) != core.NormalizeEmail(pr.user.Email)
+}
+
 // revokesAccess reports whether updating the existing user ends its
 // sessions and reset links, as UpdateUser's same change would.
 func (pr *prepared) revokesAccess() bool {
@@ -735,7 +741,7 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 	var (
 		created, updated []store.NewUser
 		owners           []*prepared
-		revoke           []string
+		revoke, moved    []string
 	)
 	for _, pr := range todo {
 		u := pr.user // a copy: this function may run again after a rollback
@@ -745,6 +751,9 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 			pr.number = u.Number
 			if pr.revokesAccess() {
 				revoke = append(revoke, u.ID)
+			}
+			if pr.emailChanged() {
+				moved = append(moved, u.ID)
 			}
 			continue
 		}
@@ -756,6 +765,13 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 	}
 	if err := tx.RevokeSessionsAndResets(ctx, revoke, s.now()); err != nil {
 		return err
+	}
+	for _, id := range moved {
+		// As UpdateUser: a link sent to the old address must not open
+		// the account.
+		if err := revokePending(ctx, tx, store.InvitationFilter{UserID: id}, s.now()); err != nil {
+			return err
+		}
 	}
 	if err := tx.CreateUsers(ctx, created); err != nil {
 		return err
@@ -796,6 +812,11 @@ func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) 
 	}
 	if pr.hash != "" {
 		if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: pr.hash, UpdatedAt: u.UpdatedAt}); err != nil {
+			return err
+		}
+	}
+	if pr.emailChanged() {
+		if err := revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID}, s.now()); err != nil {
 			return err
 		}
 	}

@@ -104,10 +104,21 @@ func (s *Service) addressFailed(ctx context.Context, keys []string) {
 }
 
 // forgiveAttempt takes back the account's count of an attempt that ended
-// without a verdict.
+// without a verdict, and the lockout that count started, if it did.
 func (s *Service) forgiveAttempt(ctx context.Context, keys []string) {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.ForgiveLoginFailure(ctx, keys[0]) }); err != nil {
+	now := s.now()
+	err := s.inTx(ctx, func(tx store.Tx) error {
+		if err := tx.ForgiveLoginFailure(ctx, keys[0]); err != nil {
+			return err
+		}
+		throttles, err := tx.LoginThrottles(ctx, keys[:1])
+		if err != nil || len(throttles) == 0 || throttles[0].Failures > s.cfg.LoginFreeFailures || throttles[0].BlockedUntil == nil {
+			return err
+		}
+		return tx.SetLoginBlock(ctx, keys[0], now) // over at once
+	})
+	if err != nil {
 		s.log.WarnContext(ctx, "taking back a login attempt's count failed", "error", err)
 	}
 }
@@ -123,8 +134,8 @@ func loginSucceeded(ctx context.Context, tx store.Tx, keys []string) error {
 func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, string, error) {
 	fail := &core.Error{Code: core.CodeUnauthenticated, Message: "the login or the password is wrong"}
 	login := strings.TrimSpace(in.Login)
-	if login == "" || in.Password == "" || len(in.Password) > 1024 {
-		return core.Session{}, "", fail
+	if login == "" || in.Password == "" || len(in.Password) > 1024 || !searchable(login) {
+		return core.Session{}, "", fail // no account has such a login
 	}
 	keys := []string{loginKey(login)}
 	if in.ClientAddr != "" {

@@ -2,12 +2,17 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"roster/internal/core"
+	"roster/internal/password"
 	"roster/internal/service"
 	"roster/internal/store"
+	"roster/internal/store/postgres"
+	"roster/internal/testsupport"
 )
 
 // interruptingStore runs interrupt once, right after the first read of a
@@ -83,5 +88,87 @@ func TestUpdatesDoNotUndoADeletion(t *testing.T) {
 	}
 	if got, _ := svc.GetTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); got.Status != core.TenantDeleted {
 		t.Fatalf("after the race the tenant is %s", got.Status)
+	}
+}
+
+// On PostgreSQL another node's deletion may be written and not yet
+// committed when an update reads the tenant: the update waits for it and
+// then answers as for a deleted tenant, instead of writing the tenant back
+// to active over it.
+func TestTenantUpdateWaitsForADeletionUnderWay(t *testing.T) {
+	ctx := context.Background()
+	url := testsupport.PostgresSchemaURL(t)
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 1}, nil)
+	svc := service.New(st, pool, nil, service.Config{}, nil)
+	t.Cleanup(svc.Drain)
+	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	deleting, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deleting.ExecContext(ctx, `UPDATE tenants SET status = 'deleted' WHERE id = $1`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		email := "ops@acme.example"
+		_, err := svc.UpdateTenant(ctx, core.System, core.TenantRef{ID: tn.ID}, service.UpdateTenantInput{Email: &email})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the update reads, then waits for the row
+	if err := deleting.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("an update of a tenant being deleted: %v, want not found", err)
+	}
+	if got, _ := st.GetTenant(ctx, core.TenantRef{ID: tn.ID}); got.Status != core.TenantDeleted {
+		t.Fatalf("the tenant is %s after the update", got.Status)
+	}
+}
+
+// Edits of one user's profile at once all succeed, the last one winning,
+// as they did before deletions were guarded: only a change of status
+// sends an update round again.
+func TestConcurrentEditsOfOneUser(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "busy@acme.example", TenantID: tn.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 20)
+	for i := range cap(errs) {
+		go func() {
+			name := "Name " + string(rune('A'+i))
+			_, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: res.User.ID}, service.UpdateUserInput{Name: &name})
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent edit: %v", err)
+		}
 	}
 }

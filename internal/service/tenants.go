@@ -236,13 +236,16 @@ func (s *Service) updateTenant(ctx context.Context, p *core.Principal, ref core.
 	}
 	t.UpdatedAt, t.UpdatedBy = s.now(), p.Actor()
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		// The row is written whole: not over a change made since it was
-		// read (a deletion would be undone).
+		// The row is written whole: not over a deletion or a suspension
+		// made since it was read.
+		if err := tx.LockTenant(ctx, t.ID); err != nil {
+			return err
+		}
 		cur, err := tx.GetTenant(ctx, core.TenantRef{ID: t.ID})
 		if err != nil {
 			return err
 		}
-		if !cur.UpdatedAt.Equal(read.UpdatedAt) || cur.Status != read.Status {
+		if cur.Status != read.Status {
 			return errChangedMeanwhile
 		}
 		return tx.UpdateTenant(ctx, t)

@@ -535,6 +535,9 @@ func showTo(p *core.Principal) func(core.User, error) (core.User, error) {
 
 // getUser is GetUser with every membership, for the service's decisions.
 func (s *Service) getUser(ctx context.Context, p *core.Principal, ref core.UserRef) (core.User, error) {
+	if !searchable(ref.Email) || !searchable(ref.Username) {
+		return core.User{}, core.Errorf(core.CodeNotFound, "user not found") // no user has such a name
+	}
 	u, err := s.store.GetUser(ctx, ref)
 	if err != nil {
 		return u, err
@@ -1086,13 +1089,16 @@ func lockedUser(ctx context.Context, tx store.Tx, id string) (core.User, error) 
 }
 
 // userUnchanged holds the user for the rest of the transaction and reports
-// errChangedMeanwhile when it changed since read was read.
+// errChangedMeanwhile when its status changed since read was read (a
+// deletion or a disable the whole row's write would undo). Other fields
+// changed meanwhile are written over, the last write winning, as before:
+// concurrent edits of one user's profile need no retries.
 func userUnchanged(ctx context.Context, tx store.Tx, read core.User) error {
 	cur, err := lockedUser(ctx, tx, read.ID)
 	if err != nil {
 		return err
 	}
-	if !cur.UpdatedAt.Equal(read.UpdatedAt) || cur.Status != read.Status {
+	if cur.Status != read.Status {
 		return errChangedMeanwhile
 	}
 	return nil

@@ -243,6 +243,9 @@ type Writer interface {
 	// database gives that to every write transaction already. Users that
 	// do not exist are skipped.
 	LockUsers(ctx context.Context, ids []string) error
+	// LockTenant holds the tenant against changes from other transactions
+	// until this one ends, as LockUsers holds users.
+	LockTenant(ctx context.Context, id string) error
 	SetProviderRoles(ctx context.Context, userID string, roles []string) error
 	// PutMembership creates the membership or replaces its roles.
 	PutMembership(ctx context.Context, m core.Membership) error

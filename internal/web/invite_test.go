@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster/internal/service"
+	"roster/internal/testsupport"
 	"roster/internal/web"
 )
 
@@ -171,6 +172,13 @@ func TestResendKillsOldLink(t *testing.T) {
 	if b.submit(pathOf(t, e.mailTo(t, email(4), 1, "/invite/")), fieldsOf("name", "Ada", "password", goodPassword)).Status != http.StatusSeeOther {
 		t.Fatal("the link sent to the new email does not work")
 	}
+
+	// So does a new email given by an import's upsert.
+	id = e.invite(t, tenant, email(5))
+	path = pathOf(t, e.mailTo(t, email(5), 1, "/invite/"))
+	e.admin.Do("POST", "/v1/users/import?mode=upsert", `{"id":"`+id+`","email":"`+email(6)+`","tenant_id":"`+tenant+`"}`+"\n",
+		testsupport.ContentType("application/x-ndjson")).Want(t, 200)
+	b.get(path).want(t, 410, "This invitation has been withdrawn")
 
 	// An unknown token has its own page.
 	p = b.get("/invite/not-a-real-token").want(t, 404, "This invitation link is not valid", "Ask the person who invited you")

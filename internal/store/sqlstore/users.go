@@ -585,11 +585,20 @@ func (q *queries) RecordLogin(ctx context.Context, userID string, at time.Time) 
 }
 
 func (q *queries) LockUsers(ctx context.Context, ids []string) error {
+	return q.lockRows(ctx, "users", ids)
+}
+
+func (q *queries) LockTenant(ctx context.Context, id string) error {
+	return q.lockRows(ctx, "tenants", []string{id})
+}
+
+// lockRows takes the row locks of a table's rows, by id.
+func (q *queries) lockRows(ctx context.Context, table string, ids []string) error {
 	if q.d.ForUpdate == "" || len(ids) == 0 {
 		return nil
 	}
 	// In id order, so that two calls locking overlapping sets take their
-	// common users in the same order. A group commit's transaction may
+	// common rows in the same order. A group commit's transaction may
 	// still hold several callers' locks, taken one call after another, and
 	// meet another node's in a cycle: PostgreSQL breaks it (after its
 	// deadlock_timeout) and the group's transactions run again alone.
@@ -597,7 +606,7 @@ func (q *queries) LockUsers(ctx context.Context, ids []string) error {
 	for i, id := range slices.Sorted(slices.Values(ids)) {
 		args[i] = id
 	}
-	rows, err := q.query(ctx, `SELECT id FROM users WHERE id IN (`+placeholders(len(args))+`) ORDER BY id`+q.d.ForUpdate, args...)
+	rows, err := q.query(ctx, `SELECT id FROM `+table+` WHERE id IN (`+placeholders(len(args))+`) ORDER BY id`+q.d.ForUpdate, args...)
 	if err != nil {
 		return err
 	}
