@@ -35,7 +35,10 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Princi
 	if strings.HasPrefix(secret, SessionPrefix) {
 		return s.authenticateSession(ctx, hash)
 	}
-	p, _, err := s.authenticateKey(ctx, hash)
+	p, key, err := s.authenticateKey(ctx, hash)
+	if err == nil {
+		s.recordKeyUse(key, s.now())
+	}
 	return p, err
 }
 
@@ -53,10 +56,12 @@ func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret stri
 	if err != nil || core.NormalizeUsername(owner.Username) != core.NormalizeUsername(username) || username == "" {
 		return nil, errUnauthenticated
 	}
+	s.recordKeyUse(key, s.now()) // a use only once the username matched too
 	return p, nil
 }
 
-// authenticateKey looks up an API key by the hash of its secret.
+// authenticateKey looks up an API key by the hash of its secret; its
+// caller records the use once it accepts the key.
 func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Principal, core.APIKey, error) {
 	gen := s.auth.generation()
 	key, err := s.store.GetAPIKeyByHash(ctx, hash)
@@ -109,7 +114,6 @@ func (s *Service) authenticateKey(ctx context.Context, hash string) (*core.Princ
 	default:
 		p.ProviderRoles = key.Roles
 	}
-	s.recordKeyUse(key, now)
 	s.auth.remember(hash, gen, authEntry{p: *p, expires: key.ExpiresAt})
 	return p, key, nil
 }

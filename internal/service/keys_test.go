@@ -51,3 +51,33 @@ func TestProviderAdminKeyNeedsElevation(t *testing.T) {
 		t.Fatalf("elevated: %v", err)
 	}
 }
+
+// A key presented with another user's name (Everlytic's Basic
+// "username:key") is refused, and that is not a use of the key.
+func TestRefusedUserKeyIsNoUse(t *testing.T) {
+	ctx := context.Background()
+	f := newCacheFixture(t)
+	svc := f.node(t, -1)
+	svc.Drain()
+	keys, err := svc.ListAPIKeys(ctx, f.admin, "")
+	if err != nil || len(keys) != 1 || keys[0].LastUsedAt == nil {
+		t.Fatalf("the operator's key before: %+v, %v", keys, err)
+	}
+	used := *keys[0].LastUsedAt
+	f.clock.Advance(time.Hour)
+	if _, err := svc.AuthenticateUserKey(ctx, "nobody", operatorKey); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("another user's name: %v", err)
+	}
+	svc.Drain()
+	keys, _ = svc.ListAPIKeys(ctx, f.admin, "")
+	if !keys[0].LastUsedAt.Equal(used) {
+		t.Fatalf("a refused login moved the key's last use from %v to %v", used, keys[0].LastUsedAt)
+	}
+	if _, err := svc.AuthenticateUserKey(ctx, "admin", operatorKey); err != nil {
+		t.Fatal(err)
+	}
+	svc.Drain()
+	if keys, _ = svc.ListAPIKeys(ctx, f.admin, ""); !keys[0].LastUsedAt.After(used) {
+		t.Fatalf("an accepted login is not a use: %v", keys[0].LastUsedAt)
+	}
+}

@@ -309,6 +309,13 @@ func (s *Service) GetResourceGroup(ctx context.Context, p *core.Principal, tenan
 	if (tenantID != "" && g.TenantID != tenantID) || !canReadTenant(p, g.TenantID) {
 		return core.ResourceGroup{}, notFound
 	}
+	// A deleted tenant's groups went with it.
+	if t, err := s.store.GetTenant(ctx, core.TenantRef{ID: g.TenantID}); err != nil || t.Status == core.TenantDeleted {
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return core.ResourceGroup{}, err
+		}
+		return core.ResourceGroup{}, notFound
+	}
 	return g, nil
 }
 
@@ -317,6 +324,9 @@ func (s *Service) ListResourceGroups(ctx context.Context, p *core.Principal, ten
 	t, err := s.GetTenant(ctx, p, tenantRef)
 	if err != nil {
 		return nil, err
+	}
+	if t.Status == core.TenantDeleted {
+		return nil, core.Errorf(core.CodeNotFound, "tenant not found")
 	}
 	if !canReadTenant(p, t.ID) {
 		return nil, forbidden("you may not read this tenant's resource groups")
@@ -410,7 +420,8 @@ func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal,
 	if !canManageTenant(p, g.TenantID) {
 		return forbidden("you may not manage this tenant's resource groups")
 	}
-	u, err := s.store.GetUser(ctx, userRef)
+	// A user the caller cannot see answers as one that does not exist.
+	u, err := s.getUser(ctx, p, userRef)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return core.FieldInvalid("user_id", "not_found", "no such user")
@@ -432,7 +443,7 @@ func (s *Service) RemoveResourceGroupMember(ctx context.Context, p *core.Princip
 	if !canManageTenant(p, g.TenantID) {
 		return forbidden("you may not manage this tenant's resource groups")
 	}
-	u, err := s.store.GetUser(ctx, userRef)
+	u, err := s.getUser(ctx, p, userRef)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package gpcn_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"roster/internal/compat/gpcn"
@@ -190,4 +191,40 @@ func TestTeams(t *testing.T) {
 		}
 		wantError(t, e.admin.Do(t, "POST", "/v1/teams/bulk/delete", map[string]any{"ids": make([]string, 51)}), 400, gpcn.CodeValidation)
 	})
+}
+
+// An entity's key cannot tell through a team whether another entity's
+// user exists; a deleted user leaves its team's count; a deleted entity's
+// teams went with it.
+func TestTeamsHideWhatIsNotTheCallers(t *testing.T) {
+	e := start(t, testsupport.Options{})
+	acme, globex := e.tenant(t, "Acme"), e.tenant(t, "Globex")
+	acmeKey := e.serviceKey(t, acme, "tenant-admin")
+	team := str(data(t, e.admin.Do(t, "POST", "/v1/teams", map[string]any{"name": "Ops", "entityId": acme}).Want(t, 201)), "id")
+	outsider := e.invite(t, e.admin, map[string]any{"email": "out@globex.example", "entityId": globex})
+	var answers []string
+	for _, id := range []string{outsider, core.NewID()} {
+		m := wantError(t, acmeKey.Do(t, "POST", "/v1/teams/"+team+"/members", map[string]any{"userId": id}), 400, gpcn.CodeValidation)
+		r := wantError(t, acmeKey.Do(t, "DELETE", "/v1/teams/"+team+"/members/"+id, nil), 404, gpcn.CodeNotFound)
+		answers = append(answers, fmt.Sprint(details(m), str(m, "message"), str(r, "message")))
+	}
+	if answers[0] != answers[1] || !strings.Contains(answers[0], "userId:not_found") {
+		t.Fatalf("another entity's user answers %q, an unknown id %q", answers[0], answers[1])
+	}
+
+	a1 := e.invite(t, e.admin, map[string]any{"email": "a1@acme.example", "entityId": acme})
+	a2 := e.invite(t, e.admin, map[string]any{"email": "a2@acme.example", "entityId": acme})
+	for _, u := range []string{a1, a2} {
+		e.admin.Do(t, "POST", "/v1/teams/"+team+"/members", map[string]any{"userId": u}).Want(t, 201)
+	}
+	e.admin.Do(t, "DELETE", "/v1/users/"+a2, nil).Want(t, 204)
+	if n := data(t, e.admin.Do(t, "GET", "/v1/teams/"+team, nil).Want(t, 200))["memberCount"]; n != 1.0 {
+		t.Fatalf("memberCount %v after one of two members was deleted", n)
+	}
+
+	e.native.T = t
+	e.native.Do("DELETE", "/v1/tenants/"+acme, nil).Want(t, 204)
+	wantError(t, e.admin.Do(t, "GET", "/v1/teams/"+team, nil), 404, gpcn.CodeNotFound)
+	wantError(t, e.admin.Do(t, "PUT", "/v1/teams/"+team, map[string]any{"name": "renamed"}), 404, gpcn.CodeNotFound)
+	wantError(t, e.admin.Do(t, "GET", "/v1/teams?entityId="+acme, nil), 404, gpcn.CodeNotFound)
 }

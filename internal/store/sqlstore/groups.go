@@ -8,8 +8,11 @@ import (
 	"roster/internal/core"
 )
 
+// groupColumns count the members the group's member listing shows: a
+// deleted user keeps its group rows, and is not counted.
 const groupColumns = `g.id, g.tenant_id, g.name, g.description, g.created_at, g.updated_at,
-	(SELECT COUNT(*) FROM resource_group_members gm WHERE gm.group_id = g.id)`
+	(SELECT COUNT(*) FROM resource_group_members gm JOIN users u ON u.id = gm.user_id
+		WHERE gm.group_id = g.id AND u.status <> 'deleted')`
 
 func scanGroup(row interface{ Scan(...any) error }) (core.ResourceGroup, error) {
 	var (
