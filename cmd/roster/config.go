@@ -141,13 +141,14 @@ func settings() []setting {
 		{flag: "public-url", env: "ROSTER_PUBLIC_URL", help: "where people reach roster's pages; links in emails start with it (default: http:// and the listen address)",
 			set: func(c *Config, v string) error {
 				u, err := url.Parse(v)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return fmt.Errorf("must be an http or https URL such as https://id.example.com")
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
+					strings.HasSuffix(v, "?") || strings.HasSuffix(v, "#") {
+					return fmt.Errorf("must be an http or https URL without query or fragment, such as https://id.example.com")
 				}
 				c.PublicURL = strings.TrimRight(v, "/")
 				return nil
 			}},
-		{env: "ROSTER_SMTP_URL", flagless: true, help: "mail server, as smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist) or smtps://user:pass@host:465; without it, emails stay in the outbox (roster mail list, GET /v1/outbox)",
+		{env: "ROSTER_SMTP_URL", flagless: true, help: "mail server, as smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist; any other starttls value is refused) or smtps://user:pass@host:465; without it, emails stay in the outbox (roster mail list, GET /v1/outbox)",
 			set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 		{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "roster <no-reply@localhost>", help: "sender of roster's emails",
 			set: func(c *Config, v string) error { c.MailFrom = v; return nil }},

@@ -164,6 +164,9 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "--auth-cache-ttl: must be a positive duration"},
 		{nil, map[string]string{"ROSTER_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, `ROSTER_TRUSTED_PROXIES: "proxy.example" is neither`},
+		{[]string{"--public-url", "https://id.example.com/?ref=x"}, nil, "--public-url: must be an http or https URL without query or fragment"},
+		{[]string{"--debug-addr", "nonsense"}, nil, "--debug-addr"},
+		{nil, map[string]string{"ROSTER_SMTP_URL": "smtp://mail.example:587?starttls=true"}, "starttls must be required or opportunistic"},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bad.db")}, c.args...)
@@ -332,5 +335,19 @@ func TestServeServesThePages(t *testing.T) {
 	}
 	if code := get(t, "http://"+dialectAddr+"/login", ""); code != 404 {
 		t.Fatalf("GET /login on the dialect's listener: %d", code)
+	}
+}
+
+// A database URL is shown (logs, migrate's answer) without its password,
+// wherever the URL carries it.
+func TestDescribeDBHidesPasswords(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://roster:s3cret@db.example/roster",
+		"postgres://roster@db.example/roster?password=s3cret&sslmode=disable",
+		"postgresql://db.example/roster?sslpassword=s3cret",
+	} {
+		if got := describeDB(dsn); strings.Contains(got, "s3cret") || !strings.Contains(got, "db.example") {
+			t.Errorf("describeDB(%q) = %q", dsn, got)
+		}
 	}
 }

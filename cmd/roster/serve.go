@@ -209,14 +209,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	if cfg.DebugAddr != "" {
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		// Listened on here, so that an address that cannot be had stops
+		// the start as a bad --addr does.
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		dbg := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := dbg.Serve(dln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("debug listener", "error", err)
 			}
 		}()
 		defer dbg.Close()
-		log.Info("profiler listening", "addr", "http://"+cfg.DebugAddr+"/debug/pprof/")
+		log.Info("profiler listening", "addr", "http://"+dln.Addr().String()+"/debug/pprof/")
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -259,6 +265,14 @@ func describeDB(dsn string) string {
 	if err != nil {
 		return "postgres (unparsable URL)"
 	}
+	// pgx also takes the password as a parameter (?password=…).
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
 }
 

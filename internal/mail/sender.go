@@ -56,13 +56,18 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	}
 	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
 	port := 587
-	if u.Scheme == "smtps" {
+	switch starttls := u.Query().Get("starttls"); {
+	case u.Scheme == "smtps":
 		port = 465
 		opts = append(opts, gomail.WithSSL())
-	} else if u.Query().Get("starttls") == "required" {
+	case starttls == "required":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	} else {
+	case starttls == "" || starttls == "opportunistic":
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	default:
+		// A misspelt "required" must not send mail (and its links) in the
+		// clear.
+		return nil, fmt.Errorf("ROSTER_SMTP_URL: starttls must be required or opportunistic, not %q", starttls)
 	}
 	if p := u.Port(); p != "" {
 		if port, err = strconv.Atoi(p); err != nil {
