@@ -86,11 +86,15 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		}
 		progress.show(body.n.Load(), counts, false)
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading results: %w", err)
-	}
+	readErr := sc.Err()
 	progress.show(body.n.Load(), counts, true)
 	lines := counts["created"] + counts["updated"] + counts["skipped"] + counts["error"]
+	if readErr != nil {
+		// The connection broke (the server stopped, a proxy cut it): say
+		// how far it got and what to do, as for an early end.
+		return fmt.Errorf("the server answered %d of the lines sent before the connection broke (%v). "+
+			"Run the import again: users already there are skipped", lines, readErr)
+	}
 	fmt.Fprintf(stderr, "%d lines in %s: %d created, %d updated, %d skipped, %d errors\n", lines,
 		time.Since(start).Round(time.Millisecond), counts["created"], counts["updated"], counts["skipped"], counts["error"])
 	if counts["aborted"] > 0 {

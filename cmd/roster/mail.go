@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -51,6 +52,12 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	case "all":
 	default:
 		return fmt.Errorf("--status must be pending, sent or all")
+	}
+	if !isPostgres(dsn) {
+		// Reading must not make a new, empty database of a mistyped path.
+		if _, err := os.Stat(dsn); err != nil {
+			return fmt.Errorf("no database at %s: %w", dsn, err)
+		}
 	}
 	st, err := openStore(ctx, dsn)
 	if err != nil {

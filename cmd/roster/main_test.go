@@ -223,6 +223,16 @@ func TestSmallCommands(t *testing.T) {
 	if code := run(context.Background(), []string{"serve", "-h"}, env(nil), &out, &errOut); code != 0 {
 		t.Fatalf("serve -h: %d", code)
 	}
+	// Reading the outbox of a mistyped path makes no database there.
+	missing := filepath.Join(t.TempDir(), "typo.db")
+	errOut.Reset()
+	if code := run(context.Background(), []string{"mail", "list", "--db", missing}, env(nil), &out, &errOut); code == 0 ||
+		!strings.Contains(errOut.String(), "no database at") {
+		t.Fatalf("mail list of a missing database: %d %q", code, errOut.String())
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatal("mail list made a database")
+	}
 }
 
 // The README's configuration reference is generated from the same table as

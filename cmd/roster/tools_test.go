@@ -281,6 +281,20 @@ func TestImportNoticesACutOffStream(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "answered 1 of 3 lines") {
 		t.Fatalf("a cut-off answer: exit %d, stderr %q", code, stderr)
 	}
+
+	// A connection that breaks mid-answer (the server stopped) says as much.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		fmt.Fprintf(w, `{"line":1,"status":"created"}`+"\n")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	defer broken.Close()
+	code, _, stderr = runCommand(t, []string{"import", "--url", broken.URL, file}, vars)
+	if code == 0 || !strings.Contains(stderr, "answered 1 of the lines sent before the connection broke") || !strings.Contains(stderr, "Run the import again") {
+		t.Fatalf("a broken connection: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // bench --spawn starts its own server on a database of its own, reports
