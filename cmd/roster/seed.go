@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"time"
@@ -39,8 +40,16 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Checked before anything is written, as serve checks its own.
+	params := password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1}
+	if uint64(*memory) > math.MaxUint32 || uint64(*ptime) > math.MaxUint32 {
+		return errors.New("--password-memory, --password-time: out of range")
+	}
+	if err := password.ValidateParams(params); err != nil {
+		return fmt.Errorf("--password-memory, --password-time: %w", err)
+	}
 	if *out != "" {
-		hash := password.HashArgon2id(*pw, password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1})
+		hash := password.HashArgon2id(*pw, params)
 		return writeSeedFile(*out, *users, *tenantID, hash, stdout)
 	}
 	if *users < 0 || *tenants < 1 {
@@ -80,7 +89,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		tenantIDs = append(tenantIDs, t.ID)
 	}
-	hash := password.HashArgon2id(*pw, password.Params{Memory: uint32(*memory), Time: uint32(*ptime), Threads: 1})
+	hash := password.HashArgon2id(*pw, params)
 	start := time.Now()
 	counts := map[string]int{}
 	const batch = service.MaxImportBatch

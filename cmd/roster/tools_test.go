@@ -87,6 +87,16 @@ func TestSeedFillsADatabase(t *testing.T) {
 	if code := login(t, srv.url, "user7@seed.example", "seed password 1234"); code != 200 {
 		t.Fatalf("a seeded user's login answered %d", code)
 	}
+	// Hash parameters no server takes are refused before anything is
+	// written, with a message rather than a crash.
+	fresh := filepath.Join(t.TempDir(), "never.db")
+	code, _, stderr = runCommand(t, []string{"seed", "--db", fresh, "--users", "1", "--password-memory", "300000"}, nil)
+	if code == 0 || !strings.Contains(stderr, "--password-memory") || strings.Contains(stderr, "panic") {
+		t.Fatalf("seed with too much memory: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Fatal("seed wrote a database before refusing its parameters")
+	}
 }
 
 func TestSeedFileImportsThroughTheCommand(t *testing.T) {
