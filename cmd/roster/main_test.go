@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -359,5 +360,72 @@ func TestDescribeDBHidesPasswords(t *testing.T) {
 		if got := describeDB(dsn); strings.Contains(got, "s3cret") || !strings.Contains(got, "db.example") {
 			t.Errorf("describeDB(%q) = %q", dsn, got)
 		}
+	}
+}
+
+// A client that sends requests and never reads the answers holds no
+// handler past the write timeout: the server gives up and closes the
+// connection.
+func TestServeDropsAClientThatDoesNotRead(t *testing.T) {
+	old := responseTimeout
+	responseTimeout = 300 * time.Millisecond
+	defer func() { responseTimeout = old }()
+	srv := startServe(t, append([]string{"--db", filepath.Join(t.TempDir(), "slow.db")}, cheapHash...), nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(1024)
+	const n = 300
+	go func() {
+		for range n {
+			if _, err := fmt.Fprint(conn, "GET /openapi.json HTTP/1.1\r\nHost: roster\r\n\r\n"); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second) // not reading, while the server writes
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server still held the connection 2 s past its write timeout")
+	}
+	if answers := strings.Count(string(got), "HTTP/1.1 200"); answers >= n {
+		t.Fatalf("all %d answers arrived: the write timeout did not apply", answers)
+	}
+}
+
+// An import streams for longer than the write timeout: its lines keep both
+// deadlines moving.
+func TestServeImportOutlastsTheWriteTimeout(t *testing.T) {
+	old := responseTimeout
+	responseTimeout = 300 * time.Millisecond
+	defer func() { responseTimeout = old }()
+	srv := startServe(t, append([]string{"--db", filepath.Join(t.TempDir(), "slowimport.db")}, cheapHash...),
+		map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey})
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 10 {
+			fmt.Fprintf(pw, `{"email":"slow%d@example.com"}`+"\n", i)
+			time.Sleep(150 * time.Millisecond) // 1.5 s in all, five write timeouts
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest("POST", srv.url+"/v1/users/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+toolsKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 || strings.Count(string(body), `"created"`) != 10 {
+		t.Fatalf("a slow import: %d, %v\n%s", resp.StatusCode, err, body)
 	}
 }

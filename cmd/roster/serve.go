@@ -196,8 +196,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Handler:           l.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       5 * time.Minute, // imports stream large bodies
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			// A client that does not read its answer must not hold a
+			// handler for ever; an import moves both deadlines on as it goes.
+			WriteTimeout: responseTimeout,
+			IdleTimeout:  2 * time.Minute,
+			ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		servers = append(servers, srv)
 		if l.dialect == "" {
@@ -255,6 +258,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	return serveErr
 }
+
+// responseTimeout bounds the writing of an answer (a variable, for tests).
+var responseTimeout = 2 * time.Minute
 
 // describeDB names the database without its password.
 func describeDB(dsn string) string {

@@ -85,6 +85,11 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	enc.SetEscapeHTML(false)
 	extend := func() { _ = rc.SetReadDeadline(time.Now().Add(importIdle)) }
 	extend()
+	// The server's write timeout bounds ordinary answers; an import's
+	// results flow for as long as its lines do, each write given as long
+	// as a line may take to come.
+	writing := func() { _ = rc.SetWriteDeadline(time.Now().Add(importIdle)) }
+	writing()
 	in := bufio.NewReaderSize(&deadlineReader{r: r.Body, extend: extend}, 64<<10)
 	var (
 		items   []service.ImportItem
@@ -106,6 +111,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			out = append(out, o)
 		}
 		sortByLine(out)
+		writing()
 		for _, o := range out {
 			counts[o.Status]++
 			if err := enc.Encode(o); err != nil {
@@ -152,6 +158,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			}
 			if ferr := flush(ctx); ferr != nil {
 				// The status line is gone; the failure ends the stream.
+				writing()
 				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted", Error: problemOf(r, ferr)})
 				a.log.WarnContext(r.Context(), "import aborted", "line", line, "error", ferr)
 				return nil
@@ -163,6 +170,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					reason = fmt.Sprintf("the upload sent nothing for %s", importIdle)
 				}
+				writing()
 				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted",
 					Error: problemOf(r, &core.Error{Code: core.CodeMalformed, Message: reason + "; the lines before were imported"})})
 			}
