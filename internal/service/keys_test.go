@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"roster/internal/core"
-	"roster/internal/password"
 	"roster/internal/service"
 	"roster/internal/store/sqlite"
 )
@@ -21,12 +20,7 @@ func TestProviderAdminKeyNeedsElevation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 1}, nil)
-	svc := service.New(st, pool, core.NewManualClock(time.Now()), service.Config{RequireElevation: true, ElevationTTL: time.Minute}, nil)
-	t.Cleanup(svc.Drain)
-	if _, err := svc.Bootstrap(ctx, operatorKey); err != nil {
-		t.Fatal(err)
-	}
+	svc := serviceOn(t, st, service.Config{RequireElevation: true, ElevationTTL: time.Minute}, core.NewManualClock(time.Now()), operatorKey)
 	admin := mustAuth(t, svc, operatorKey)
 
 	for name, in := range map[string]service.CreateAPIKeyInput{

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"roster/internal/core"
-	"roster/internal/password"
 	"roster/internal/service"
 	"roster/internal/store"
 	"roster/internal/testsupport"
@@ -34,14 +33,7 @@ func TestUndecidedLoginLeavesNoLockout(t *testing.T) {
 	ctx := context.Background()
 	fc := &failingCredentials{}
 	svc, _ := importService(t, service.Config{LoginFreeFailures: 5}, func(s store.Store) store.Store { fc.Store = s; return fc })
-	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Action: service.ActionRegister, Email: "five@acme.example",
-		Password: "correct horse battery staple", TenantID: tn.ID}); err != nil {
-		t.Fatal(err)
-	}
+	acmeUser(t, svc, "five@acme.example", true)
 	login := func(pw string) error {
 		_, _, err := svc.Login(ctx, service.LoginInput{Login: "five@acme.example", Password: pw, ClientAddr: "192.0.2.1"})
 		return err
@@ -64,12 +56,7 @@ func TestUndecidedLoginLeavesNoLockout(t *testing.T) {
 // nobody's: 401 and 404 on PostgreSQL as on SQLite, not an internal error.
 func TestLookupsOfNamesNoColumnHolds(t *testing.T) {
 	ctx := context.Background()
-	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 1}, nil)
-	svc := service.New(testsupport.OpenPostgres(t), pool, nil, service.Config{}, nil)
-	t.Cleanup(svc.Drain)
-	if _, err := svc.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	svc := serviceOn(t, testsupport.OpenPostgres(t), service.Config{}, nil, "")
 	for _, name := range []string{"a\x00b", "a\xffb"} {
 		if _, _, err := svc.Login(ctx, service.LoginInput{Login: name, Password: "whatever it is"}); core.ErrorCode(err) != core.CodeUnauthenticated {
 			t.Errorf("login %q: %v", name, err)

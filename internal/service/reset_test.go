@@ -30,14 +30,7 @@ func TestPasswordResetIsAnsweredBeforeTheLookup(t *testing.T) {
 	ctx := context.Background()
 	gate := &gatedStore{open: make(chan struct{})}
 	svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { gate.Store = s; return gate })
-	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Action: service.ActionRegister, Email: "known@acme.example",
-		Password: "correct horse battery staple", TenantID: tn.ID}); err != nil {
-		t.Fatal(err)
-	}
+	acmeUser(t, svc, "known@acme.example", true)
 
 	for _, email := range []string{"known@acme.example", "unknown@acme.example"} {
 		done := make(chan error, 1)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"roster/internal/core"
-	"roster/internal/password"
 	"roster/internal/service"
 	"roster/internal/store"
 	"roster/internal/store/postgres"
@@ -48,16 +47,8 @@ func TestUpdatesDoNotUndoADeletion(t *testing.T) {
 	ctx := context.Background()
 	is := &interruptingStore{}
 	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
-	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Action: service.ActionRegister, Email: "gone@acme.example",
-		Password: "correct horse battery staple", TenantID: tn.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := res.User.ID
+	tn, gone := acmeUser(t, svc, "gone@acme.example", true)
+	id := gone.ID
 
 	is.interrupt = func() {
 		if _, err := svc.DeleteUser(ctx, core.System, core.UserRef{ID: id}); err != nil {
@@ -103,12 +94,7 @@ func TestTenantUpdateWaitsForADeletionUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 1}, nil)
-	svc := service.New(st, pool, nil, service.Config{}, nil)
-	t.Cleanup(svc.Drain)
-	if _, err := svc.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	svc := serviceOn(t, st, service.Config{}, nil, "")
 	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
 	if err != nil {
 		t.Fatal(err)
@@ -150,19 +136,12 @@ func TestTenantUpdateWaitsForADeletionUnderWay(t *testing.T) {
 func TestConcurrentEditsOfOneUser(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := importService(t, service.Config{}, nil)
-	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "busy@acme.example", TenantID: tn.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, busy := acmeUser(t, svc, "busy@acme.example", false)
 	errs := make(chan error, 20)
 	for i := range cap(errs) {
 		go func() {
 			name := "Name " + string(rune('A'+i))
-			_, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: res.User.ID}, service.UpdateUserInput{Name: &name})
+			_, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: busy.ID}, service.UpdateUserInput{Name: &name})
 			errs <- err
 		}()
 	}
