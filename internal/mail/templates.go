@@ -108,9 +108,18 @@ func EncodeData(d Data) (string, error) {
 
 // RenderMessage renders an outbox message from its kind, language and data.
 func RenderMessage(m core.OutboxMessage) (Rendered, error) {
-	var d Data
-	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
-		return Rendered{}, fmt.Errorf("outbox message %s: %w", m.ID, err)
+	d, err := decodeData(m)
+	if err != nil {
+		return Rendered{}, err
 	}
 	return Render(m.Kind, m.Lang, d)
+}
+
+// decodeData reads an outbox message's data.
+func decodeData(m core.OutboxMessage) (Data, error) {
+	var d Data
+	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
+		return Data{}, fmt.Errorf("outbox message %s: %w", m.ID, err)
+	}
+	return d, nil
 }

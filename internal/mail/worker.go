@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -148,13 +147,17 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 }
 
 func (w *Worker) deliver(ctx context.Context, m core.OutboxMessage) {
-	var d Data
-	r, err := RenderMessage(m)
-	if err != nil {
+	var r Rendered
+	d, err := decodeData(m)
+	if err == nil {
+		r, err = Render(m.Kind, m.Lang, d)
+	}
+	switch {
+	case err != nil:
 		err = permanent(err)
-	} else if _ = json.Unmarshal([]byte(m.Data), &d); !d.ExpiresAt.IsZero() && !w.clock.Now().Before(d.ExpiresAt) {
+	case !d.ExpiresAt.IsZero() && !w.clock.Now().Before(d.ExpiresAt):
 		err = permanent(errors.New("the link expired before the message could be sent"))
-	} else {
+	default:
 		sendCtx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
 		err = w.sender.Send(sendCtx, m, r)
 		cancel()
