@@ -32,7 +32,7 @@ func addrKey(addr string) string   { return "ip:" + addr }
 // meet one after another: each sees the lockout the one before it set,
 // where a check made before any of them had failed would let them all
 // through. A refused attempt is not counted; a right password clears the
-// account (loginSucceeded). The address counts failures only, after the
+// account. The address counts failures only, after the
 // verdict (addressFailed): it is shared by everyone behind one proxy, whose
 // logins in flight at once must not lock it out.
 func (s *Service) loginAttempt(ctx context.Context, keys []string) error {
@@ -123,11 +123,6 @@ func (s *Service) forgiveAttempt(ctx context.Context, keys []string) {
 	}
 }
 
-// loginSucceeded: a right password starts the account afresh.
-func loginSucceeded(ctx context.Context, tx store.Tx, keys []string) error {
-	return tx.ClearLoginThrottle(ctx, keys[0])
-}
-
 // Login checks a password and opens a session. An unknown login and a wrong
 // password get the same error after the same work, so that answers do not
 // tell which accounts exist.
@@ -207,7 +202,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 				return err
 			}
 		}
-		if err := loginSucceeded(ctx, tx, keys); err != nil {
+		if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil { // a right password starts the account afresh
 			return err
 		}
 		return tx.RecordLogin(ctx, u.ID, now)

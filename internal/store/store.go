@@ -317,7 +317,8 @@ type Writer interface {
 	// windowStart no longer count. It returns the failures now counted.
 	AddLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (int, error)
 	// ForgiveLoginFailure takes back one failure counted for key (an
-	// attempt counted before its password was checked, which was right).
+	// attempt counted before its password was checked that ended without
+	// a verdict), never going below none.
 	ForgiveLoginFailure(ctx context.Context, key string) error
 	SetLoginBlock(ctx context.Context, key string, until time.Time) error
 	ClearLoginThrottle(ctx context.Context, key string) error
