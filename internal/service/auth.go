@@ -293,11 +293,18 @@ func canManageUser(p *core.Principal, u core.User) bool {
 		return false
 	}
 	for _, m := range u.Memberships {
-		if !canManageTenant(p, m.TenantID) || core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[m.TenantID]) {
+		if !canManageTenant(p, m.TenantID) || outranks(m, p) {
 			return false
 		}
 	}
 	return true
+}
+
+// outranks reports whether membership m holds a role above p's in its
+// tenant: p may then not change the member there. Provider
+// administrators are outranked by no one.
+func outranks(m core.Membership, p *core.Principal) bool {
+	return !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[m.TenantID])
 }
 
 // canReadUser: provider readers see everyone, users see themselves, and

@@ -111,13 +111,13 @@ type prepared struct {
 // emailChanged reports whether the line gives the existing user another
 // email.
 func (pr *prepared) emailChanged() bool {
-	return pr.existing != nil && core.NormalizeEmail(pr.existing.Email) != core.NormalizeEmail(pr.user.Email)
+	return pr.existing != nil && emailChanged(*pr.existing, pr.user)
 }
 
 // revokesAccess reports whether updating the existing user ends its
 // sessions and reset links, as UpdateUser's same change would.
 func (pr *prepared) revokesAccess() bool {
-	return pr.existing != nil && accessChanged(pr.existing.Email, pr.existing.Status, pr.user, pr.hash != "")
+	return pr.existing != nil && accessChanged(*pr.existing, pr.user, pr.hash != "")
 }
 
 // MayImport refuses, before any line is read, a caller whose every line
@@ -604,7 +604,7 @@ func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	if g&GivenEmailConfirmed == 0 {
 		u.EmailConfirmed = existing.EmailConfirmed
 		// The old address's confirmation says nothing of a new one.
-		if core.NormalizeEmail(u.Email) != core.NormalizeEmail(existing.Email) {
+		if emailChanged(existing, *u) {
 			u.EmailConfirmed = false
 		}
 	}

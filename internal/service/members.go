@@ -36,7 +36,7 @@ func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef
 	if u.Status == core.UserDeleted || !canReadUser(p, u) {
 		return t, core.User{}, core.Errorf(core.CodeNotFound, "user not found")
 	}
-	if m, ok := u.Membership(t.ID); ok && !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[t.ID]) {
+	if m, ok := u.Membership(t.ID); ok && outranks(m, p) {
 		return t, u, forbidden("this member's role is above your own")
 	}
 	return t, u, nil
@@ -178,7 +178,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 		}
 		m, member := cur.Membership(t.ID)
 		// memberTarget's rule again, on the roles as they are now.
-		if member && !isProviderAdmin(p) && core.MaxLevel(m.Roles) > core.MaxLevel(p.TenantRoles[t.ID]) {
+		if member && outranks(m, p) {
 			return forbidden("this member's role is above your own")
 		}
 		roles, err := change(m.Roles)

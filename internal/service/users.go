@@ -785,7 +785,6 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			*dst = strings.TrimSpace(*src)
 		}
 	}
-	oldEmail, oldStatus := u.Email, u.Status
 	set(&u.Email, in.Email)
 	set(&u.Username, in.Username)
 	set(&u.Name, in.Name)
@@ -809,7 +808,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 	if in.Name == nil && (in.FirstName != nil || in.LastName != nil) {
 		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
-	if core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) {
+	if emailChanged(read, u) {
 		u.EmailConfirmed = false
 	}
 	if in.EmailConfirmed != nil {
@@ -875,7 +874,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			u.Status = core.UserActive
 		}
 	}
-	revoke := accessChanged(oldEmail, oldStatus, u, hash != "")
+	revoke := accessChanged(read, u, hash != "")
 	err = s.inTx(ctx, func(tx store.Tx) error {
 		if err := userUnchanged(ctx, tx, read); err != nil {
 			return err
@@ -896,7 +895,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		if err := member.apply(ctx, tx); err != nil {
 			return err
 		}
-		if core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) {
+		if emailChanged(read, u) {
 			// A link sent to the old address must not open the account
 			// (and confirm the new one): the user is invited again
 			// (ResendInvitation) at the new one.
@@ -936,14 +935,18 @@ func revokePending(ctx context.Context, tx store.Tx, f store.InvitationFilter, n
 	return nil
 }
 
-// accessChanged reports whether a change of a user (from oldEmail and
-// oldStatus to u, with a new password or not) must end the user's
-// sessions and unused password reset links: a new password ends what the
-// old one opened, a reset link mailed to the old address must not work
-// for the new one, and a disabled user re-enabled later starts with none.
-func accessChanged(oldEmail string, oldStatus core.UserStatus, u core.User, newPassword bool) bool {
-	return newPassword || core.NormalizeEmail(u.Email) != core.NormalizeEmail(oldEmail) ||
-		(u.Status != oldStatus && u.Status != core.UserActive)
+// emailChanged reports whether a change of a user gives it another email.
+func emailChanged(before, after core.User) bool {
+	return core.NormalizeEmail(before.Email) != core.NormalizeEmail(after.Email)
+}
+
+// accessChanged reports whether a change of a user (from before to after,
+// with a new password or not) must end the user's sessions and unused
+// password reset links: a new password ends what the old one opened, a
+// reset link mailed to the old address must not work for the new one, and
+// a disabled user re-enabled later starts with none.
+func accessChanged(before, after core.User, newPassword bool) bool {
+	return newPassword || emailChanged(before, after) || (after.Status != before.Status && after.Status != core.UserActive)
 }
 
 // DeleteUser deletes a user softly: the row stays with its id and number,
