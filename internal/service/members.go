@@ -76,8 +76,7 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 		return memberChange{}, u, err
 	}
 	if len(providerRoles) > 0 {
-		return memberChange{}, u, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
-			Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + strings.Join(providerRoles, ", ") + " is a provider role"}}}
+		return memberChange{}, u, providerRolesInTenant(providerRoles...)
 	}
 	for i, r := range tenantRoles {
 		role, _ := core.LookupRole(r)
@@ -90,6 +89,12 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
 	}
 	return memberChange{put: &m}, u, nil
+}
+
+// providerRolesInTenant refuses provider roles asked for in a tenant.
+func providerRolesInTenant(names ...string) error {
+	return &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
+		Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + strings.Join(names, ", ") + " is a provider role"}}}
 }
 
 // GrantRole gives the user one more role: a tenant role in the tenant
@@ -128,8 +133,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 
 	if role.Scope == core.ScopeProvider {
 		if tenantRef != (core.TenantRef{}) {
-			return core.User{}, &core.Error{Code: core.CodeRoleInvalid, Message: "provider roles are not held in a tenant",
-				Fields: []core.FieldError{{Field: "roles", Code: "scope", Message: "role " + role.Name + " is a provider role"}}}
+			return core.User{}, providerRolesInTenant(role.Name)
 		}
 		u, err := s.getUser(ctx, p, userRef)
 		if err != nil {
