@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"roster/internal/compat"
@@ -787,4 +788,47 @@ func (e *gcoreEnv) principal(t *testing.T, login, password string) *core.Princip
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Every concurrent invite of one new email but one finds the user another
+// has just made, and gets the answer an invite after it would get, never
+// "cannot be added".
+func TestConcurrentInvitesOfOneNewEmail(t *testing.T) {
+	e := startGcore(t)
+	ctx := context.Background()
+	adminP, err := e.Service.Authenticate(ctx, testsupport.AdminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initech := num(e.admin.Do("POST", "/iam/users", map[string]any{"email": "ivan@initech.example", "password": "Horse-battery-staple-42",
+		"company": "Initech"}).Want(t, 201).Map(t), "client")
+	const n = 12
+	answers := make([]*testsupport.Resp, n)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = e.admin.Do("POST", "/iam/clients/invite_user", map[string]any{"email": "frank@initech.example",
+				"user_role": map[string]any{"id": 2}, "client_id": initech})
+		}()
+	}
+	wg.Wait()
+	frank, err := e.Service.GetUser(ctx, adminP, core.UserRef{Email: "frank@initech.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, already := 0, fmt.Sprintf(`["User %d has already been invited to client %d"]`, frank.Number, initech)
+	for _, r := range answers {
+		switch {
+		case r.Status == 200 && num(r.Map(t), "user_id") == frank.Number:
+			sent++
+		case r.Status == 400 && r.String() == already:
+		default:
+			t.Errorf("concurrent invite: %d %s", r.Status, r.Body)
+		}
+	}
+	if sent != 1 {
+		t.Errorf("%d invites sent, want 1", sent)
+	}
 }

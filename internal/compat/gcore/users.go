@@ -329,37 +329,56 @@ func (d *Dialect) inviteUser(w http.ResponseWriter, r *http.Request, p *core.Pri
 		}
 		return err
 	}
-	if b.Email != "" {
-		existing, err := d.svc.GetUser(r.Context(), p, core.UserRef{Email: b.Email})
-		switch core.ErrorCode(err) {
-		case "":
-			if _, member := existing.Membership(t.ID); member {
-				writeJSON(w, http.StatusBadRequest, []string{fmt.Sprintf("User %d has already been invited to client %d", existing.Number, t.Number)})
-				return nil
-			}
-			u, err := d.svc.PutMember(r.Context(), p, core.TenantRef{ID: t.ID}, core.UserRef{ID: existing.ID}, []string{role})
-			if err != nil {
+	// A concurrent invite of the same new email may create the user between
+	// the look-up and the create: then the create conflicts, and a second
+	// look finds the user, as an invite after it would have.
+	for lookAgain := b.Email != ""; ; lookAgain = false {
+		if b.Email != "" {
+			answered, err := d.inviteExisting(w, r, p, t, b.Email, role)
+			if answered || err != nil {
 				return err
 			}
-			writeJSON(w, http.StatusOK, inviteAnswer{Status: "sent", UserID: u.Number})
-			return nil
-		case core.CodeNotFound:
-		default:
-			return err
 		}
-	}
-	res, err := d.svc.CreateUser(r.Context(), p, service.CreateUserInput{Action: service.ActionInvite, Email: b.Email,
-		Name: b.Name, Lang: b.Lang, TenantID: t.ID, Roles: []string{role}})
-	if err != nil {
+		res, err := d.svc.CreateUser(r.Context(), p, service.CreateUserInput{Action: service.ActionInvite, Email: b.Email,
+			Name: b.Name, Lang: b.Lang, TenantID: t.ID, Roles: []string{role}})
+		if core.ErrorCode(err) == core.CodeConflict && lookAgain {
+			continue
+		}
 		if core.ErrorCode(err) == core.CodeConflict {
 			// The email belongs to a user the caller cannot see.
 			writeJSON(w, http.StatusBadRequest, []string{"This user cannot be added to this client."})
 			return nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, inviteAnswer{Status: "sent", UserID: res.User.Number})
+		return nil
 	}
-	writeJSON(w, http.StatusOK, inviteAnswer{Status: "sent", UserID: res.User.Number})
-	return nil
+}
+
+// inviteExisting answers an invite of a user who already exists and whom
+// the caller can see: already a member, or now given the role in the
+// account. It answers nothing (false) when there is no such user.
+func (d *Dialect) inviteExisting(w http.ResponseWriter, r *http.Request, p *core.Principal, t core.Tenant, email, role string) (bool, error) {
+	existing, err := d.svc.GetUser(r.Context(), p, core.UserRef{Email: email})
+	switch core.ErrorCode(err) {
+	case "":
+	case core.CodeNotFound:
+		return false, nil
+	default:
+		return false, err
+	}
+	if _, member := existing.Membership(t.ID); member {
+		writeJSON(w, http.StatusBadRequest, []string{fmt.Sprintf("User %d has already been invited to client %d", existing.Number, t.Number)})
+		return true, nil
+	}
+	u, err := d.svc.PutMember(r.Context(), p, core.TenantRef{ID: t.ID}, core.UserRef{ID: existing.ID}, []string{role})
+	if err != nil {
+		return false, err
+	}
+	writeJSON(w, http.StatusOK, inviteAnswer{Status: "sent", UserID: u.Number})
+	return true, nil
 }
 
 type inviteAnswer struct {
