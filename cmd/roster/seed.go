@@ -26,6 +26,10 @@ import (
 // them, all with one password. It writes through the service's import, so
 // the rows are exactly what roster makes; running it again adds only the
 // users that are missing.
+// seedTenantPage is how many seed tenants one look-up reads (a test makes
+// it small to page through few).
+var seedTenantPage = service.MaxPageSize
+
 func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("roster seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -75,13 +79,19 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	// The tenants: reuse those named "Seed Tenant …", make the rest.
 	var tenantIDs []string
-	page, err := svc.ListTenants(ctx, core.System, service.TenantQuery{Prefix: "Seed Tenant ", Limit: service.MaxPageSize})
-	if err != nil {
-		return err
+	for cursor := ""; len(tenantIDs) < *tenants; {
+		page, err := svc.ListTenants(ctx, core.System, service.TenantQuery{Prefix: "Seed Tenant ", Cursor: cursor, Limit: seedTenantPage})
+		if err != nil {
+			return err
+		}
+		for _, t := range page.Tenants {
+			tenantIDs = append(tenantIDs, t.ID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
 	}
-	for _, t := range page.Tenants {
-		tenantIDs = append(tenantIDs, t.ID)
-	}
+	tenantIDs = tenantIDs[:min(len(tenantIDs), *tenants)]
 	for i := len(tenantIDs); i < *tenants; i++ {
 		t, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: fmt.Sprintf("Seed Tenant %d", i+1)})
 		if err != nil {

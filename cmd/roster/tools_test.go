@@ -49,9 +49,10 @@ func login(t *testing.T, base, email, password string) int {
 	return res.StatusCode
 }
 
-func countUsers(t *testing.T, base, key, query string) int {
+// countItems counts the items of the first page (up to 100) of a listing.
+func countItems(t *testing.T, base, key, path, query string) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/v1/users?limit=100&"+query, nil)
+	req, _ := http.NewRequest("GET", base+path+"?limit=100&"+query, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -60,7 +61,7 @@ func countUsers(t *testing.T, base, key, query string) int {
 	defer res.Body.Close()
 	var page struct{ Items []json.RawMessage }
 	if err := json.NewDecoder(res.Body).Decode(&page); err != nil || res.StatusCode != 200 {
-		t.Fatalf("list users: %d %v", res.StatusCode, err)
+		t.Fatalf("list %s: %d %v", path, res.StatusCode, err)
 	}
 	return len(page.Items)
 }
@@ -80,9 +81,18 @@ func TestSeedFillsADatabase(t *testing.T) {
 		keyRE.MatchString(stderr) {
 		t.Fatalf("second seed exited %d: %s %s", code, stdout, stderr)
 	}
+	// Its tenants are found again however many pages they take.
+	defer func(n int) { seedTenantPage = n }(seedTenantPage)
+	seedTenantPage = 2
+	if code, stdout, stderr := runCommand(t, args, nil); code != 0 || !strings.Contains(stdout, "0 users created, 40 already there") {
+		t.Fatalf("third seed exited %d: %s %s", code, stdout, stderr)
+	}
 	srv := startServe(t, append([]string{"--db", db}, cheapHash...), nil)
-	if n := countUsers(t, srv.url, key, "q=user"); n != 40 {
+	if n := countItems(t, srv.url, key, "/v1/users", "q=user"); n != 40 {
 		t.Fatalf("%d seeded users found, want 40", n)
+	}
+	if n := countItems(t, srv.url, key, "/v1/tenants", "q=Seed+Tenant"); n != 3 {
+		t.Fatalf("%d seed tenants found, want 3", n)
 	}
 	if code := login(t, srv.url, "user7@seed.example", "seed password 1234"); code != 200 {
 		t.Fatalf("a seeded user's login answered %d", code)
