@@ -317,6 +317,10 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if string(first.Body) != string(again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("replay differs:\n%s\n%s", first.Body, again.Body)
 		}
+		// Where the user is, as the first answer said.
+		if loc := first.Header.Get("Location"); loc == "" || again.Header.Get("Location") != loc {
+			t.Fatalf("replayed Location %q, first %q", again.Header.Get("Location"), loc)
+		}
 		var l struct{ Items []map[string]any }
 		admin.Do("GET", "/v1/users?q=idem@", nil).Want(t, 200).JSON(t, &l)
 		if len(l.Items) != 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,9 @@ func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, 
 		if answer.ContentType != "" {
 			w.Header().Set("Content-Type", answer.ContentType)
 		}
+		for name, values := range answer.Header {
+			w.Header()[name] = values
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(answer.Status)
 		_, _ = w.Write(answer.Body)
@@ -63,10 +67,26 @@ func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, 
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	if err := svc.FinishIdempotent(ctx, p, key, service.StoredAnswer{Status: rec.status,
-		ContentType: rec.Header().Get("Content-Type"), Body: rec.body.Bytes(), Withheld: holdsSecret(rec.Header())}); err == nil {
+	if err := svc.FinishIdempotent(ctx, p, key, service.StoredAnswer{Status: rec.status, ContentType: rec.Header().Get("Content-Type"),
+		Body: rec.body.Bytes(), Header: replayedHeaders(rec.Header()), Withheld: holdsSecret(rec.Header())}); err == nil {
 		completed = true
 	}
+}
+
+// replayedHeaders picks the headers of an answer that its replay repeats:
+// where the made thing is, and what the answer varied on. The others are
+// of the moment (Date) or set again by the replay (Content-Type).
+func replayedHeaders(h http.Header) map[string][]string {
+	var kept map[string][]string
+	for _, name := range []string{"Location", "Vary"} {
+		if values := h.Values(name); len(values) > 0 {
+			if kept == nil {
+				kept = map[string][]string{}
+			}
+			kept[name] = slices.Clone(values)
+		}
+	}
+	return kept
 }
 
 // holdsSecret reports whether an answer carries a secret: every surface

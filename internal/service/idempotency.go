@@ -15,6 +15,9 @@ type StoredAnswer struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Header holds the headers a replay repeats: the Location of what was
+	// made, and Vary.
+	Header map[string][]string
 	// Withheld is set for an answer that held a secret (a new API key, a
 	// token): it is recorded as given, without its body, and a retry is
 	// told so instead of being sent the secret again.
@@ -73,7 +76,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, p *core.Principal, key, r
 			return &core.Error{Code: core.CodeIdempotencyWithheld, Message: fmt.Sprintf("the first request with this Idempotency-Key "+
 				"was answered with status %d; that answer held a secret, which is shown only once and was not kept", rec.Status)}
 		case rec.Done:
-			answer = &StoredAnswer{Status: rec.Status, ContentType: rec.ContentType, Body: rec.Body}
+			answer = &StoredAnswer{Status: rec.Status, ContentType: rec.ContentType, Body: rec.Body, Header: rec.Header}
 			return nil
 		case now.Sub(rec.CreatedAt) < s.cfg.IdempotencyPendingTimeout:
 			return &core.Error{Code: core.CodeIdempotencyPending, RetryAfter: 1,
@@ -100,7 +103,7 @@ func (s *Service) FinishIdempotent(ctx context.Context, p *core.Principal, key s
 	rec := store.IdempotencyRecord{Scope: idempotencyScope(p), Key: key, Status: a.Status, Withheld: a.Withheld,
 		ExpiresAt: s.now().Add(s.cfg.IdempotencyTTL)}
 	if !a.Withheld {
-		rec.ContentType, rec.Body = a.ContentType, a.Body
+		rec.ContentType, rec.Body, rec.Header = a.ContentType, a.Body, a.Header
 	}
 	return s.inTx(ctx, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, rec) })
 }

@@ -139,6 +139,8 @@ type IdempotencyRecord struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Header holds the answer's headers a replay repeats (Location, Vary).
+	Header map[string][]string
 	// Withheld marks an answer that held a secret: it was given once and
 	// not kept, so Body is empty.
 	Withheld  bool

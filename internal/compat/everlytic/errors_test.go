@@ -217,6 +217,11 @@ func TestErrors(t *testing.T) {
 		if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Body) != string(first.Body) {
 			t.Fatalf("replay: %s / %s", first.Body, again.Body)
 		}
+		for _, name := range []string{"Location", "Vary"} {
+			if first.Header.Get(name) == "" || again.Header.Get(name) != first.Header.Get(name) {
+				t.Errorf("replayed %s %q, first %q", name, again.Header.Get(name), first.Header.Get(name))
+			}
+		}
 		body["name"] = "Other"
 		wantError(t, e.admin.Do("POST", "/api/2.0/users", body, key), 422)
 	})

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -141,12 +143,21 @@ func (q *queries) GetIdempotency(ctx context.Context, scope, key string) (store.
 	var (
 		r                store.IdempotencyRecord
 		created, expires dbTime
+		header           string
 	)
-	err := q.queryRow(ctx, `SELECT scope, idem_key, request_hash, done, status, content_type, body, withheld, created_at,
+	err := q.queryRow(ctx, `SELECT scope, idem_key, request_hash, done, status, content_type, body, headers, withheld, created_at,
 		expires_at FROM idempotency_keys WHERE scope = ? AND idem_key = ?`, scope, key).
-		Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.ContentType, &r.Body, &r.Withheld, &created, &expires)
+		Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &r.Status, &r.ContentType, &r.Body, &header, &r.Withheld, &created, &expires)
+	if err != nil {
+		return r, q.wrap(err, "idempotency record")
+	}
 	r.CreatedAt, r.ExpiresAt = created.t, expires.t
-	return r, q.wrap(err, "idempotency record")
+	if header != "" {
+		if err := json.Unmarshal([]byte(header), &r.Header); err != nil {
+			return r, fmt.Errorf("idempotency record %s: headers: %w", key, err)
+		}
+	}
+	return r, nil
 }
 
 func (q *queries) CreateIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
@@ -157,8 +168,16 @@ func (q *queries) CreateIdempotency(ctx context.Context, r store.IdempotencyReco
 }
 
 func (q *queries) CompleteIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
-	res, err := q.exec(ctx, `UPDATE idempotency_keys SET done = ?, status = ?, content_type = ?, body = ?, withheld = ?,
-		expires_at = ? WHERE scope = ? AND idem_key = ?`, true, r.Status, r.ContentType, r.Body, r.Withheld, q.t(r.ExpiresAt),
+	header := ""
+	if len(r.Header) > 0 {
+		data, err := json.Marshal(r.Header)
+		if err != nil {
+			return err
+		}
+		header = string(data)
+	}
+	res, err := q.exec(ctx, `UPDATE idempotency_keys SET done = ?, status = ?, content_type = ?, body = ?, headers = ?, withheld = ?,
+		expires_at = ? WHERE scope = ? AND idem_key = ?`, true, r.Status, r.ContentType, r.Body, header, r.Withheld, q.t(r.ExpiresAt),
 		r.Scope, r.Key)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -1089,13 +1090,15 @@ func testIdempotency(t *testing.T, s store.Store) {
 	tx(t, s, func(tx store.Tx) error { return tx.CreateIdempotency(ctx, other) })
 
 	got, err := s.GetIdempotency(ctx, "key:1", "abc")
-	if err != nil || got.Done || got.RequestHash != "h1" {
+	if err != nil || got.Done || got.RequestHash != "h1" || got.Header != nil {
 		t.Fatalf("pending record = %+v, %v", got, err)
 	}
 	r.Status, r.ContentType, r.Body = 201, "application/json", []byte(`{"id":"x"}`)
+	r.Header = map[string][]string{"Location": {"/v1/users/x"}, "Vary": {"Accept", "Origin"}}
 	tx(t, s, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, r) })
 	got, _ = s.GetIdempotency(ctx, "key:1", "abc")
-	if !got.Done || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id":"x"}` || got.Withheld {
+	if !got.Done || got.Status != 201 || got.ContentType != "application/json" || string(got.Body) != `{"id":"x"}` || got.Withheld ||
+		!reflect.DeepEqual(got.Header, r.Header) {
 		t.Fatalf("completed record = %+v", got)
 	}
 	// An answer withheld is recorded without its body.
