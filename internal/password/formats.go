@@ -284,6 +284,16 @@ func NeedsRehash(encoded string, p Params) bool {
 		uint32(len(h.key)) != p.KeyLen
 }
 
+// SafeToRehash reports whether password, having verified against encoded,
+// is surely the password the hash was made from, so that a hash of it may
+// replace encoded. bcrypt reads only a password's first 72 bytes: one of
+// 72 or more that verified may differ from the real one after them, and a
+// hash of what was typed would lock the owner's real password out.
+func SafeToRehash(encoded, password string) bool {
+	f, err := Identify(encoded)
+	return err == nil && !(f == FormatBcrypt && len(password) >= 72)
+}
+
 // HashArgon2id hashes password with a fresh random salt into a PHC string:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt b64 raw std>$<hash b64 raw std>
 //

@@ -326,7 +326,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if err := tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now); err != nil {
 			return err
 		}
-		return tx.ClearLoginThrottle(ctx, loginKey(u.Email))
+		return tx.ClearLoginThrottle(ctx, accountKey(u.ID))
 	})
 	if err != nil {
 		return core.User{}, err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"roster/internal/core"
 	"roster/internal/password"
 	"roster/internal/service"
@@ -20,6 +22,12 @@ import (
 // whose store wrap (when not nil) may replace; st is the database itself.
 func importService(t *testing.T, cfg service.Config, wrap func(store.Store) store.Store) (svc *service.Service, st store.Store) {
 	t.Helper()
+	return serviceWith(t, cfg, wrap, nil)
+}
+
+// serviceWith is importService whose password pool reports into reg.
+func serviceWith(t *testing.T, cfg service.Config, wrap func(store.Store) store.Store, reg prometheus.Registerer) (svc *service.Service, st store.Store) {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "import.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +38,7 @@ func importService(t *testing.T, cfg service.Config, wrap func(store.Store) stor
 	if wrap != nil {
 		seen = wrap(st)
 	}
-	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, nil)
+	pool := password.NewPool(password.PoolConfig{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, Size: 2}, reg)
 	svc = service.New(seen, pool, nil, cfg, nil)
 	t.Cleanup(svc.Drain)
 	if _, err := svc.Bootstrap(context.Background(), ""); err != nil {

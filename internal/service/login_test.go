@@ -3,10 +3,15 @@ package service_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"roster/internal/core"
+	"roster/internal/password"
 	"roster/internal/service"
 	"roster/internal/store"
 	"roster/internal/testsupport"
@@ -63,6 +68,130 @@ func TestLookupsOfNamesNoColumnHolds(t *testing.T) {
 		}
 		if _, err := svc.GetUser(ctx, core.System, core.UserRef{Username: name}); core.ErrorCode(err) != core.CodeNotFound {
 			t.Errorf("user %q: %v", name, err)
+		}
+	}
+}
+
+// credentialHook runs hook, once armed, right after a credential is read
+// outside a transaction: a request that changes the password while a
+// login checks the old one.
+type credentialHook struct {
+	store.Store
+	armed atomic.Bool
+	hook  func()
+}
+
+func (c *credentialHook) GetCredential(ctx context.Context, userID string) (core.Credential, error) {
+	cred, err := c.Store.GetCredential(ctx, userID)
+	if c.armed.CompareAndSwap(true, false) {
+		c.hook()
+	}
+	return cred, err
+}
+
+// staleCredential gives a user a hash the pool would replace at the next
+// login, as an import or older parameters leave.
+func staleCredential(t *testing.T, st store.Store, userID, hash string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.InTx(ctx, func(tx store.Tx) error {
+		return tx.PutCredential(ctx, core.Credential{UserID: userID, Hash: hash, UpdatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A new password set while a login checks the old one wins: the old one
+// opens no session, and the login's rehash does not bring it back.
+func TestLoginLosesToAPasswordChangedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	ch := &credentialHook{}
+	svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { ch.Store = s; return ch })
+	_, u := acmeUser(t, svc, "race@acme.example", true)
+	const old, changed = "correct horse battery staple", "a brand new passphrase 2"
+	staleCredential(t, st, u.ID, password.HashArgon2id(old, password.Params{Memory: 32, Time: 1, Threads: 1}))
+	ch.hook = func() {
+		pw := changed
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Password: &pw}); err != nil {
+			t.Error(err)
+		}
+	}
+	login := func(pw string) error {
+		_, _, err := svc.Login(ctx, service.LoginInput{Login: "race@acme.example", Password: pw})
+		return err
+	}
+	ch.armed.Store(true)
+	if err := login(old); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("the old password, checked as it was changed: %v", err)
+	}
+	if err := login(changed); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+	if err := login(old); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("the old password afterwards: %v", err)
+	}
+}
+
+// A failed login at an account whose hash is stale (imported, or made with
+// older parameters, cheaper or dearer than a current one) costs a current
+// hash too, as an unknown login does, so that its time does not tell that
+// the account exists. A right password costs the rehash.
+func TestFailedLoginAtAStaleHashCostsACurrentOne(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	svc, st := serviceWith(t, service.Config{}, nil, reg)
+	_, u := acmeUser(t, svc, "stale@acme.example", true)
+	const right = "correct horse battery staple"
+	bcryptHash, err := password.EncodeCheap(password.FormatBcrypt, right)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleCredential(t, st, u.ID, bcryptHash)
+	hashes := func() uint64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "roster_password_hash_seconds" {
+				return f.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	for _, c := range []struct {
+		login, password string
+		want            uint64
+	}{
+		{"nobody@acme.example", "wrong horse battery staple", 1},
+		{"stale@acme.example", "wrong horse battery staple", 2},
+		{"stale@acme.example", right, 2}, // the check and the rehash
+		{"stale@acme.example", "wrong horse battery staple", 1},
+	} {
+		before := hashes()
+		_, _, err := svc.Login(ctx, service.LoginInput{Login: c.login, Password: c.password})
+		if got := hashes() - before; got != c.want || (err == nil) != (c.password == right) {
+			t.Errorf("login %s with %q: %d hashes (want %d), %v", c.login, c.password, got, c.want, err)
+		}
+	}
+}
+
+// bcrypt reads a password's first 72 bytes, so a longer one that differs
+// after them verifies too; such a login must not replace the hash with one
+// of what it typed, which would lock the owner's real password out.
+func TestBcryptLoginKeepsTheRealPassword(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	_, u := acmeUser(t, svc, "long@acme.example", true)
+	real := strings.Repeat("correct horse battery staple ", 3) // 87 bytes
+	hash, err := password.EncodeCheap(password.FormatBcrypt, real[:72])
+	if err != nil {
+		t.Fatal(err)
+	}
+	staleCredential(t, st, u.ID, hash)
+	for _, pw := range []string{real[:72] + " typo", real, real[:72]} {
+		if _, _, err := svc.Login(ctx, service.LoginInput{Login: "long@acme.example", Password: pw}); err != nil {
+			t.Fatalf("login with %d bytes: %v", len(pw), err)
 		}
 	}
 }

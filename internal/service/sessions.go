@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -19,11 +20,14 @@ type LoginInput struct {
 	ClientAddr string
 }
 
-// loginKey and addrKey name the throttles of an account and an address.
-// An account is keyed by what was typed, so that unknown accounts are
-// throttled exactly like known ones and the answer tells nothing.
-func loginKey(login string) string { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
-func addrKey(addr string) string   { return "ip:" + addr }
+// accountKey, loginKey and addrKey name the throttles of an account, of a
+// login that names no account, and of an address. An account has one
+// throttle whichever of its email or username is typed; an unknown login
+// is throttled by what was typed, in the same way, so that the answers
+// tell nothing.
+func accountKey(userID string) string { return "user:" + userID }
+func loginKey(login string) string    { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
+func addrKey(addr string) string      { return "ip:" + addr }
 
 // loginAttempt counts an attempt at an account as a failure before its
 // password is checked, and refuses it while the account or the address
@@ -132,7 +136,26 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	if login == "" || in.Password == "" || len(in.Password) > 1024 || !searchable(login) {
 		return core.Session{}, "", fail // no account has such a login
 	}
+	ref := core.UserRef{Username: login}
+	if strings.Contains(login, "@") {
+		ref = core.UserRef{Email: login}
+	}
+	u, err := s.store.GetUser(ctx, ref)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return core.Session{}, "", err
+	}
+	if err != nil && ref.Email != "" {
+		// An email-shaped username.
+		u, err = s.store.GetUser(ctx, core.UserRef{Username: login})
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return core.Session{}, "", err
+		}
+	}
+	found := err == nil
 	keys := []string{loginKey(login)}
+	if found {
+		keys[0] = accountKey(u.ID)
+	}
 	if in.ClientAddr != "" {
 		keys = append(keys, addrKey(in.ClientAddr))
 	}
@@ -145,23 +168,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		s.forgiveAttempt(ctx, keys)
 		return core.Session{}, "", err
 	}
-	ref := core.UserRef{Username: login}
-	if strings.Contains(login, "@") {
-		ref = core.UserRef{Email: login}
-	}
-	u, err := s.store.GetUser(ctx, ref)
-	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-		return undecided(err)
-	}
-	if err != nil && ref.Email != "" {
-		// An email-shaped username.
-		u, err = s.store.GetUser(ctx, core.UserRef{Username: login})
-		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-			return undecided(err)
-		}
+	failed := func() (core.Session, string, error) {
+		s.addressFailed(ctx, keys) // the account's count was taken already
+		return core.Session{}, "", fail
 	}
 	hash := s.dummyHash()
-	if err == nil {
+	if found {
 		if c, cerr := s.store.GetCredential(ctx, u.ID); cerr == nil {
 			hash = c.Hash
 		} else if core.ErrorCode(cerr) != core.CodeNotFound {
@@ -176,14 +188,21 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		s.log.WarnContext(ctx, "stored password hash cannot be verified", "user_id", u.ID, "error", verr)
 		ok = false
 	}
-	if err != nil || !ok || u.Status != core.UserActive {
-		s.addressFailed(ctx, keys) // the account's count was taken already
-		return core.Session{}, "", fail
-	}
 	// A hash imported in another format, or made with older parameters,
-	// is replaced now that the password is known.
+	// costs more or less than a current one.
+	stale := s.pool.NeedsRehash(hash)
+	if !found || !ok || u.Status != core.UserActive {
+		if stale {
+			// A failure pays for a current hash too, as an unknown
+			// login does, so that its time does not tell that the
+			// account exists (a right password pays for the rehash).
+			_, _ = s.pool.Verify(ctx, s.dummyHash(), in.Password)
+		}
+		return failed()
+	}
+	// The stale hash is replaced now that the password is known.
 	var rehash string
-	if s.pool.NeedsRehash(hash) {
+	if stale && password.SafeToRehash(hash, in.Password) {
 		if rehash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
 			s.log.WarnContext(ctx, "rehash on login failed", "user_id", u.ID, "error", err)
 			rehash = ""
@@ -194,6 +213,21 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The password was checked outside the transaction, against the
+		// hash of that moment: if a new password or a disable came
+		// meanwhile, the old password opens nothing (and its rehash must
+		// not bring it back).
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		c, err := tx.GetCredential(ctx, u.ID)
+		if core.ErrorCode(err) == core.CodeNotFound || (err == nil && c.Hash != hash) || cur.Status != core.UserActive {
+			return errChangedMeanwhile
+		}
+		if err != nil {
+			return err
+		}
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
@@ -207,6 +241,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		}
 		return tx.RecordLogin(ctx, u.ID, now)
 	})
+	if errors.Is(err, errChangedMeanwhile) {
+		return failed()
+	}
 	if err != nil {
 		return undecided(err)
 	}

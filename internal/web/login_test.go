@@ -159,6 +159,30 @@ func TestLoginThrottling(t *testing.T) {
 	b.submit("/login", fieldsOf("login", email(9), "password", goodPassword)).want(t, 429, "Wait a second")
 }
 
+// An account has one lockout, whether its email or its username is typed,
+// and a password reset ends it.
+func TestLockoutIsTheAccounts(t *testing.T) {
+	e := start(t, service.Config{LoginFreeFailures: 3, LoginMaxLockout: 10 * time.Minute})
+	tenant, _ := e.tenant(t, "Initech")
+	id := e.register(t, tenant, email(1), goodPassword)
+	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"username": "person1"}).Want(t, 200)
+	b := newBrowserless(t, e.URL)
+	for i := 0; i < 2; i++ {
+		b.submit("/login", fieldsOf("login", email(1), "password", "Wrong-Password-"+strconv.Itoa(i))).want(t, 401)
+	}
+	for i := 2; i < 4; i++ {
+		b.submit("/login", fieldsOf("login", "PERSON1", "password", "Wrong-Password-"+strconv.Itoa(i))).want(t, 401)
+	}
+	b.submit("/login", fieldsOf("login", "person1", "password", goodPassword)).want(t, 429)
+	e.apiLogin(t, email(1), goodPassword).Want(t, 429)
+
+	b.submit("/forgot-password", fieldsOf("email", email(1))).want(t, 200)
+	path := pathOf(t, e.mailTo(t, email(1), 1, "/reset/"))
+	const newPassword = "Brand-New-Passphrase-2"
+	b.post(path, b.get(path).csrf(t), fieldsOf("password", newPassword)).want(t, 200, "Your password has been changed")
+	e.apiLogin(t, "person1", newPassword).Want(t, 200)
+}
+
 // Attempts made at once meet the throttle one after another: of forty
 // wrong passwords sent together to one account, only its five free ones
 // and the one that starts its lockout are checked, and the right password
