@@ -140,12 +140,19 @@ const (
 	scryptMaxLogN   = 20
 	scryptMaxMemory = 1 << 28 // bytes, 128*r*N
 	scryptMaxWork   = 1 << 22 // N*r*p
+	// Besides its 128·r·N table, scrypt allocates 128·r·p for its blocks
+	// and 256·r of scratch: small for any real hash (3 KiB at r=8, p=1).
+	scryptMaxBlocks = 1 << 24 // bytes, 128*r*p + 256*r
 
 	bcryptMaxCost = 15
 
-	pbkdf2MaxIter = 3_000_000
+	pbkdf2MaxIter = 3_000_000 // times the blocks of the key: l / the digest's size, rounded up
 
 	shaCryptMaxRounds = 5_000_000
+	// Each round hashes the password two or three times, so its length
+	// counts too: rounds × (length + 64) stays within what the largest
+	// rounds cost with a 64-byte password.
+	shaCryptMaxWork = shaCryptMaxRounds * 128
 )
 
 func hashMalformed(format string, args ...any) error {
@@ -193,8 +200,8 @@ func Identify(encoded string) (Format, error) {
 }
 
 // HashMemory is the memory, in bytes, that verifying encoded allocates:
-// argon2's m and scrypt's 128·r·N; 0 for the other formats, whose state is
-// a few hundred bytes, and for a string that does not parse.
+// argon2's m and scrypt's 128·r·(N+p) + 256·r; 0 for the other formats,
+// whose state is a few hundred bytes, and for a string that does not parse.
 func HashMemory(encoded string) uint64 {
 	h, err := parseEncodedHash(encoded)
 	if err != nil {
@@ -204,9 +211,16 @@ func HashMemory(encoded string) uint64 {
 	case FormatArgon2id, FormatArgon2i:
 		return uint64(h.memory) << 10
 	case FormatScrypt:
-		return 128 * uint64(h.r) << h.logN
+		return scryptMemory(h.logN, uint64(h.r), uint64(h.p))
 	}
 	return 0
+}
+
+// scryptMemory is what scrypt.Key allocates: its table (128·r·N), its
+// blocks (128·r·p) and its scratch (256·r). The parser bounds r and p
+// first, so that this cannot overflow.
+func scryptMemory(logN uint, r, p uint64) uint64 {
+	return 128*r<<logN + 128*r*p + 256*r
 }
 
 // Verify checks password against encoded in any supported format, in constant
@@ -258,7 +272,7 @@ func (hs *Hasher) Verify(encoded, password string) (bool, error) {
 			return false, fmt.Errorf("password: bcrypt: %w", err)
 		}
 	case FormatSHA256Crypt, FormatSHA512Crypt:
-		if len(pw) > shaCryptPasswordMax {
+		if len(pw) > shaCryptPasswordMax || h.rounds*(len(pw)+64) > shaCryptMaxWork {
 			return false, errShaCryptPasswordTooLong
 		}
 		c := shaCrypt(h.format, pw, h.salt, h.rounds)
@@ -516,6 +530,8 @@ func parseScrypt(s string) (*parsedHash, error) {
 		return nil, hashUnsafe("scrypt: 128*r*N exceeds %d bytes", scryptMaxMemory)
 	case p > scryptMaxWork || r*p<<ln > scryptMaxWork:
 		return nil, hashUnsafe("scrypt: N*r*p exceeds %d", scryptMaxWork)
+	case 128*r*p+256*r > scryptMaxBlocks:
+		return nil, hashUnsafe("scrypt: 128*r*p + 256*r exceeds %d bytes", scryptMaxBlocks)
 	}
 	if err := checkSaltKey("scrypt", len(h.salt), len(h.key)); err != nil {
 		return nil, err
@@ -607,6 +623,14 @@ func finishPBKDF2(h *parsedHash, iter uint64) (*parsedHash, error) {
 	}
 	if err := checkSaltKey(string(h.format), len(h.salt), len(h.key)); err != nil {
 		return nil, err
+	}
+	// Each digest-sized block of the key costs the iterations again.
+	digest := 32
+	if h.format == FormatPBKDF2SHA512 {
+		digest = 64
+	}
+	if blocks := uint64((len(h.key) + digest - 1) / digest); iter*blocks > pbkdf2MaxIter {
+		return nil, hashUnsafe("%s: %d iterations for a key of %d blocks, need at most %d in all", h.format, iter, blocks, pbkdf2MaxIter)
 	}
 	h.iter = int(iter)
 	return h, nil

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -269,6 +270,31 @@ func TestSHACryptVectors(t *testing.T) {
 	}
 }
 
+// scrypt's memory is its table, its blocks and its scratch, as the pool
+// must know to bound what hashes hold at once.
+func TestScryptHashMemory(t *testing.T) {
+	enc := "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E"
+	if got, want := HashMemory(enc), uint64(128*8*(1<<16)+128*8*1+256*8); got != want {
+		t.Fatalf("HashMemory = %d, want %d", got, want)
+	}
+}
+
+// A long password costs sha-crypt more in every round: past what the
+// largest rounds cost with 64 bytes, it is refused before any work.
+func TestSHACryptCostCountsThePassword(t *testing.T) {
+	enc := "$6$rounds=5000000$saltsalt$" + strings.Repeat("a", 86)
+	start := time.Now()
+	if _, err := Verify(enc, strings.Repeat("x", 1024)); err == nil {
+		t.Fatal("Verify spent 5,000,000 rounds on a 1024-byte password")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the refusal took %s", d)
+	}
+	if _, err := Verify("$6$rounds=1000$saltsalt$"+strings.Repeat("a", 86), strings.Repeat("x", 1024)); err != nil {
+		t.Fatalf("few rounds, long password: %v", err)
+	}
+}
+
 func TestSHACryptLongPassword(t *testing.T) {
 	enc := shaCryptVectors[0].encoded
 	if _, err := Verify(enc, strings.Repeat("x", 4097)); err == nil {
@@ -356,6 +382,9 @@ func TestIdentifyRejects(t *testing.T) {
 		{"scrypt too much work", sc("ln=20,r=8,p=16"), ErrUnsafeParams},
 		{"scrypt 512 MiB", sc("ln=19,r=8,p=1"), ErrUnsafeParams},
 		{"scrypt ln=18 p=4", sc("ln=18,r=8,p=4"), ErrUnsafeParams},
+		// The blocks and scratch count too: 256 MiB each, beside a tiny table.
+		{"scrypt huge p, tiny N", sc("ln=1,r=1,p=2097152"), ErrUnsafeParams},
+		{"scrypt huge r, tiny N", sc("ln=1,r=1048576,p=1"), ErrUnsafeParams},
 
 		// pbkdf2
 		{"pbkdf2 phc truncated", "$pbkdf2-sha256$i=1000,l=32$" + salt, ErrMalformedHash},
@@ -364,6 +393,9 @@ func TestIdentifyRejects(t *testing.T) {
 		{"pbkdf2 phc i=0", "$pbkdf2-sha256$i=0,l=32$" + salt + "$" + key, ErrUnsafeParams},
 		{"pbkdf2 phc absurd iterations", "$pbkdf2-sha512$i=20000000$" + salt + "$" + key, ErrUnsafeParams},
 		{"pbkdf2 one iteration too many", "$pbkdf2-sha512$i=3000001$" + salt + "$" + key, ErrUnsafeParams},
+		// A key of four digests costs the iterations four times.
+		{"pbkdf2 long key", "$pbkdf2-sha256$i=3000000,l=128$" + salt + "$" + b64.EncodeToString(testSalt(128)), ErrUnsafeParams},
+		{"pbkdf2 two blocks", "$pbkdf2-sha256$i=1500001,l=64$" + salt + "$" + b64.EncodeToString(testSalt(64)), ErrUnsafeParams},
 		{"pbkdf2 passlib bad char", "$pbkdf2-sha256$1000$" + salt + "$" + key[:5] + "*" + key[6:], ErrMalformedHash},
 		{"pbkdf2 passlib iterations not a number", "$pbkdf2-sha256$lots$" + salt + "$" + key, ErrMalformedHash},
 		{"pbkdf2 passlib absurd iterations", "$pbkdf2-sha256$4000000000$" + salt + "$" + key, ErrUnsafeParams},

@@ -27,7 +27,8 @@ const (
 	shaCryptPasswordMax = 4096
 )
 
-var errShaCryptPasswordTooLong = errors.New("password: password longer than 4096 bytes cannot be checked against a sha-crypt hash")
+var errShaCryptPasswordTooLong = errors.New("password: a password this long cannot be checked against a sha-crypt hash of so many " +
+	"rounds (at most 4096 bytes, and rounds × (length + 64) at most 640,000,000)")
 
 // cryptAlphabet is the alphabet of crypt's own base64 variant: six-bit
 // groups are emitted least significant first.
