@@ -51,9 +51,16 @@ type importResultJSON struct {
 }
 
 const (
-	importBatch   = 500
-	maxImportLine = 1 << 20
+	importBatch = 500
+	// A line holds one user: its attributes are at most 16 KiB and its hash
+	// 4 KiB, so no valid line comes near this.
+	maxImportLine = 64 << 10
 )
+
+// importBatchBytes cuts a batch short when its lines add up to this many
+// bytes: decoded, a line of JSON takes several times its size (an array
+// of numbers, a dozen), and a batch is held whole. A variable, for tests.
+var importBatchBytes = 4 << 20
 
 // importIdle is how long an import may go without sending a byte. The
 // server's read timeout bounds whole requests, and a large import streams
@@ -95,6 +102,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 		items   []service.ImportItem
 		invalid []importResultJSON
 		line    int
+		held    int // bytes of the lines in items
 		counts  = map[string]int{}
 	)
 	flush := func(ctx context.Context) error {
@@ -118,7 +126,8 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 				return err
 			}
 		}
-		items, invalid = items[:0], invalid[:0]
+		clear(items) // let the batch's decoded lines be collected
+		items, invalid, held = items[:0], invalid[:0], 0
 		return rc.Flush()
 	}
 	for {
@@ -144,10 +153,11 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 					invalid = append(invalid, importResultJSON{Line: line, Status: "error", Error: problemOf(r, derr)})
 				} else {
 					items = append(items, l.item(line))
+					held += len(raw)
 				}
 			}
 		}
-		if len(items)+len(invalid) >= importBatch || (err != nil && !errors.Is(err, errLineTooLong)) {
+		if len(items)+len(invalid) >= importBatch || held >= importBatchBytes || (err != nil && !errors.Is(err, errLineTooLong)) {
 			ctx := r.Context()
 			if err != nil && !errors.Is(err, io.EOF) {
 				// The upload broke off, and the server may have cancelled

@@ -489,3 +489,73 @@ func TestImportOutlivesTheReadTimeout(t *testing.T) {
 		t.Fatalf("%s: %d of %d lines created:\n%s", res.Status, created, lines, body)
 	}
 }
+
+// A batch is cut by its bytes as well as by its lines, so that a few
+// hundred long lines are never held decoded at once: the results of the
+// first long lines come back while the upload is still open. A line
+// longer than any user can be is refused on its own, and the import goes on.
+func TestImportCutsBatchesByBytes(t *testing.T) {
+	defer api.SetImportBatchBytes(64 << 10)()
+	e := startNative(t, testsupport.Options{})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, err := http.NewRequest("POST", e.URL+"/v1/users/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testsupport.AdminKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	answers := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			close(answers)
+			return
+		}
+		answers <- res
+	}()
+	long := strings.Repeat("x", 15<<10)
+	for i := range 5 { // 75 KiB in all: past the batch's 64 KiB
+		fmt.Fprintf(pw, `{"email":"long-%d@import.example","attributes":{"note":"%s"}}`+"\n", i, long)
+	}
+	// The answer's status line itself goes out with the first results.
+	var res *http.Response
+	select {
+	case r, ok := <-answers:
+		if !ok {
+			return
+		}
+		res = r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer while the upload stays open: the batch waited for more lines")
+	}
+	defer res.Body.Close()
+	results := bufio.NewScanner(res.Body)
+	first := make(chan string, 1)
+	go func() {
+		if results.Scan() {
+			first <- results.Text()
+		}
+		close(first)
+	}()
+	select {
+	case line := <-first:
+		if !strings.Contains(line, `"line":1,"status":"created"`) {
+			t.Fatalf("first result: %s", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result while the upload stays open: the batch waited for more lines")
+	}
+	fmt.Fprintf(pw, `{"email":"huge@import.example","name":"%s"}`+"\n", strings.Repeat("y", 65<<10))
+	fmt.Fprintln(pw, `{"email":"after@import.example"}`)
+	pw.Close()
+	var rest []string
+	for results.Scan() {
+		rest = append(rest, results.Text())
+	}
+	if len(rest) != 6 || !strings.Contains(rest[4], `"line":6,"status":"error"`) || !strings.Contains(rest[4], "longer than 65536 bytes") ||
+		!strings.Contains(rest[5], `"line":7,"status":"created"`) {
+		t.Fatalf("the rest of the results:\n%s", strings.Join(rest, "\n"))
+	}
+}
