@@ -103,6 +103,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 		invalid []importResultJSON
 		line    int
 		held    int // bytes of the lines in items
+		first   = 1 // the batch's first line: every line before it is answered
 		counts  = map[string]int{}
 	)
 	flush := func(ctx context.Context) error {
@@ -127,7 +128,7 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			}
 		}
 		clear(items) // let the batch's decoded lines be collected
-		items, invalid, held = items[:0], invalid[:0], 0
+		items, invalid, held, first = items[:0], invalid[:0], 0, line+1
 		return rc.Flush()
 	}
 	for {
@@ -167,10 +168,11 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 				ctx = context.WithoutCancel(ctx)
 			}
 			if ferr := flush(ctx); ferr != nil {
-				// The status line is gone; the failure ends the stream.
+				// The status line is gone; the failure ends the stream. No
+				// line of the batch was imported: the abort names its first.
 				writing()
-				_ = enc.Encode(importResultJSON{Line: line, Status: "aborted", Error: problemOf(r, ferr)})
-				a.log.WarnContext(r.Context(), "import aborted", "line", line, "error", ferr)
+				_ = enc.Encode(importResultJSON{Line: first, Status: "aborted", Error: problemOf(r, ferr)})
+				a.log.WarnContext(r.Context(), "import aborted", "line", first, "error", ferr)
 				return nil
 			}
 		}

@@ -5,16 +5,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"roster/internal/api"
 	"roster/internal/core"
 	"roster/internal/password"
+	"roster/internal/store"
 	"roster/internal/testsupport"
 )
 
@@ -557,5 +560,41 @@ func TestImportCutsBatchesByBytes(t *testing.T) {
 	if len(rest) != 6 || !strings.Contains(rest[4], `"line":6,"status":"error"`) || !strings.Contains(rest[4], "longer than 65536 bytes") ||
 		!strings.Contains(rest[5], `"line":7,"status":"created"`) {
 		t.Fatalf("the rest of the results:\n%s", strings.Join(rest, "\n"))
+	}
+}
+
+// failingMatch fails the import's look-ups of existing users from its
+// second on: the database goes away in the middle of an import.
+type failingMatch struct {
+	store.Store
+	calls atomic.Int32
+}
+
+func (f *failingMatch) MatchUsers(ctx context.Context, k store.UserKeys) ([]core.User, error) {
+	if f.calls.Add(1) > 1 {
+		return nil, core.Internal(errors.New("disk on fire"))
+	}
+	return f.Store.MatchUsers(ctx, k)
+}
+
+// When a batch cannot be written, the import stops with a last line that
+// names the batch's first line: every line before it was imported, and
+// none from it on.
+func TestImportAbortNamesTheFirstLineNotImported(t *testing.T) {
+	defer api.SetImportBatchBytes(100)()
+	e := startNative(t, testsupport.Options{Store: &failingMatch{Store: testsupport.OpenSQLite(t)}})
+	var body strings.Builder
+	for i := range 4 { // two lines of some 60 bytes to a batch
+		fmt.Fprintf(&body, `{"email":"abort-%d@import.example","name":"Abort %d"}`+"\n", i, i)
+	}
+	got := runImport(t, e, "create", []byte(body.String()))
+	if len(got) != 3 || got[0].Status != "created" || got[1].Status != "created" || got[2].Status != "aborted" || got[2].Line != 3 {
+		t.Fatalf("results: %+v", got)
+	}
+	for i, want := range []bool{true, true, false, false} {
+		_, err := e.Store.GetUser(context.Background(), core.UserRef{Email: fmt.Sprintf("abort-%d@import.example", i)})
+		if (err == nil) != want {
+			t.Errorf("line %d imported: %v", i+1, err == nil)
+		}
 	}
 }
