@@ -205,8 +205,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // unmatched answers a request that matches no route, in the format of the
-// surface whose prefix it falls under: 404, or 405 with Allow.
+// surface whose prefix it falls under: 404, or 405 with Allow. Its path
+// may carry a token (a link with a slash added): the answer names it as
+// the log does, and is not to be kept by a cache.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	probe := httptest.NewRecorder()
 	s.mux.ServeHTTP(probe, r)
 	if allow := probe.Header().Get("Allow"); allow != "" && probe.Code == http.StatusMethodNotAllowed {
@@ -214,7 +217,7 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, &core.Error{Code: core.CodeInvalid, Message: "method " + r.Method + " is not allowed here; allowed: " + allow})
 		return
 	}
-	s.renderError(w, r, core.Errorf(core.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	s.renderError(w, r, core.Errorf(core.CodeNotFound, "no such endpoint: %s %s", r.Method, loggablePath(r)))
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {

@@ -23,9 +23,11 @@ func TestScannerFetchLeavesInvitationPending(t *testing.T) {
 	scanner := newBrowserless(t, e.URL)
 	// A link mangled on its way (a slash added) or fetched with a method no
 	// route has matches nothing; its token stays out of the log all the same.
-	scanner.get(path+"/").want(t, 404)
-	if res := scanner.do("PUT", path, nil); res.Status != http.StatusMethodNotAllowed {
-		t.Fatalf("PUT: %d", res.Status)
+	// Nor does it reach the answer, which no cache keeps.
+	for _, res := range []*page{scanner.get(path+"/").want(t, 404), scanner.do("PUT", path, nil).want(t, http.StatusMethodNotAllowed)} {
+		if strings.Contains(res.Body, tokenOf(link)) || res.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("an unmatched link's answer (Cache-Control %q): %s", res.Header.Get("Cache-Control"), res.Body)
+		}
 	}
 	for i := 0; i < 3; i++ {
 		p := scanner.get(path).want(t, 200, "Administrator", email(1), "Initech", "Create my account")
