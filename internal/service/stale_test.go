@@ -151,3 +151,38 @@ func TestConcurrentEditsOfOneUser(t *testing.T) {
 		}
 	}
 }
+
+// Two edits of different fields of one user, the second landing between
+// the first one's read and its write, both stay: the first is made to the
+// user as it is at its write, not to what it read.
+func TestEditsOfDifferentFieldsBothStay(t *testing.T) {
+	ctx := context.Background()
+	is := &interruptingStore{}
+	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
+	_, u := acmeUser(t, svc, "both@acme.example", false)
+	phone, name, roles := "+15551234567", "Both Fields", []string{core.RoleProviderAdmin}
+	is.interrupt = func() {
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Phone: &phone}); err != nil {
+			t.Errorf("the edit in between: %v", err)
+		}
+	}
+	is.armed.Store(true)
+	got, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Name: &name})
+	if err != nil || got.Name != name || got.Phone != phone {
+		t.Fatalf("the answer: %q %q, %v", got.Name, got.Phone, err)
+	}
+	is.interrupt = func() {
+		lang := "de"
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Lang: &lang}); err != nil {
+			t.Errorf("the edit in between: %v", err)
+		}
+	}
+	is.armed.Store(true)
+	if _, err := svc.SetProviderRoles(ctx, core.System, core.UserRef{ID: u.ID}, roles, ""); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := svc.GetUser(ctx, core.System, core.UserRef{ID: u.ID})
+	if err != nil || stored.Name != name || stored.Phone != phone || stored.Lang != "de" || len(stored.ProviderRoles) != 1 {
+		t.Fatalf("stored: name %q phone %q lang %q roles %v, %v", stored.Name, stored.Phone, stored.Lang, stored.ProviderRoles, err)
+	}
+}

@@ -779,61 +779,81 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			return u, err
 		}
 	}
-	v := &core.Validation{}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = strings.TrimSpace(*src)
+	// apply makes the change to a copy of base: the read above, or, when
+	// another change landed before this one's write, that one's result.
+	apply := func(base core.User, hash string) (core.User, *core.Validation) {
+		u := base
+		v := &core.Validation{}
+		set := func(dst *string, src *string) {
+			if src != nil {
+				*dst = strings.TrimSpace(*src)
+			}
 		}
-	}
-	set(&u.Email, in.Email)
-	set(&u.Username, in.Username)
-	set(&u.Name, in.Name)
-	set(&u.FirstName, in.FirstName)
-	set(&u.LastName, in.LastName)
-	set(&u.Phone, in.Phone)
-	set(&u.Lang, in.Lang)
-	if u.Lang == "" {
-		u.Lang = core.Languages[0] // null or "": the default, as on create
-	}
-	checkEmail(v, "email", u.Email, u.Status == core.UserInvited)
-	checkUsername(v, "username", u.Username)
-	if u.Email == "" && u.Username == "" {
-		v.Add("email", "required", "an email or a username is required")
-	}
-	checkText(v, "name", u.Name, maxName)
-	checkText(v, "first_name", u.FirstName, maxName)
-	checkText(v, "last_name", u.LastName, maxName)
-	checkPhone(v, "phone", u.Phone)
-	checkLang(v, "lang", u.Lang)
-	if in.Name == nil && (in.FirstName != nil || in.LastName != nil) {
-		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
-	}
-	if emailChanged(read, u) {
-		u.EmailConfirmed = false
-	}
-	if in.EmailConfirmed != nil {
-		u.EmailConfirmed = *in.EmailConfirmed
-	}
-	if in.Status != nil {
-		switch {
-		case *in.Status != core.UserActive && *in.Status != core.UserDisabled:
-			v.Add("status", "invalid", "must be active or disabled; delete the user to delete it")
-		case u.Status == core.UserInvited && *in.Status == core.UserActive:
-			v.Add("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
-		case u.Builtin && *in.Status == core.UserDisabled:
-			v.Add("status", "builtin", "the built-in administrator cannot be disabled")
-		default:
-			u.Status = *in.Status
+		set(&u.Email, in.Email)
+		set(&u.Username, in.Username)
+		set(&u.Name, in.Name)
+		set(&u.FirstName, in.FirstName)
+		set(&u.LastName, in.LastName)
+		set(&u.Phone, in.Phone)
+		set(&u.Lang, in.Lang)
+		if u.Lang == "" {
+			u.Lang = core.Languages[0] // null or "": the default, as on create
 		}
-	}
-	if in.Attributes != nil || in.ClearAttributes {
-		stored := u.Attributes
-		if in.ClearAttributes {
-			stored = nil
+		checkEmail(v, "email", u.Email, u.Status == core.UserInvited)
+		checkUsername(v, "username", u.Username)
+		if u.Email == "" && u.Username == "" {
+			v.Add("email", "required", "an email or a username is required")
 		}
-		u.Attributes = mergeAttributes(stored, in.Attributes)
-		checkAttributes(v, "attributes", u.Attributes)
+		checkText(v, "name", u.Name, maxName)
+		checkText(v, "first_name", u.FirstName, maxName)
+		checkText(v, "last_name", u.LastName, maxName)
+		checkPhone(v, "phone", u.Phone)
+		checkLang(v, "lang", u.Lang)
+		if in.Name == nil && (in.FirstName != nil || in.LastName != nil) {
+			u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+		}
+		if emailChanged(base, u) {
+			u.EmailConfirmed = false
+		}
+		if in.EmailConfirmed != nil {
+			u.EmailConfirmed = *in.EmailConfirmed
+		}
+		if in.Status != nil {
+			switch {
+			case *in.Status != core.UserActive && *in.Status != core.UserDisabled:
+				v.Add("status", "invalid", "must be active or disabled; delete the user to delete it")
+			case u.Status == core.UserInvited && *in.Status == core.UserActive:
+				v.Add("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
+			case u.Builtin && *in.Status == core.UserDisabled:
+				v.Add("status", "builtin", "the built-in administrator cannot be disabled")
+			default:
+				u.Status = *in.Status
+			}
+		}
+		if in.Attributes != nil || in.ClearAttributes {
+			stored := u.Attributes
+			if in.ClearAttributes {
+				stored = nil
+			}
+			u.Attributes = mergeAttributes(stored, in.Attributes)
+			checkAttributes(v, "attributes", u.Attributes)
+		}
+		if in.ProviderRoles != nil {
+			u.ProviderRoles = core.NormalizeRoles(providerRoles)
+			if len(u.ProviderRoles) == 0 {
+				u.ProviderRoles = nil
+			}
+		}
+		if hash != "" {
+			u.HasPassword = true
+			// Setting a password for an invited user completes the account.
+			if u.Status == core.UserInvited {
+				u.Status = core.UserActive
+			}
+		}
+		return u, v
 	}
+	u, v := apply(read, "")
 	if in.Password != nil {
 		if err := s.checkUserPassword(ctx, v, "password", *in.Password, in.PasswordPolicy, u, "", nil); err != nil {
 			return u, err
@@ -860,52 +880,53 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		}
 	}
 	now := s.now()
-	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
-	if in.ProviderRoles != nil {
-		u.ProviderRoles = core.NormalizeRoles(providerRoles)
-		if len(u.ProviderRoles) == 0 {
-			u.ProviderRoles = nil
-		}
-	}
-	if hash != "" {
-		u.HasPassword = true
-		// Setting a password for an invited user completes the account.
-		if u.Status == core.UserInvited {
-			u.Status = core.UserActive
-		}
-	}
-	revoke := accessChanged(read, u, hash != "")
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := userUnchanged(ctx, tx, read); err != nil {
+		cur, err := currentUser(ctx, tx, read)
+		if err != nil {
 			return err
 		}
-		if err := tx.UpdateUser(ctx, u); err != nil {
+		// Another change of the user may have landed since the read (a
+		// profile edit on another request or node): this one's fields go
+		// onto it, so that neither is lost, as long as the caller may
+		// still make it.
+		if !canManageUser(p, cur) && !(self && in.selfService()) {
+			return errChangedMeanwhile
+		}
+		w, v := apply(cur, hash)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		w.UpdatedAt, w.UpdatedBy = now, p.Actor()
+		if err := tx.UpdateUser(ctx, w); err != nil {
 			return err
 		}
 		if in.ProviderRoles != nil {
-			if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
+			if err := tx.SetProviderRoles(ctx, w.ID, w.ProviderRoles); err != nil {
 				return err
 			}
 		}
 		if hash != "" {
-			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: hash, UpdatedAt: now}); err != nil {
+			if err := tx.PutCredential(ctx, core.Credential{UserID: w.ID, Hash: hash, UpdatedAt: now}); err != nil {
 				return err
 			}
 		}
 		if err := member.apply(ctx, tx); err != nil {
 			return err
 		}
-		if emailChanged(read, u) {
+		if emailChanged(cur, w) {
 			// A link sent to the old address must not open the account
 			// (and confirm the new one): the user is invited again
 			// (ResendInvitation) at the new one.
-			if err := revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID}, now); err != nil {
+			if err := revokePending(ctx, tx, store.InvitationFilter{UserID: w.ID}, now); err != nil {
 				return err
 			}
 		}
-		if revoke {
-			return tx.RevokeSessionsAndResets(ctx, []string{u.ID}, now)
+		if accessChanged(cur, w, hash != "") {
+			if err := tx.RevokeSessionsAndResets(ctx, []string{w.ID}, now); err != nil {
+				return err
+			}
 		}
+		u = w
 		return nil
 	})
 	if err != nil {
@@ -1043,19 +1064,21 @@ func (s *Service) setProviderRoles(ctx context.Context, p *core.Principal, ref c
 		return u, err
 	}
 	now := s.now()
-	u.ProviderRoles = core.NormalizeRoles(roles)
-	if len(u.ProviderRoles) == 0 {
-		u.ProviderRoles = nil
+	roles = core.NormalizeRoles(roles)
+	if len(roles) == 0 {
+		roles = nil
 	}
-	u.UpdatedAt, u.UpdatedBy = now, p.Actor()
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := userUnchanged(ctx, tx, read); err != nil {
+		w, err := currentUser(ctx, tx, read)
+		if err != nil {
 			return err
 		}
-		if err := tx.SetProviderRoles(ctx, u.ID, u.ProviderRoles); err != nil {
+		w.ProviderRoles, w.UpdatedAt, w.UpdatedBy = roles, now, p.Actor()
+		if err := tx.SetProviderRoles(ctx, w.ID, w.ProviderRoles); err != nil {
 			return err
 		}
-		return tx.UpdateUser(ctx, u)
+		u = w
+		return tx.UpdateUser(ctx, w)
 	})
 	return u, err
 }
@@ -1091,20 +1114,20 @@ func lockedUser(ctx context.Context, tx store.Tx, id string) (core.User, error) 
 	return tx.GetUser(ctx, core.UserRef{ID: id})
 }
 
-// userUnchanged holds the user for the rest of the transaction and reports
-// errChangedMeanwhile when its status changed since read was read (a
-// deletion or a disable the whole row's write would undo). Other fields
-// changed meanwhile are written over, the last write winning, as before:
-// concurrent edits of one user's profile need no retries.
-func userUnchanged(ctx context.Context, tx store.Tx, read core.User) error {
+// currentUser holds the user for the rest of the transaction and reads it
+// as it is now, for a change to be made to it rather than to read: fields
+// another request changed since read was read are kept. It reports
+// errChangedMeanwhile when the status changed (a deletion or a disable),
+// on which the operation's decisions depend: it runs again.
+func currentUser(ctx context.Context, tx store.Tx, read core.User) (core.User, error) {
 	cur, err := lockedUser(ctx, tx, read.ID)
 	if err != nil {
-		return err
+		return cur, err
 	}
 	if cur.Status != read.Status {
-		return errChangedMeanwhile
+		return cur, errChangedMeanwhile
 	}
-	return nil
+	return cur, nil
 }
 
 // checkProviderRoles decides whether p may give u exactly these
