@@ -186,3 +186,40 @@ func TestEditsOfDifferentFieldsBothStay(t *testing.T) {
 		t.Fatalf("stored: name %q phone %q lang %q roles %v, %v", stored.Name, stored.Phone, stored.Lang, stored.ProviderRoles, err)
 	}
 }
+
+// The same for a tenant: an edit landing between another edit's read and
+// its write stays, and so does one landing before a deletion's write.
+func TestTenantEditsOfDifferentFieldsBothStay(t *testing.T) {
+	ctx := context.Background()
+	is := &interruptingStore{}
+	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
+	tn, _ := acmeUser(t, svc, "owner@acme.example", false)
+	email, phone, custom := "ops@acme.example", "+15551234567", "ACME-1"
+	for _, c := range []struct {
+		between service.UpdateTenantInput
+		then    func() error
+	}{
+		{service.UpdateTenantInput{Phone: &phone}, func() error {
+			_, err := svc.UpdateTenant(ctx, core.System, core.TenantRef{ID: tn.ID}, service.UpdateTenantInput{Email: &email})
+			return err
+		}},
+		{service.UpdateTenantInput{CustomID: &custom}, func() error {
+			_, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID})
+			return err
+		}},
+	} {
+		is.interrupt = func() {
+			if _, err := svc.UpdateTenant(ctx, core.System, core.TenantRef{ID: tn.ID}, c.between); err != nil {
+				t.Errorf("the edit in between: %v", err)
+			}
+		}
+		is.armed.Store(true)
+		if err := c.then(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := svc.GetTenant(ctx, core.System, core.TenantRef{ID: tn.ID})
+	if err != nil || got.Email != email || got.Phone != phone || got.CustomID != custom || got.Status != core.TenantDeleted {
+		t.Fatalf("stored: email %q phone %q custom id %q status %s, %v", got.Email, got.Phone, got.CustomID, got.Status, err)
+	}
+}

@@ -198,62 +198,85 @@ func (s *Service) updateTenant(ctx context.Context, p *core.Principal, ref core.
 	if !canManageTenant(p, t.ID) || (in.providerOnly() && !isProviderAdmin(p)) {
 		return t, forbidden("you may not change this tenant")
 	}
-	v := &core.Validation{}
-	str := func(dst *string, src *string) {
-		if src != nil {
-			*dst = strings.TrimSpace(*src)
+	// apply makes the change to a copy of base: the read above, or the
+	// tenant as it is at the write, when another change landed between.
+	apply := func(base core.Tenant) (core.Tenant, error) {
+		t := base
+		v := &core.Validation{}
+		str := func(dst *string, src *string) {
+			if src != nil {
+				*dst = strings.TrimSpace(*src)
+			}
 		}
-	}
-	str(&t.Name, in.Name)
-	str(&t.Email, in.Email)
-	str(&t.Phone, in.Phone)
-	str(&t.CountryCode, in.CountryCode)
-	str(&t.Lang, in.Lang)
-	str(&t.CustomID, in.CustomID)
-	str(&t.PasswordPolicy, in.PasswordPolicy)
-	if in.IsTest != nil {
-		t.IsTest = *in.IsTest
-	}
-	if in.SellerID != nil {
-		t.SellerID = *in.SellerID
-	}
-	if in.InviteTTL != nil {
-		t.InviteTTL = *in.InviteTTL
-	}
-	if in.Status != nil {
-		if *in.Status != core.TenantActive && *in.Status != core.TenantSuspended {
-			v.Add("status", "invalid", "must be active or suspended; delete the tenant to delete it")
-		} else {
-			t.Status = *in.Status
+		str(&t.Name, in.Name)
+		str(&t.Email, in.Email)
+		str(&t.Phone, in.Phone)
+		str(&t.CountryCode, in.CountryCode)
+		str(&t.Lang, in.Lang)
+		str(&t.CustomID, in.CustomID)
+		str(&t.PasswordPolicy, in.PasswordPolicy)
+		if in.IsTest != nil {
+			t.IsTest = *in.IsTest
 		}
+		if in.SellerID != nil {
+			t.SellerID = *in.SellerID
+		}
+		if in.InviteTTL != nil {
+			t.InviteTTL = *in.InviteTTL
+		}
+		if in.Status != nil {
+			if *in.Status != core.TenantActive && *in.Status != core.TenantSuspended {
+				v.Add("status", "invalid", "must be active or suspended; delete the tenant to delete it")
+			} else {
+				t.Status = *in.Status
+			}
+		}
+		// Re-validate the whole tenant as it would be stored.
+		check := TenantInput{Name: t.Name, Email: t.Email, Phone: t.Phone, CountryCode: t.CountryCode, Lang: t.Lang,
+			CustomID: t.CustomID, SellerID: t.SellerID, PasswordPolicy: t.PasswordPolicy, InviteTTL: t.InviteTTL}
+		s.buildTenant(v, "", check, p)
+		return t, v.Err()
 	}
-	// Re-validate the whole tenant as it would be stored.
-	check := TenantInput{Name: t.Name, Email: t.Email, Phone: t.Phone, CountryCode: t.CountryCode, Lang: t.Lang,
-		CustomID: t.CustomID, SellerID: t.SellerID, PasswordPolicy: t.PasswordPolicy, InviteTTL: t.InviteTTL}
-	s.buildTenant(v, "", check, p)
-	if err := v.Err(); err != nil {
+	if t, err = apply(read); err != nil {
 		return t, err
 	}
-	t.UpdatedAt, t.UpdatedBy = s.now(), p.Actor()
+	now := s.now()
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		// The row is written whole: not over a deletion or a suspension
-		// made since it was read.
-		if err := tx.LockTenant(ctx, t.ID); err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, core.TenantRef{ID: t.ID})
+		cur, err := currentTenant(ctx, tx, read)
 		if err != nil {
 			return err
 		}
-		if cur.Status != read.Status {
-			return errChangedMeanwhile
+		// Fields another request changed since the read are kept.
+		w, err := apply(cur)
+		if err != nil {
+			return err
 		}
-		return tx.UpdateTenant(ctx, t)
+		w.UpdatedAt, w.UpdatedBy = now, p.Actor()
+		t = w
+		return tx.UpdateTenant(ctx, w)
 	})
 	if err != nil {
 		return core.Tenant{}, err
 	}
 	return t, nil
+}
+
+// currentTenant holds the tenant for the rest of the transaction and reads
+// it as it is now, for a change to be made to it; errChangedMeanwhile when
+// its status changed since read was read (a deletion or a suspension the
+// change must not undo): the operation runs again.
+func currentTenant(ctx context.Context, tx store.Tx, read core.Tenant) (core.Tenant, error) {
+	if err := tx.LockTenant(ctx, read.ID); err != nil {
+		return core.Tenant{}, err
+	}
+	cur, err := tx.GetTenant(ctx, core.TenantRef{ID: read.ID})
+	if err != nil {
+		return cur, err
+	}
+	if cur.Status != read.Status {
+		return cur, errChangedMeanwhile
+	}
+	return cur, nil
 }
 
 // DeleteTenant deletes a tenant softly: it leaves listings, its service keys
@@ -271,9 +294,22 @@ func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.
 		return core.Tenant{}, core.Errorf(core.CodeNotFound, "tenant not found")
 	}
 	now := s.now()
-	t.Status, t.UpdatedAt, t.UpdatedBy = core.TenantDeleted, now, p.Actor()
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tx.UpdateTenant(ctx, t); err != nil {
+		// The tenant as it is now, so that an edit made since the read
+		// stays on the deleted row.
+		if err := tx.LockTenant(ctx, t.ID); err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, core.TenantRef{ID: t.ID})
+		if err != nil {
+			return err
+		}
+		if cur.Status == core.TenantDeleted {
+			return core.Errorf(core.CodeNotFound, "tenant not found")
+		}
+		cur.Status, cur.UpdatedAt, cur.UpdatedBy = core.TenantDeleted, now, p.Actor()
+		t = cur
+		if err := tx.UpdateTenant(ctx, cur); err != nil {
 			return err
 		}
 		return revokePending(ctx, tx, store.InvitationFilter{TenantIDs: []string{t.ID}}, now)
