@@ -133,16 +133,10 @@ func (s *Service) recordKeyUse(key core.APIKey, now time.Time) {
 		// principal, and clearing the authentication cache for it would
 		// make every key's first use in an interval cost every other
 		// key a lookup.
+		// Only that field is written, and only when no other node wrote
+		// it within the interval.
 		err := s.store.InTx(ctx, func(tx store.Tx) error {
-			current, err := tx.GetAPIKey(ctx, key.ID)
-			if err != nil {
-				return err
-			}
-			if current.LastUsedAt != nil && now.Sub(*current.LastUsedAt) < s.cfg.KeyUseInterval {
-				return nil
-			}
-			current.LastUsedAt = &now
-			return tx.UpdateAPIKey(ctx, current)
+			return tx.RecordAPIKeyUse(ctx, key.ID, now, now.Add(-s.cfg.KeyUseInterval))
 		})
 		if err != nil {
 			s.log.Warn("recording API key use failed", "key_id", key.ID, "error", err)

@@ -141,14 +141,24 @@ func (w *watchedTx) UpdateTenant(ctx context.Context, t core.Tenant) error {
 	return w.Tx.UpdateTenant(ctx, t)
 }
 
-func (w *watchedTx) UpdateAPIKey(ctx context.Context, k core.APIKey) error {
+func (w *watchedTx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	w.authChanged = true
-	return w.Tx.UpdateAPIKey(ctx, k)
+	return w.Tx.RevokeAPIKey(ctx, id, at)
 }
 
-func (w *watchedTx) UpdateSession(ctx context.Context, sess core.Session) error {
+func (w *watchedTx) SetAPIKeyElevation(ctx context.Context, id string, until *time.Time) error {
 	w.authChanged = true
-	return w.Tx.UpdateSession(ctx, sess)
+	return w.Tx.SetAPIKeyElevation(ctx, id, until)
+}
+
+func (w *watchedTx) SetSessionElevation(ctx context.Context, id string, until *time.Time) error {
+	w.authChanged = true
+	return w.Tx.SetSessionElevation(ctx, id, until)
+}
+
+func (w *watchedTx) ExtendSession(ctx context.Context, id string, expires time.Time) error {
+	w.authChanged = true
+	return w.Tx.ExtendSession(ctx, id, expires)
 }
 
 func (w *watchedTx) DeleteSession(ctx context.Context, id string) error {

@@ -211,7 +211,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *core.Principal, id string
 	}
 	now := s.now()
 	k.RevokedAt = &now
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateAPIKey(ctx, k) }); err != nil {
+	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.RevokeAPIKey(ctx, k.ID, now) }); err != nil {
 		return core.APIKey{}, err
 	}
 	s.log.InfoContext(ctx, "API key revoked", "key_id", k.ID, "actor", p.Actor())

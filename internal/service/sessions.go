@@ -298,19 +298,9 @@ func (s *Service) setElevation(ctx context.Context, p *core.Principal, until *ti
 	return s.inTx(ctx, func(tx store.Tx) error {
 		switch p.Kind {
 		case core.PrincipalSession:
-			sess, err := tx.GetSession(ctx, p.CredentialID)
-			if err != nil {
-				return err
-			}
-			sess.ElevatedUntil = until
-			return tx.UpdateSession(ctx, sess)
+			return tx.SetSessionElevation(ctx, p.CredentialID, until)
 		case core.PrincipalAPIKey:
-			k, err := tx.GetAPIKey(ctx, p.CredentialID)
-			if err != nil {
-				return err
-			}
-			k.ElevatedUntil = until
-			return tx.UpdateAPIKey(ctx, k)
+			return tx.SetAPIKeyElevation(ctx, p.CredentialID, until)
 		}
 		return forbidden("this credential cannot be elevated")
 	})
@@ -325,15 +315,11 @@ func (s *Service) RefreshSession(ctx context.Context, p *core.Principal) (time.T
 	}
 	until := s.now().Add(s.cfg.SessionTTL)
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		sess, err := tx.GetSession(ctx, p.CredentialID)
-		if err != nil {
-			if core.ErrorCode(err) == core.CodeNotFound {
-				return errUnauthenticated
-			}
-			return err
+		err := tx.ExtendSession(ctx, p.CredentialID, until)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return errUnauthenticated // ended meanwhile
 		}
-		sess.ExpiresAt = until
-		return tx.UpdateSession(ctx, sess)
+		return err
 	})
 	if err != nil {
 		return time.Time{}, err

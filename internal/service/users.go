@@ -1026,8 +1026,7 @@ func (s *Service) deleteUserWith(ctx context.Context, p *core.Principal, ref cor
 			return err
 		}
 		for _, k := range keys {
-			k.RevokedAt = &now
-			if err := tx.UpdateAPIKey(ctx, k); err != nil {
+			if err := tx.RevokeAPIKey(ctx, k.ID, now); err != nil {
 				return err
 			}
 		}

@@ -263,12 +263,26 @@ type Writer interface {
 	RemoveResourceGroupMember(ctx context.Context, groupID, userID string) error
 
 	CreateAPIKey(ctx context.Context, k core.APIKey) error
-	// UpdateAPIKey writes the mutable fields: name, revoked, last used,
-	// elevated until.
-	UpdateAPIKey(ctx context.Context, k core.APIKey) error
+	// The writes of a key or a session each change one field and nothing
+	// read before them, so that two made at once (on two nodes) never undo
+	// each other: a last use written back must not bring back a key
+	// revoked meanwhile. Each answers not found for a missing row.
+	//
+	// RecordAPIKeyUse sets when the key was last used to at, unless it was
+	// at or after since already.
+	RecordAPIKeyUse(ctx context.Context, id string, at, since time.Time) error
+	// RevokeAPIKey marks the key revoked at at; one revoked before keeps
+	// its time.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// SetAPIKeyElevation sets the key's elevation, or ends it (nil); a
+	// revoked key is not found.
+	SetAPIKeyElevation(ctx context.Context, id string, until *time.Time) error
 
 	CreateSession(ctx context.Context, s core.Session) error
-	UpdateSession(ctx context.Context, s core.Session) error
+	// SetSessionElevation sets the session's elevation, or ends it (nil).
+	SetSessionElevation(ctx context.Context, id string, until *time.Time) error
+	// ExtendSession sets when the session expires.
+	ExtendSession(ctx context.Context, id string, expires time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 	// RevokeSessionsAndResets ends every session of the users and makes
 	// their unused password reset links expire at at: after a new

@@ -91,9 +91,22 @@ func (q *queries) CreateAPIKey(ctx context.Context, k core.APIKey) error {
 	return err
 }
 
-func (q *queries) UpdateAPIKey(ctx context.Context, k core.APIKey) error {
-	res, err := q.exec(ctx, `UPDATE api_keys SET name = ?, last_used_at = ?, revoked_at = ?, elevated_until = ?
-		WHERE id = ?`, k.Name, q.timeOrNil(k.LastUsedAt), q.timeOrNil(k.RevokedAt), q.timeOrNil(k.ElevatedUntil), k.ID)
+func (q *queries) RecordAPIKeyUse(ctx context.Context, id string, at, since time.Time) error {
+	_, err := q.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		q.t(at), id, q.t(since))
+	return err
+}
+
+func (q *queries) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, q.t(at), id)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "API key")
+}
+
+func (q *queries) SetAPIKeyElevation(ctx context.Context, id string, until *time.Time) error {
+	res, err := q.exec(ctx, `UPDATE api_keys SET elevated_until = ? WHERE id = ? AND revoked_at IS NULL`, q.timeOrNil(until), id)
 	if err != nil {
 		return err
 	}
@@ -125,9 +138,16 @@ func (q *queries) CreateSession(ctx context.Context, s core.Session) error {
 	return err
 }
 
-func (q *queries) UpdateSession(ctx context.Context, s core.Session) error {
-	res, err := q.exec(ctx, `UPDATE sessions SET expires_at = ?, elevated_until = ? WHERE id = ?`,
-		q.t(s.ExpiresAt), q.timeOrNil(s.ElevatedUntil), s.ID)
+func (q *queries) SetSessionElevation(ctx context.Context, id string, until *time.Time) error {
+	res, err := q.exec(ctx, `UPDATE sessions SET elevated_until = ? WHERE id = ?`, q.timeOrNil(until), id)
+	if err != nil {
+		return err
+	}
+	return mustAffect(res, "session")
+}
+
+func (q *queries) ExtendSession(ctx context.Context, id string, expires time.Time) error {
+	res, err := q.exec(ctx, `UPDATE sessions SET expires_at = ? WHERE id = ?`, q.t(expires), id)
 	if err != nil {
 		return err
 	}

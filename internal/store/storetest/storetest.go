@@ -937,12 +937,33 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.CreateAPIKey(ctx, dup) })
 	wantCode(t, err, core.CodeConflict)
 
+	// Each write changes its own field only.
 	used, revoked := epoch.Add(time.Minute), epoch.Add(time.Hour)
-	owned.LastUsedAt, owned.RevokedAt, owned.ElevatedUntil = &used, &revoked, &exp
-	tx(t, s, func(tx store.Tx) error { return tx.UpdateAPIKey(ctx, owned) })
+	tx(t, s, func(tx store.Tx) error { return tx.SetAPIKeyElevation(ctx, owned.ID, &exp) })
+	tx(t, s, func(tx store.Tx) error { return tx.RecordAPIKeyUse(ctx, owned.ID, used, used.Add(-time.Minute)) })
+	// A use within the interval of the last one is not written.
+	tx(t, s, func(tx store.Tx) error {
+		return tx.RecordAPIKeyUse(ctx, owned.ID, used.Add(time.Second), used.Add(-time.Minute))
+	})
+	tx(t, s, func(tx store.Tx) error { return tx.RevokeAPIKey(ctx, owned.ID, revoked) })
+	tx(t, s, func(tx store.Tx) error { return tx.RevokeAPIKey(ctx, owned.ID, revoked.Add(time.Hour)) }) // keeps the first
 	got, _ = s.GetAPIKey(ctx, owned.ID)
-	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || got.RevokedAt == nil || got.ElevatedUntil == nil {
-		t.Fatalf("after update = %+v", got)
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) ||
+		got.ElevatedUntil == nil || !got.ElevatedUntil.Equal(exp) || got.Name != owned.Name {
+		t.Fatalf("after the writes = %+v", got)
+	}
+	// A revoked key is not elevated, and its last use is still written.
+	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.SetAPIKeyElevation(ctx, owned.ID, nil) }), core.CodeNotFound)
+	later := used.Add(2 * time.Hour)
+	tx(t, s, func(tx store.Tx) error { return tx.RecordAPIKeyUse(ctx, owned.ID, later, later.Add(-time.Minute)) })
+	if got, _ = s.GetAPIKey(ctx, owned.ID); !got.LastUsedAt.Equal(later) || !got.RevokedAt.Equal(revoked) || got.ElevatedUntil == nil {
+		t.Fatalf("after a later use = %+v", got)
+	}
+	for _, write := range []func(tx store.Tx) error{
+		func(tx store.Tx) error { return tx.RevokeAPIKey(ctx, core.NewID(), revoked) },
+		func(tx store.Tx) error { return tx.SetAPIKeyElevation(ctx, core.NewID(), &exp) },
+	} {
+		wantCode(t, s.InTx(ctx, write), core.CodeNotFound)
 	}
 	list, _ := s.ListAPIKeys(ctx, store.APIKeyFilter{})
 	if len(list) != 1 || list[0].ID != service.ID {
@@ -974,12 +995,22 @@ func testSessions(t *testing.T, s store.Store) {
 		t.Fatalf("session = %+v, %v", got, err)
 	}
 	elevated := epoch.Add(10 * time.Minute)
-	sess.ElevatedUntil = &elevated
 	sess.ExpiresAt = epoch.Add(2 * time.Hour)
-	tx(t, s, func(tx store.Tx) error { return tx.UpdateSession(ctx, sess) })
+	tx(t, s, func(tx store.Tx) error { return tx.SetSessionElevation(ctx, sess.ID, &elevated) })
+	tx(t, s, func(tx store.Tx) error { return tx.ExtendSession(ctx, sess.ID, sess.ExpiresAt) })
 	got, _ = s.GetSession(ctx, sess.ID)
 	if got.ElevatedUntil == nil || !got.ElevatedUntil.Equal(elevated) || !got.ExpiresAt.Equal(sess.ExpiresAt) {
-		t.Fatalf("after update = %+v", got)
+		t.Fatalf("after the writes = %+v", got)
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.SetSessionElevation(ctx, sess.ID, nil) })
+	if got, _ = s.GetSession(ctx, sess.ID); got.ElevatedUntil != nil || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatalf("after the elevation ended = %+v", got)
+	}
+	for _, write := range []func(tx store.Tx) error{
+		func(tx store.Tx) error { return tx.SetSessionElevation(ctx, core.NewID(), &elevated) },
+		func(tx store.Tx) error { return tx.ExtendSession(ctx, core.NewID(), elevated) },
+	} {
+		wantCode(t, s.InTx(ctx, write), core.CodeNotFound)
 	}
 	tx(t, s, func(tx store.Tx) error { return tx.DeleteSession(ctx, sess.ID) })
 	_, err = s.GetSessionByHash(ctx, sess.Hash)
