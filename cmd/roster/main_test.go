@@ -139,7 +139,8 @@ func TestServeBootstrapsOnceAndRestarts(t *testing.T) {
 
 func TestServeWithOperatorKey(t *testing.T) {
 	key := "my-own-bootstrap-key-0123456789abcdef"
-	s := startServe(t, []string{"--db", filepath.Join(t.TempDir(), "r.db")}, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": key})
+	// Read from a file, it ends with a newline, which is not part of it.
+	s := startServe(t, []string{"--db", filepath.Join(t.TempDir(), "r.db")}, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": key + "\n"})
 	if keyRE.MatchString(s.stderr.String()) || strings.Contains(s.stderr.String(), key) {
 		t.Fatalf("a key was printed although the operator chose one: %s", s.stderr.String())
 	}
@@ -157,6 +158,9 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		want string
 	}{
 		{nil, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": "short"}, "at least 32"},
+		// Keys that no request could present.
+		{nil, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": "rs_looks_like_a_session_0123456789abcdef"}, "session tokens"},
+		{nil, map[string]string{"ROSTER_BOOTSTRAP_API_KEY": "an operator key with spaces 0123456789"}, "without spaces"},
 		{[]string{"--log-level", "loud"}, nil, "--log-level: must be one of"},
 		{nil, map[string]string{"ROSTER_INVITE_TTL": "soon"}, "ROSTER_INVITE_TTL: must be a positive duration"},
 		{[]string{"--compat-listen", "nosuch=127.0.0.1:0"}, nil, `unknown dialect "nosuch"`},

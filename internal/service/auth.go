@@ -18,6 +18,9 @@ const (
 	APIKeyPrefix  = "rk_"
 )
 
+// maxSecretLength bounds a credential presented, and so a key chosen.
+const maxSecretLength = 512
+
 var errUnauthenticated = &core.Error{Code: core.CodeUnauthenticated, Message: "missing or invalid credentials"}
 
 // Authenticate turns a bearer secret (API key or session token) into the
@@ -25,7 +28,7 @@ var errUnauthenticated = &core.Error{Code: core.CodeUnauthenticated, Message: "m
 // secret came in.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Principal, error) {
 	secret = strings.TrimSpace(secret)
-	if secret == "" || len(secret) > 512 {
+	if secret == "" || len(secret) > maxSecretLength {
 		return nil, errUnauthenticated
 	}
 	hash := core.HashSecret(secret)

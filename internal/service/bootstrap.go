@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 
 	"roster/internal/core"
 	"roster/internal/store"
@@ -31,8 +32,11 @@ type BootstrapResult struct {
 // node.
 func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (BootstrapResult, error) {
 	var res BootstrapResult
-	if operatorKey != "" && len(operatorKey) < MinBootstrapKeyLength {
-		return res, core.Errorf(core.CodeInvalid, "the bootstrap API key must be at least %d characters", MinBootstrapKeyLength)
+	// As a request's credential is read: white space around it (a file's
+	// last newline) is not part of it.
+	operatorKey = strings.TrimSpace(operatorKey)
+	if err := checkOperatorKey(operatorKey); err != nil {
+		return res, err
 	}
 	var err error
 	// Nodes starting together race to bootstrap; the loser retries and
@@ -43,6 +47,23 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (BootstrapR
 		}
 	}
 	return res, err
+}
+
+// checkOperatorKey refuses a chosen key that could never authenticate: one
+// that is too short or too long, holds anything but visible ASCII (it goes
+// in a header), or starts as session tokens do.
+func checkOperatorKey(key string) error {
+	switch {
+	case key == "":
+		return nil
+	case len(key) < MinBootstrapKeyLength || len(key) > maxSecretLength:
+		return core.Errorf(core.CodeInvalid, "the bootstrap API key must be at least %d and at most %d characters", MinBootstrapKeyLength, maxSecretLength)
+	case strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0:
+		return core.Errorf(core.CodeInvalid, "the bootstrap API key must be visible ASCII characters, without spaces")
+	case strings.HasPrefix(key, SessionPrefix):
+		return core.Errorf(core.CodeInvalid, "the bootstrap API key must not start with %q, which marks session tokens", SessionPrefix)
+	}
+	return nil
 }
 
 func (s *Service) bootstrapOnce(ctx context.Context, operatorKey string) (BootstrapResult, error) {
