@@ -57,16 +57,29 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 	}
 	var out InvitationResult
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The user is held, so that resends at once (on two nodes) end
+		// each other's links in turn, and an accept is seen.
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != core.UserInvited {
+			return &core.Error{Code: core.CodeAlreadyActive, Message: "this user has already accepted the invitation"}
+		}
 		prev, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
 		if err != nil {
 			return err
 		}
-		// The new invitation goes where the last one went.
+		// The new invitation goes where the last one went while the user
+		// is still there, else to a tenant the user is in now.
 		tenantID := ""
 		if n := len(prev); n > 0 {
-			tenantID = prev[n-1].TenantID
-		} else if len(u.Memberships) > 0 {
-			tenantID = u.Memberships[0].TenantID
+			if _, member := cur.Membership(prev[n-1].TenantID); member {
+				tenantID = prev[n-1].TenantID
+			}
+		}
+		if tenantID == "" && len(cur.Memberships) > 0 {
+			tenantID = cur.Memberships[0].TenantID
 		}
 		var tenant *core.Tenant
 		if tenantID != "" {
@@ -83,8 +96,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		now := s.now()
 		for _, old := range prev {
 			if old.State == core.InvitationPending {
-				old.State, old.RevokedAt = core.InvitationRevoked, &now
-				if err := tx.UpdateInvitation(ctx, old); err != nil {
+				if _, err := tx.RevokeInvitation(ctx, old.ID, now); err != nil {
 					return err
 				}
 			}
@@ -214,10 +226,18 @@ func (s *Service) RevokeInvitation(ctx context.Context, p *core.Principal, id st
 		return inv, &core.Error{Code: core.CodeConflict, Message: "the invitation is " + string(st) + ", not pending"}
 	}
 	now := s.now()
-	inv.State, inv.RevokedAt = core.InvitationRevoked, &now
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) }); err != nil {
+	revoked := false
+	if err := s.inTx(ctx, func(tx store.Tx) (err error) {
+		revoked, err = tx.RevokeInvitation(ctx, inv.ID, now)
+		return err
+	}); err != nil {
 		return core.Invitation{}, err
 	}
+	if !revoked {
+		// Accepted (or revoked) since it was read: that stands.
+		return inv, &core.Error{Code: core.CodeConflict, Message: "the invitation is no longer pending"}
+	}
+	inv.State, inv.RevokedAt = core.InvitationRevoked, &now
 	s.log.InfoContext(ctx, "invitation revoked", "invitation_id", inv.ID, "actor", p.Actor())
 	return inv, nil
 }

@@ -238,7 +238,14 @@ func (s *Service) RemoveMember(ctx context.Context, p *core.Principal, tenantRef
 	if _, ok := u.Membership(t.ID); !ok {
 		return core.Errorf(core.CodeNotFound, "the user is not a member of this tenant")
 	}
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.DeleteMembership(ctx, t.ID, u.ID) }); err != nil {
+	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteMembership(ctx, t.ID, u.ID); err != nil {
+			return err
+		}
+		// A link into the tenant the user left opens nothing.
+		return revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID, TenantIDs: []string{t.ID}}, s.now())
+	})
+	if err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "membership removed", "tenant_id", t.ID, "user_id", u.ID, "actor", p.Actor())

@@ -79,6 +79,12 @@ func (c memberChange) apply(ctx context.Context, tx store.Tx) error {
 		if err := tx.DeleteMembership(ctx, c.remove, c.put.UserID); err != nil {
 			return err
 		}
+		// A link into the tenant the user left opens nothing; a resend
+		// invites the user to the new one.
+		f := store.InvitationFilter{UserID: c.put.UserID, TenantIDs: []string{c.remove}}
+		if err := revokePending(ctx, tx, f, c.put.CreatedAt); err != nil {
+			return err
+		}
 	}
 	if c.put != nil {
 		return tx.PutMembership(ctx, *c.put)

@@ -948,8 +948,7 @@ func revokePending(ctx context.Context, tx store.Tx, f store.InvitationFilter, n
 		return err
 	}
 	for _, inv := range invs {
-		inv.State, inv.RevokedAt = core.InvitationRevoked, &now
-		if err := tx.UpdateInvitation(ctx, inv); err != nil {
+		if _, err := tx.RevokeInvitation(ctx, inv.ID, now); err != nil {
 			return err
 		}
 	}

@@ -293,7 +293,9 @@ type Writer interface {
 	CreateInvitation(ctx context.Context, inv core.Invitation) error
 	// UpdateInvitation writes state, failed attempts, token hash, expiry,
 	// accepted and revoked times.
-	UpdateInvitation(ctx context.Context, inv core.Invitation) error
+	// RevokeInvitation ends the invitation at at if it still waits; it
+	// reports whether it did (one accepted or revoked meanwhile stays so).
+	RevokeInvitation(ctx context.Context, id string, at time.Time) (bool, error)
 	// AddInvitationFailure counts a failed attempt at a pending
 	// invitation, in one statement that changes nothing else: a revoke or
 	// a resend made meanwhile stays.

@@ -112,14 +112,13 @@ func (q *queries) CreateInvitation(ctx context.Context, inv core.Invitation) err
 	return err
 }
 
-func (q *queries) UpdateInvitation(ctx context.Context, inv core.Invitation) error {
-	res, err := q.exec(ctx, `UPDATE invitations SET token_hash = ?, state = ?, failed_attempts = ?, expires_at = ?,
-		accepted_at = ?, revoked_at = ? WHERE id = ?`, inv.TokenHash, inv.State, inv.FailedAttempts,
-		q.t(inv.ExpiresAt), q.timeOrNil(inv.AcceptedAt), q.timeOrNil(inv.RevokedAt), inv.ID)
+func (q *queries) RevokeInvitation(ctx context.Context, id string, at time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE invitations SET state = 'revoked', revoked_at = ? WHERE id = ? AND state = 'pending'`, q.t(at), id)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return mustAffect(res, "invitation")
+	n, err := res.RowsAffected()
+	return n > 0, q.wrap(err, "")
 }
 
 func (q *queries) AddInvitationFailure(ctx context.Context, id string) error {

@@ -1054,12 +1054,26 @@ func testInvitations(t *testing.T, s store.Store) {
 	if len(list) != 1 || list[0].ID != inv.ID {
 		t.Fatalf("by tenant = %+v", list)
 	}
-	accepted := now
-	inv.State, inv.AcceptedAt, inv.FailedAttempts = core.InvitationAccepted, &accepted, 2
-	tx(t, s, func(tx store.Tx) error { return tx.UpdateInvitation(ctx, inv) })
+	for range 2 {
+		tx(t, s, func(tx store.Tx) error { return tx.AddInvitationFailure(ctx, inv.ID) })
+	}
+	tx(t, s, func(tx store.Tx) error { return tx.ConsumeInvitation(ctx, inv.ID, now) })
 	got, _ = s.GetInvitation(ctx, inv.ID)
 	if got.State != core.InvitationAccepted || got.AcceptedAt == nil || got.FailedAttempts != 2 {
-		t.Fatalf("after update = %+v", got)
+		t.Fatalf("after acceptance = %+v", got)
+	}
+	// A revocation ends a waiting invitation only: an accepted one stays
+	// accepted, whatever was read before.
+	revoke := func(id string) bool {
+		var done bool
+		tx(t, s, func(tx store.Tx) (err error) { done, err = tx.RevokeInvitation(ctx, id, now); return err })
+		return done
+	}
+	if revoke(inv.ID) {
+		t.Fatal("an accepted invitation was revoked")
+	}
+	if got, _ = s.GetInvitation(ctx, inv.ID); got.State != core.InvitationAccepted || got.RevokedAt != nil || got.AcceptedAt == nil {
+		t.Fatalf("after revoking an accepted invitation = %+v", got)
 	}
 	list, _ = s.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID, Limit: 1})
 	if len(list) != 1 {
@@ -1082,6 +1096,15 @@ func testInvitations(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.GetInvitation(ctx, inv.ID); got.FailedAttempts != 2 || got.State != core.InvitationAccepted {
 		t.Fatalf("a failure counted on an accepted invitation: %+v", got)
+	}
+	waiting := fresh
+	waiting.ID, waiting.TokenHash = core.NewID(), core.HashSecret("token-3")
+	tx(t, s, func(tx store.Tx) error { return tx.CreateInvitation(ctx, waiting) })
+	if !revoke(waiting.ID) || revoke(waiting.ID) {
+		t.Fatal("a waiting invitation is revoked once")
+	}
+	if got, _ := s.GetInvitation(ctx, waiting.ID); got.State != core.InvitationRevoked || got.RevokedAt == nil || !got.RevokedAt.Equal(now) {
+		t.Fatalf("after revoking = %+v", got)
 	}
 	wantCode(t, s.InTx(ctx, func(tx store.Tx) error { return tx.ConsumeInvitation(ctx, old.ID, now) }), core.CodeConflict)
 	var wg sync.WaitGroup

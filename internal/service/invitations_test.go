@@ -1,0 +1,105 @@
+package service_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"roster/internal/core"
+	"roster/internal/service"
+	"roster/internal/store"
+)
+
+// invitationHook runs hook once, when armed, right after an invitation is
+// read outside a transaction: an acceptance landing between a revocation's
+// read and its write.
+type invitationHook struct {
+	store.Store
+	armed atomic.Bool
+	hook  func()
+}
+
+func (h *invitationHook) GetInvitation(ctx context.Context, id string) (core.Invitation, error) {
+	inv, err := h.Store.GetInvitation(ctx, id)
+	if h.armed.CompareAndSwap(true, false) {
+		h.hook()
+	}
+	return inv, err
+}
+
+// invited makes a user invited into a tenant of its own, and returns the
+// invitation's token.
+func invited(t *testing.T, svc *service.Service, tenant, email string) (core.Tenant, core.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: email, TenantID: tn.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, res.User, res.InvitationToken
+}
+
+var accepting = service.AcceptInput{Name: "Bob", Password: "correct horse battery staple"}
+
+// A revocation that read the invitation before it was accepted does not
+// turn the acceptance into a revocation: it is refused, and the invitation
+// stays accepted.
+func TestRevocationDoesNotUndoAnAcceptance(t *testing.T) {
+	ctx := context.Background()
+	h := &invitationHook{}
+	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { h.Store = s; return h })
+	_, u, token := invited(t, svc, "Acme", "bob@acme.example")
+	inv, err := svc.LatestInvitation(ctx, core.System, core.UserRef{ID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.hook = func() {
+		if _, _, _, err := svc.AcceptInvitation(ctx, token, accepting); err != nil {
+			t.Errorf("accept: %v", err)
+		}
+	}
+	h.armed.Store(true)
+	if _, err := svc.RevokeInvitation(ctx, core.System, inv.ID); core.ErrorCode(err) != core.CodeConflict {
+		t.Fatalf("a revocation racing an acceptance: %v, want conflict", err)
+	}
+	if got, _ := svc.LatestInvitation(ctx, core.System, core.UserRef{ID: u.ID}); got.State != core.InvitationAccepted || got.AcceptedAt == nil {
+		t.Fatalf("the invitation after the race: %+v", got)
+	}
+}
+
+// A user taken out of the tenant it was invited to, or moved to another,
+// is no longer invited there: the old link opens nothing, and a resend
+// invites the user to where it is now.
+func TestLeavingATenantEndsItsInvitation(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	alpha, u, token := invited(t, svc, "Alpha", "bob@beta.example")
+	beta, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.MoveMember(ctx, core.System, core.UserRef{ID: u.ID}, core.TenantRef{ID: alpha.ID}, core.TenantRef{ID: beta.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := svc.AcceptInvitation(ctx, token, accepting); err == nil {
+		t.Fatal("the link into the tenant the user left still works")
+	}
+	again, err := svc.ResendInvitation(ctx, core.System, core.UserRef{ID: u.ID}, 0)
+	if err != nil || again.Invitation.TenantID != beta.ID {
+		t.Fatalf("resent into %q (beta is %q), %v", again.Invitation.TenantID, beta.ID, err)
+	}
+
+	if err := svc.RemoveMember(ctx, core.System, core.TenantRef{ID: beta.ID}, core.UserRef{ID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := svc.AcceptInvitation(ctx, again.Token, accepting); err == nil {
+		t.Fatal("the link into the tenant the user was taken out of still works")
+	}
+	if got, _ := svc.GetUser(ctx, core.System, core.UserRef{ID: u.ID}); got.Status != core.UserInvited {
+		t.Fatalf("the user is %s", got.Status)
+	}
+}
