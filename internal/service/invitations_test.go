@@ -103,3 +103,22 @@ func TestLeavingATenantEndsItsInvitation(t *testing.T) {
 		t.Fatalf("the user is %s", got.Status)
 	}
 }
+
+// An invited user disabled and enabled again is invited again, not active
+// without a password: its link works once more.
+func TestEnablingAUserWhoNeverAcceptedInvitesItAgain(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	_, u, token := invited(t, svc, "Acme", "bob@acme.example")
+	for _, st := range []core.UserStatus{core.UserDisabled, core.UserActive} {
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Status: &st}); err != nil {
+			t.Fatalf("status %s: %v", st, err)
+		}
+	}
+	if got, _ := svc.GetUser(ctx, core.System, core.UserRef{ID: u.ID}); got.Status != core.UserInvited || got.HasPassword {
+		t.Fatalf("enabled again, the user is %s (password %v)", got.Status, got.HasPassword)
+	}
+	if got, _, _, err := svc.AcceptInvitation(ctx, token, accepting); err != nil || got.Status != core.UserActive {
+		t.Fatalf("the link after enabling: %v, %v", got.Status, err)
+	}
+}

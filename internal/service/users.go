@@ -779,6 +779,16 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			return u, err
 		}
 	}
+	// A user disabled before it accepted its invitation has no password to
+	// be active with: enabled, it is invited again.
+	neverAccepted := false
+	if in.Status != nil && *in.Status == core.UserActive && read.Status == core.UserDisabled && !read.HasPassword {
+		invs, err := s.store.ListInvitations(ctx, store.InvitationFilter{UserID: read.ID})
+		if err != nil {
+			return u, err
+		}
+		neverAccepted = len(invs) > 0 && !slices.ContainsFunc(invs, func(i core.Invitation) bool { return i.State == core.InvitationAccepted })
+	}
 	// apply makes the change to a copy of base: the read above, or, when
 	// another change landed before this one's write, that one's result.
 	apply := func(base core.User, hash string) (core.User, *core.Validation) {
@@ -826,6 +836,8 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 				v.Add("status", "invalid", "an invited user becomes active by accepting the invitation or by getting a password")
 			case u.Builtin && *in.Status == core.UserDisabled:
 				v.Add("status", "builtin", "the built-in administrator cannot be disabled")
+			case neverAccepted && u.Status == core.UserDisabled && !u.HasPassword && *in.Status == core.UserActive:
+				u.Status = core.UserInvited
 			default:
 				u.Status = *in.Status
 			}
