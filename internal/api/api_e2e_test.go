@@ -534,6 +534,10 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if len(p["attributes"].(map[string]any)) != 0 {
 			t.Fatalf("attributes after null: %v", p["attributes"])
 		}
+		// A NUL no database column holds is refused alike on both.
+		for _, body := range []string{`{"attributes":{"a":["b\u0000"]}}`, `{"attributes":{"\u0000":1}}`} {
+			wantProblem(t, admin.Do("PATCH", "/v1/users/"+id, body), 400, "invalid")
+		}
 		p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"status": "disabled"}).Want(t, 200).Map(t)
 		if str(p, "status") != "disabled" {
 			t.Fatalf("disable: %v", p)

@@ -131,6 +131,32 @@ func checkAttributes(v *core.Validation, field string, attrs map[string]any) {
 	if len(b) > maxAttributes {
 		v.Add(field, "too_large", fmt.Sprintf("must be at most %d bytes as JSON", maxAttributes))
 	}
+	if holdsNUL(attrs) {
+		// PostgreSQL's jsonb cannot hold one; SQLite would.
+		v.Add(field, "invalid", "must not contain NUL characters (\\u0000)")
+	}
+}
+
+// holdsNUL reports whether a decoded JSON value has a NUL character in any
+// string or object key.
+func holdsNUL(value any) bool {
+	switch x := value.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case map[string]any:
+		for k, v := range x {
+			if strings.ContainsRune(k, 0) || holdsNUL(v) {
+				return true
+			}
+		}
+	case []any:
+		for _, v := range x {
+			if holdsNUL(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkID validates a UUID reference.
