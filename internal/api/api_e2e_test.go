@@ -534,6 +534,15 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if len(p["attributes"].(map[string]any)) != 0 {
 			t.Fatalf("attributes after null: %v", p["attributes"])
 		}
+		// A name made of the first and last names follows them; one given
+		// on its own stays.
+		if p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"first_name": "Alicia"}).Want(t, 200).Map(t); str(p, "name") != "Alicia Archer" {
+			t.Fatalf("derived name after a new first name: %v", p["name"])
+		}
+		admin.Do("PATCH", "/v1/users/"+id, map[string]any{"name": "Dr. A. Archer (Ops)"}).Want(t, 200)
+		if p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"first_name": "Alice"}).Want(t, 200).Map(t); str(p, "name") != "Dr. A. Archer (Ops)" {
+			t.Fatalf("a given name after a new first name: %v", p["name"])
+		}
 		// A NUL no database column holds is refused alike on both.
 		for _, body := range []string{`{"attributes":{"a":["b\u0000"]}}`, `{"attributes":{"\u0000":1}}`} {
 			wantProblem(t, admin.Do("PATCH", "/v1/users/"+id, body), 400, "invalid")

@@ -819,7 +819,10 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		checkText(v, "last_name", u.LastName, maxName)
 		checkPhone(v, "phone", u.Phone)
 		checkLang(v, "lang", u.Lang)
-		if in.Name == nil && (in.FirstName != nil || in.LastName != nil) {
+		// A name made of the first and last names follows them; one given
+		// on its own stays.
+		if in.Name == nil && (in.FirstName != nil || in.LastName != nil) &&
+			(base.Name == "" || base.Name == strings.TrimSpace(base.FirstName+" "+base.LastName)) {
 			u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
 		}
 		if emailChanged(base, u) {
