@@ -131,9 +131,10 @@ type optional[T any] struct {
 }
 
 func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
+	// A key given twice means its last value, as for every other field.
+	var zero T
+	o.Set, o.Null, o.V = true, string(b) == "null", zero
+	if o.Null {
 		return nil
 	}
 	return json.Unmarshal(b, &o.V)

@@ -543,6 +543,13 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if p = admin.Do("PATCH", "/v1/users/"+id, map[string]any{"first_name": "Alice"}).Want(t, 200).Map(t); str(p, "name") != "Dr. A. Archer (Ops)" {
 			t.Fatalf("a given name after a new first name: %v", p["name"])
 		}
+		// A key given twice means its last value, null or not.
+		if p = admin.Do("PATCH", "/v1/users/"+id, `{"phone":null,"phone":"+1 555 0199"}`).Want(t, 200).Map(t); str(p, "phone") != "+1 555 0199" {
+			t.Fatalf("phone after null then a value: %v", p["phone"])
+		}
+		if p = admin.Do("PATCH", "/v1/users/"+id, `{"phone":"+1 555 0100","phone":null}`).Want(t, 200).Map(t); p["phone"] != nil {
+			t.Fatalf("phone after a value then null: %v", p["phone"])
+		}
 		// A NUL no database column holds is refused alike on both.
 		for _, body := range []string{`{"attributes":{"a":["b\u0000"]}}`, `{"attributes":{"\u0000":1}}`} {
 			wantProblem(t, admin.Do("PATCH", "/v1/users/"+id, body), 400, "invalid")
