@@ -42,6 +42,15 @@ func (s *Service) memberTarget(ctx context.Context, p *core.Principal, tenantRef
 	return t, u, nil
 }
 
+// joinable refuses new members for a tenant that is not active, as creating
+// or inviting a user there is refused.
+func joinable(t core.Tenant) error {
+	if t.Status != core.TenantActive {
+		return core.FieldInvalid("tenant_id", "inactive", "the tenant is "+string(t.Status))
+	}
+	return nil
+}
+
 // PutMember makes the user a member of the tenant with exactly roles,
 // adding the membership if needed.
 func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
@@ -66,6 +75,11 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 	t, u, err := s.memberTarget(ctx, p, tenantRef, userRef)
 	if err != nil {
 		return memberChange{}, u, err
+	}
+	if _, member := u.Membership(t.ID); !member {
+		if err := joinable(t); err != nil {
+			return memberChange{}, u, err
+		}
 	}
 	if len(roles) == 0 {
 		return memberChange{}, u, &core.Error{Code: core.CodeRoleInvalid, Message: "at least one role is required",

@@ -48,6 +48,9 @@ func (s *Service) planMove(ctx context.Context, p *core.Principal, userRef core.
 	if dst.ID == src.ID {
 		return memberChange{}, u, nil
 	}
+	if err := joinable(dst); err != nil {
+		return memberChange{}, u, err
+	}
 	if _, ok := u.Membership(dst.ID); ok {
 		return memberChange{}, u, &core.Error{Code: core.CodeConflict, Message: "the user is already a member of the target tenant",
 			Fields: []core.FieldError{{Field: "tenant_id", Code: "taken", Message: "the user is already a member of this tenant"}}}

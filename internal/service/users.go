@@ -136,8 +136,8 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 			}
 			return res, err
 		}
-		if t.Status != core.TenantActive {
-			return res, core.FieldInvalid("tenant_id", "inactive", "the tenant is "+string(t.Status))
+		if err := joinable(t); err != nil {
+			return res, err
 		}
 		tenant = &t
 	default:
