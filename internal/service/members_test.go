@@ -35,3 +35,21 @@ func TestSuspendedTenantTakesNoNewMembers(t *testing.T) {
 		t.Fatalf("a member's roles in a suspended tenant: %v", err)
 	}
 }
+
+// A create trims every text as an update does: an external id with a
+// space after it is the same id, and a language with one is a language.
+func TestCreateTrimsAsUpdateDoes(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme", Lang: " de", CustomID: " c1 ", Phone: "+49 30 5550100 "})
+	if err != nil || tn.Lang != "de" || tn.CustomID != "c1" || tn.Phone != "+49 30 5550100" {
+		t.Fatalf("tenant: %q %q %q, %v", tn.Lang, tn.CustomID, tn.Phone, err)
+	}
+	first, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "a@acme.example", TenantID: tn.ID, ExternalID: "ext-1 ", Lang: " de"})
+	if err != nil || first.User.ExternalID != "ext-1" || first.User.Lang != "de" {
+		t.Fatalf("user: %q %q, %v", first.User.ExternalID, first.User.Lang, err)
+	}
+	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "b@acme.example", TenantID: tn.ID, ExternalID: "ext-1"}); core.ErrorCode(err) != core.CodeConflict {
+		t.Fatalf("the same external id: %v", err)
+	}
+}

@@ -31,7 +31,9 @@ type TenantInput struct {
 // buildTenant validates in (field names prefixed by prefix) and returns the
 // tenant to insert with its product overrides.
 func (s *Service) buildTenant(v *core.Validation, prefix string, in TenantInput, p *core.Principal) (core.Tenant, map[core.Product]*bool) {
-	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
+	// Every text is trimmed, as an update trims it.
+	in.Name, in.Email, in.Phone = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone)
+	in.CountryCode, in.Lang, in.CustomID = strings.TrimSpace(in.CountryCode), strings.TrimSpace(in.Lang), strings.TrimSpace(in.CustomID)
 	if in.Name == "" {
 		v.Add(prefix+"name", "required", "is required")
 	}

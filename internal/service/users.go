@@ -84,8 +84,11 @@ const (
 // groups, credential and invitation — in one transaction: all of it or none.
 func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUserInput) (CreateUserResult, error) {
 	var res CreateUserResult
+	// Every text is trimmed, as an update trims it: "ext-1 " must not pass
+	// the unique index beside "ext-1".
 	in.Email, in.Username = strings.TrimSpace(in.Email), strings.TrimSpace(in.Username)
 	in.Name, in.FirstName, in.LastName = strings.TrimSpace(in.Name), strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	in.Phone, in.Lang, in.ExternalID = strings.TrimSpace(in.Phone), strings.TrimSpace(in.Lang), strings.TrimSpace(in.ExternalID)
 	if in.Action == "" {
 		in.Action = ActionInvite
 	}
