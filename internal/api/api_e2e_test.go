@@ -274,6 +274,13 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		}
 		big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 		wantProblem(t, admin.Do("POST", "/v1/tenants", big, testsupport.Invalid()), 413, "too_large")
+		// Every operation that takes a body says so in the document.
+		none := "01890000-0000-7000-8000-000000000000"
+		for _, op := range [][2]string{{"PUT", "/v1/tenants/" + globex + "/members/" + none}, {"PUT", "/v1/products/defaults"},
+			{"POST", "/v1/tenants/" + globex + "/resource-groups"}, {"POST", "/v1/api-keys"}, {"POST", "/v1/auth/login"},
+			{"POST", "/v1/auth/password-reset"}, {"POST", "/v1/users/" + none + "/invitations"}} {
+			wantProblem(t, admin.Do(op[0], op[1], big, testsupport.Invalid()), 413, "too_large")
+		}
 		wantProblem(t, admin.Do("POST", "/v1/users", "", testsupport.Invalid()), 400, "malformed")
 		m = wantProblem(t, admin.Do("POST", "/v1/users", map[string]any{"action": "register", "email": "not-an-email",
 			"password": "short", "lang": "fr", "phone": "call me", "tenant_id": globex}, testsupport.Invalid()), 400, "invalid")
