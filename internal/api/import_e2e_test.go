@@ -340,6 +340,15 @@ func TestImportUpsertKeepsWhatTheLineLeavesOut(t *testing.T) {
 		m["roles"].([]any)[0] != "tenant-admin" {
 		t.Fatalf("after an upsert of the name alone: %v", u)
 	}
+	// A new first name leaves a name given on its own; a line's texts are
+	// trimmed, so that " legacy-7 " is the same external id.
+	again := runImport(t, e, "upsert", []byte(`{"external_id":" legacy-7 ","first_name":"Kept","phone":" +15550199 ","tenant_id":"`+acme+`"}`+"\n"))
+	if again[0].Status != "updated" || again[0].ID != id {
+		t.Fatalf("upsert by a padded external id: %+v", again[0])
+	}
+	if u = e.admin.Do("GET", "/v1/users/"+id, nil).Want(t, 200).Map(t); u["name"] != "New Name" || u["first_name"] != "Kept" || u["phone"] != "+15550199" {
+		t.Fatalf("after an upsert of the first name: %v", u)
+	}
 }
 
 // An upsert that gives a user a new password ends the user's sessions, as

@@ -317,7 +317,9 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 			return nil, err
 		}
 	}
+	// Every text is trimmed, as a create or an update through the API trims it.
 	it.Email, it.Username = strings.TrimSpace(it.Email), strings.TrimSpace(it.Username)
+	it.Phone, it.Lang, it.ExternalID = strings.TrimSpace(it.Phone), strings.TrimSpace(it.Lang), strings.TrimSpace(it.ExternalID)
 	if it.ID != "" {
 		checkID(v, "id", it.ID)
 	}
@@ -591,7 +593,10 @@ func (pr *prepared) mergeInto(existing core.User) *core.Error {
 	keep(GivenPhone, &u.Phone, existing.Phone)
 	keep(GivenLang, &u.Lang, existing.Lang)
 	keep(GivenName, &u.Name, existing.Name)
-	if g&GivenName == 0 && g&(GivenFirstName|GivenLastName) != 0 {
+	// A name made of the first and last names follows them; one given on
+	// its own stays, as in an update through the API.
+	if g&GivenName == 0 && g&(GivenFirstName|GivenLastName) != 0 &&
+		(existing.Name == "" || existing.Name == strings.TrimSpace(existing.FirstName+" "+existing.LastName)) {
 		u.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
 	if g&GivenStatus == 0 {
