@@ -195,3 +195,25 @@ func TestBcryptLoginKeepsTheRealPassword(t *testing.T) {
 		}
 	}
 }
+
+// Two logins at once with the right password at a stale hash both open a
+// session: the one that finds the other's rehash checks the password
+// again against it, rather than taking it for a new password.
+func TestConcurrentLoginsAtAStaleHashBothSucceed(t *testing.T) {
+	ctx := context.Background()
+	ch := &credentialHook{}
+	svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { ch.Store = s; return ch })
+	_, u := acmeUser(t, svc, "twice@acme.example", true)
+	const right = "correct horse battery staple"
+	staleCredential(t, st, u.ID, password.HashArgon2id(right, password.Params{Memory: 32, Time: 1, Threads: 1}))
+	login := func() error {
+		_, _, err := svc.Login(ctx, service.LoginInput{Login: "twice@acme.example", Password: right})
+		return err
+	}
+	var other error
+	ch.hook = func() { other = login() }
+	ch.armed.Store(true)
+	if err := login(); err != nil || other != nil {
+		t.Fatalf("this login: %v; the other, landing first: %v", err, other)
+	}
+}

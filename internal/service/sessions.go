@@ -172,77 +172,92 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		s.addressFailed(ctx, keys) // the account's count was taken already
 		return core.Session{}, "", fail
 	}
-	hash := s.dummyHash()
-	if found {
-		if c, cerr := s.store.GetCredential(ctx, u.ID); cerr == nil {
-			hash = c.Hash
-		} else if core.ErrorCode(cerr) != core.CodeNotFound {
-			return undecided(cerr)
-		}
-	}
-	ok, verr := s.pool.Verify(ctx, hash, in.Password)
-	if verr != nil {
-		if ce := core.AsError(verr); ce.Code == core.CodeOverloaded || ctx.Err() != nil {
-			return undecided(verr)
-		}
-		s.log.WarnContext(ctx, "stored password hash cannot be verified", "user_id", u.ID, "error", verr)
-		ok = false
-	}
-	// A hash imported in another format, or made with older parameters,
-	// costs more or less than a current one.
-	stale := s.pool.NeedsRehash(hash)
-	if !found || !ok || u.Status != core.UserActive {
-		if stale {
-			// A failure pays for a current hash too, as an unknown
-			// login does, so that its time does not tell that the
-			// account exists (a right password pays for the rehash).
-			_, _ = s.pool.Verify(ctx, s.dummyHash(), in.Password)
-		}
-		return failed()
-	}
-	// The stale hash is replaced now that the password is known.
-	var rehash string
-	if stale && password.SafeToRehash(hash, in.Password) {
-		if rehash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
-			s.log.WarnContext(ctx, "rehash on login failed", "user_id", u.ID, "error", err)
-			rehash = ""
-		}
-	}
-	now := s.now()
-	token := core.NewSecret(SessionPrefix)
-	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	err = s.inTx(ctx, func(tx store.Tx) error {
-		// The password was checked outside the transaction, against the
-		// hash of that moment: if a new password or a disable came
-		// meanwhile, the old password opens nothing (and its rehash must
-		// not bring it back).
-		cur, err := lockedUser(ctx, tx, u.ID)
-		if err != nil {
-			return err
-		}
-		c, err := tx.GetCredential(ctx, u.ID)
-		if core.ErrorCode(err) == core.CodeNotFound || (err == nil && c.Hash != hash) || cur.Status != core.UserActive {
-			return errChangedMeanwhile
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
-		if rehash != "" {
-			if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: rehash, UpdatedAt: now}); err != nil {
-				return err
+	// The password is checked outside the write transaction, against the
+	// hash of that moment; the transaction finds out whether it is still
+	// the user's. If not, it is checked once more against what is there
+	// now: another login of the user may have replaced a stale hash with
+	// its rehash (the same password), where a new password or a disable
+	// must win.
+	var (
+		sess   core.Session
+		token  string
+		rehash string
+	)
+	for attempt := 1; ; attempt++ {
+		hash := s.dummyHash()
+		if found {
+			if c, cerr := s.store.GetCredential(ctx, u.ID); cerr == nil {
+				hash = c.Hash
+			} else if core.ErrorCode(cerr) != core.CodeNotFound {
+				return undecided(cerr)
 			}
 		}
-		if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil { // a right password starts the account afresh
-			return err
+		ok, verr := s.pool.Verify(ctx, hash, in.Password)
+		if verr != nil {
+			if ce := core.AsError(verr); ce.Code == core.CodeOverloaded || ctx.Err() != nil {
+				return undecided(verr)
+			}
+			s.log.WarnContext(ctx, "stored password hash cannot be verified", "user_id", u.ID, "error", verr)
+			ok = false
 		}
-		return tx.RecordLogin(ctx, u.ID, now)
-	})
-	if errors.Is(err, errChangedMeanwhile) {
-		return failed()
+		// A hash imported in another format, or made with older
+		// parameters, costs more or less than a current one.
+		stale := s.pool.NeedsRehash(hash)
+		if !found || !ok || u.Status != core.UserActive {
+			if stale {
+				// A failure pays for a current hash too, as an unknown
+				// login does, so that its time does not tell that the
+				// account exists (a right password pays for the rehash).
+				_, _ = s.pool.Verify(ctx, s.dummyHash(), in.Password)
+			}
+			return failed()
+		}
+		// The stale hash is replaced now that the password is known.
+		rehash = ""
+		if stale && password.SafeToRehash(hash, in.Password) {
+			if rehash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
+				s.log.WarnContext(ctx, "rehash on login failed", "user_id", u.ID, "error", err)
+				rehash = ""
+			}
+		}
+		now := s.now()
+		token = core.NewSecret(SessionPrefix)
+		sess = core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
+			ExpiresAt: now.Add(s.cfg.SessionTTL)}
+		err = s.inTx(ctx, func(tx store.Tx) error {
+			cur, err := lockedUser(ctx, tx, u.ID)
+			if err != nil {
+				return err
+			}
+			c, err := tx.GetCredential(ctx, u.ID)
+			if core.ErrorCode(err) == core.CodeNotFound || (err == nil && c.Hash != hash) || cur.Status != core.UserActive {
+				return errChangedMeanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.CreateSession(ctx, sess); err != nil {
+				return err
+			}
+			if rehash != "" {
+				if err := tx.PutCredential(ctx, core.Credential{UserID: u.ID, Hash: rehash, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			if err := tx.ClearLoginThrottle(ctx, keys[0]); err != nil { // a right password starts the account afresh
+				return err
+			}
+			return tx.RecordLogin(ctx, u.ID, now)
+		})
+		if !errors.Is(err, errChangedMeanwhile) {
+			break
+		}
+		if attempt == 2 {
+			return failed()
+		}
+		if u, err = s.store.GetUser(ctx, core.UserRef{ID: u.ID}); err != nil {
+			return undecided(err)
+		}
 	}
 	if err != nil {
 		return undecided(err)
