@@ -122,14 +122,17 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(sessToken), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The user first, then the invitation, as a resend, an email
+		// change and a deletion take them: no two of them wait for each
+		// other (PostgreSQL, several nodes).
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.ConsumeInvitation(ctx, v.Invitation.ID, now); err != nil {
 			if core.ErrorCode(err) == core.CodeConflict {
 				return invalidInvitation("this invitation was already used")
 			}
-			return err
-		}
-		cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
-		if err != nil {
 			return err
 		}
 		if cur.Status != core.UserInvited {

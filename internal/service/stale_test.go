@@ -223,3 +223,51 @@ func TestTenantEditsOfDifferentFieldsBothStay(t *testing.T) {
 		t.Fatalf("stored: email %q phone %q custom id %q status %s, %v", got.Email, got.Phone, got.CustomID, got.Status, err)
 	}
 }
+
+// An acceptance takes the user's row before the invitation's, as a resend
+// on another node does: one waits for the other instead of both waiting
+// for each other until PostgreSQL breaks the deadlock with a 503.
+func TestAcceptanceAndResendTakeRowsInOneOrder(t *testing.T) {
+	ctx := context.Background()
+	url := testsupport.PostgresSchemaURL(t)
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := serviceOn(t, st, service.Config{}, nil, "")
+	_, u, token := invited(t, svc, "Acme", "bob@acme.example")
+	inv, err := svc.LatestInvitation(ctx, core.System, core.UserRef{ID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	resend, err := other.BeginTx(ctx, nil) // another node's resend: the user first
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resend.Rollback()
+	if _, err := resend.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := svc.AcceptInvitation(ctx, token, accepting)
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the acceptance starts its transaction
+	if _, err := resend.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', revoked_at = now() WHERE id = $1`, inv.ID); err != nil {
+		t.Fatalf("the resend's revocation: %v", err)
+	}
+	if err := resend.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; core.ErrorCode(err) != core.CodeInvitationInvalid {
+		t.Fatalf("an acceptance meeting a resend: %v, want the link refused", err)
+	}
+}
