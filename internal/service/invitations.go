@@ -70,16 +70,21 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		if err != nil {
 			return err
 		}
-		// The new invitation goes where the last one went while the user
-		// is still there, else to a tenant the user is in now.
-		tenantID := ""
+		// The new invitation goes where the last one went (the provider,
+		// or a tenant the user is still in), else to a tenant the user is
+		// in now.
+		tenantID, decided := "", false
 		if n := len(prev); n > 0 {
-			if _, member := cur.Membership(prev[n-1].TenantID); member {
+			_, member := cur.Membership(prev[n-1].TenantID)
+			if decided = prev[n-1].TenantID == "" || member; decided {
 				tenantID = prev[n-1].TenantID
 			}
 		}
-		if tenantID == "" && len(cur.Memberships) > 0 {
+		if !decided && len(cur.Memberships) > 0 {
 			tenantID = cur.Memberships[0].TenantID
+		}
+		if cur.Email == "" {
+			return core.FieldInvalid("email", "required", "the user has no email to send an invitation to")
 		}
 		var tenant *core.Tenant
 		if tenantID != "" {
@@ -101,9 +106,11 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 				}
 			}
 		}
-		iss := s.newInvitation(u, tenantID, s.inviteTTL(ttl, tenant), p.Actor())
+		// To the user as it is now: an email changed since the read has
+		// ended the links to the old one.
+		iss := s.newInvitation(cur, tenantID, s.inviteTTL(ttl, tenant), p.Actor())
 		out = InvitationResult{Invitation: iss.inv, Token: iss.token}
-		return s.enqueueInvitation(ctx, tx, p, u, tenant, iss)
+		return s.enqueueInvitation(ctx, tx, p, cur, tenant, iss)
 	})
 	if err != nil {
 		return InvitationResult{}, err

@@ -122,3 +122,40 @@ func TestEnablingAUserWhoNeverAcceptedInvitesItAgain(t *testing.T) {
 		t.Fatalf("the link after enabling: %v, %v", got.Status, err)
 	}
 }
+
+// A resend goes to the user as it is at its write: to an email changed
+// since its read, and to the provider when the last invitation was there,
+// even if the user is in a tenant now.
+func TestResendGoesToTheUserAsItIsNow(t *testing.T) {
+	ctx := context.Background()
+	is := &interruptingStore{}
+	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
+	_, u, _ := invited(t, svc, "Acme", "old@acme.example")
+	is.interrupt = func() {
+		email := "new@acme.example"
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Email: &email}); err != nil {
+			t.Errorf("the email change: %v", err)
+		}
+	}
+	is.armed.Store(true)
+	res, err := svc.ResendInvitation(ctx, core.System, core.UserRef{ID: u.ID}, 0)
+	if err != nil || res.Invitation.Email != "new@acme.example" {
+		t.Fatalf("resent to %q, %v", res.Invitation.Email, err)
+	}
+
+	admin, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "ops@provider.example",
+		Roles: []string{core.RoleProviderViewer}})
+	if err != nil || admin.Invitation == nil || admin.Invitation.TenantID != "" {
+		t.Fatalf("a provider-level invitation: %+v, %v", admin.Invitation, err)
+	}
+	acme, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme Two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: acme.ID}, core.UserRef{ID: admin.User.ID}, []string{core.RoleTenantUser}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := svc.ResendInvitation(ctx, core.System, core.UserRef{ID: admin.User.ID}, 0); err != nil || again.Invitation.TenantID != "" {
+		t.Fatalf("resent into %q, %v", again.Invitation.TenantID, err)
+	}
+}
