@@ -35,8 +35,8 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (BootstrapR
 	// As a request's credential is read: white space around it (a file's
 	// last newline) is not part of it.
 	operatorKey = strings.TrimSpace(operatorKey)
-	if err := checkOperatorKey(operatorKey); err != nil {
-		return res, err
+	if operatorKey != "" && len(operatorKey) < MinBootstrapKeyLength {
+		return res, core.Errorf(core.CodeInvalid, "the bootstrap API key must be at least %d characters", MinBootstrapKeyLength)
 	}
 	var err error
 	// Nodes starting together race to bootstrap; the loser retries and
@@ -49,15 +49,14 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (BootstrapR
 	return res, err
 }
 
-// checkOperatorKey refuses a chosen key that could never authenticate: one
-// that is too short or too long, holds anything but visible ASCII (it goes
-// in a header), or starts as session tokens do.
+// checkOperatorKey refuses to install a chosen key that could never
+// authenticate: one too long, holding anything but visible ASCII (it goes
+// in a header), or starting as session tokens do. A key installed before
+// is not checked again: once keys exist, the variable is ignored.
 func checkOperatorKey(key string) error {
 	switch {
-	case key == "":
-		return nil
-	case len(key) < MinBootstrapKeyLength || len(key) > maxSecretLength:
-		return core.Errorf(core.CodeInvalid, "the bootstrap API key must be at least %d and at most %d characters", MinBootstrapKeyLength, maxSecretLength)
+	case len(key) > maxSecretLength:
+		return core.Errorf(core.CodeInvalid, "the bootstrap API key must be at most %d characters", maxSecretLength)
 	case strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0:
 		return core.Errorf(core.CodeInvalid, "the bootstrap API key must be visible ASCII characters, without spaces")
 	case strings.HasPrefix(key, SessionPrefix):
@@ -108,6 +107,9 @@ func (s *Service) bootstrapOnce(ctx context.Context, operatorKey string) (Bootst
 			secret = core.NewSecret(APIKeyPrefix)
 			res.GeneratedKey = secret
 		} else {
+			if err := checkOperatorKey(secret); err != nil {
+				return err
+			}
 			res.UsedOperatorKey = true
 		}
 		prefix := secret[:min(len(secret), len(APIKeyPrefix)+6)]

@@ -53,3 +53,14 @@ func TestCreateTrimsAsUpdateDoes(t *testing.T) {
 		t.Fatalf("the same external id: %v", err)
 	}
 }
+
+// A chosen bootstrap key is checked only when it is to be installed: once
+// the database has keys it is ignored, as before, whatever it holds, so a
+// server that started with it starts again.
+func TestBootstrapKeyIsCheckedOnlyToInstall(t *testing.T) {
+	svc, _ := importService(t, service.Config{}, nil) // bootstrapped: it has a key
+	res, err := svc.Bootstrap(context.Background(), "clé de démarrage choisie 0123456789abcdef")
+	if err != nil || res.UsedOperatorKey {
+		t.Fatalf("a restart with a key that is not installed: %+v, %v", res, err)
+	}
+}
