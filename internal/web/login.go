@@ -89,7 +89,7 @@ func (p *Pages) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pr == nil {
-		if sessionToken(r) != "" {
+		if p.sessionToken(r) != "" {
 			p.endSessionCookie(w, r)
 		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)

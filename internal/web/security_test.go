@@ -163,9 +163,15 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if sess := cookieNamed(res, web.SessionCookie); res.StatusCode != http.StatusSeeOther || sess == nil || !sess.Secure || !sess.HttpOnly {
+	sess := cookieNamed(res, web.SecureSessionCookie)
+	if res.StatusCode != http.StatusSeeOther || sess == nil || !sess.Secure || !sess.HttpOnly || sess.Path != "/" || sess.Domain != "" {
 		t.Fatalf("sign-in over TLS: %d %+v", res.StatusCode, res.Cookies())
 	}
+	// The prefixed cookie is the one read.
+	if res, err = c.Get(ts.URL + "/account"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the account page with the secure session cookie: %v %v", res.StatusCode, err)
+	}
+	res.Body.Close()
 }
 
 // Behind a proxy that terminates TLS, an https public URL makes cookies

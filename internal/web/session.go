@@ -13,8 +13,20 @@ import (
 	"roster/internal/service"
 )
 
-// SessionCookie holds the session token the service gave at sign-in.
-const SessionCookie = "roster_session"
+// SessionCookie holds the session token the service gave at sign-in;
+// SecureSessionCookie over https, where its __Host- prefix keeps a
+// neighbouring subdomain from planting one (as for the CSRF cookie).
+const (
+	SessionCookie       = "roster_session"
+	SecureSessionCookie = "__Host-roster_session"
+)
+
+func (p *Pages) sessionCookie(r *http.Request) string {
+	if p.secure(r) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
 
 // CSRFField is the hidden form field with the anti-forgery token.
 const CSRFField = "csrf_token"
@@ -78,7 +90,7 @@ func (p *Pages) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 		if c, err := r.Cookie(p.csrfCookie(r)); err == nil && wellFormedToken(c.Value) && equal(sent, c.Value) {
 			return true
 		}
-		if tok := sessionToken(r); tok != "" && equal(sent, sessionCSRF(tok)) {
+		if tok := p.sessionToken(r); tok != "" && equal(sent, sessionCSRF(tok)) {
 			return true
 		}
 	}
@@ -101,8 +113,8 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // sessionToken returns the session token of the browser's cookie, if it
 // looks like one. Only session tokens are accepted: an API key in the
 // cookie is ignored.
-func sessionToken(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
+func (p *Pages) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(p.sessionCookie(r))
 	if err != nil || !strings.HasPrefix(c.Value, service.SessionPrefix) || len(c.Value) > 512 {
 		return ""
 	}
@@ -112,7 +124,7 @@ func sessionToken(r *http.Request) string {
 // signedIn authenticates the browser's session cookie. It returns nil when
 // there is none, or when it no longer works.
 func (p *Pages) signedIn(r *http.Request) (*core.Principal, string, error) {
-	tok := sessionToken(r)
+	tok := p.sessionToken(r)
 	if tok == "" {
 		return nil, "", nil
 	}
@@ -135,12 +147,12 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, token strin
 		}
 	}
 	maxAge := int(expires.Sub(p.svc.Now()) / time.Second)
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", MaxAge: max(maxAge, 1),
+	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: token, Path: "/", MaxAge: max(maxAge, 1),
 		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // endSessionCookie removes the session cookie.
 func (p *Pages) endSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
 }
