@@ -82,29 +82,36 @@ func TestUpdatesDoNotUndoADeletion(t *testing.T) {
 	}
 }
 
+// twoNodesOnPostgres is a service on a fresh PostgreSQL schema, its store,
+// and a plain connection to the same schema that stands for another node
+// in the middle of a transaction.
+func twoNodesOnPostgres(t *testing.T) (*service.Service, store.Store, *sql.DB) {
+	t.Helper()
+	url := testsupport.PostgresSchemaURL(t)
+	st, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	other, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return serviceOn(t, st, service.Config{}, nil, ""), st, other
+}
+
 // On PostgreSQL another node's deletion may be written and not yet
 // committed when an update reads the tenant: the update waits for it and
 // then answers as for a deleted tenant, instead of writing the tenant back
 // to active over it.
 func TestTenantUpdateWaitsForADeletionUnderWay(t *testing.T) {
 	ctx := context.Background()
-	url := testsupport.PostgresSchemaURL(t)
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc := serviceOn(t, st, service.Config{}, nil, "")
+	svc, st, other := twoNodesOnPostgres(t)
 	tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	other, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	deleting, err := other.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -229,24 +236,12 @@ func TestTenantEditsOfDifferentFieldsBothStay(t *testing.T) {
 // for each other until PostgreSQL breaks the deadlock with a 503.
 func TestAcceptanceAndResendTakeRowsInOneOrder(t *testing.T) {
 	ctx := context.Background()
-	url := testsupport.PostgresSchemaURL(t)
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc := serviceOn(t, st, service.Config{}, nil, "")
+	svc, _, other := twoNodesOnPostgres(t)
 	_, u, token := invited(t, svc, "Acme", "bob@acme.example")
 	inv, err := svc.LatestInvitation(ctx, core.System, core.UserRef{ID: u.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	other, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	resend, err := other.BeginTx(ctx, nil) // another node's resend: the user first
 	if err != nil {
 		t.Fatal(err)
