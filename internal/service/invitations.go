@@ -71,12 +71,16 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 			return err
 		}
 		// The new invitation goes where the last one went (the provider,
-		// or a tenant the user is still in), else to a tenant the user is
-		// in now.
+		// while the user still has a provider role, or a tenant the user is
+		// still in), else to a tenant the user is in now.
 		tenantID, decided := "", false
 		if n := len(prev); n > 0 {
-			_, member := cur.Membership(prev[n-1].TenantID)
-			if decided = prev[n-1].TenantID == "" || member; decided {
+			if last := prev[n-1].TenantID; last == "" {
+				decided = len(cur.ProviderRoles) > 0 // still someone of the provider's
+			} else {
+				_, decided = cur.Membership(last)
+			}
+			if decided {
 				tenantID = prev[n-1].TenantID
 			}
 		}

@@ -158,4 +158,11 @@ func TestResendGoesToTheUserAsItIsNow(t *testing.T) {
 	if again, err := svc.ResendInvitation(ctx, core.System, core.UserRef{ID: admin.User.ID}, 0); err != nil || again.Invitation.TenantID != "" {
 		t.Fatalf("resent into %q, %v", again.Invitation.TenantID, err)
 	}
+	// Without its provider role, the user is the tenant's to invite.
+	if _, err := svc.SetProviderRoles(ctx, core.System, core.UserRef{ID: admin.User.ID}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := svc.ResendInvitation(ctx, core.System, core.UserRef{ID: admin.User.ID}, 0); err != nil || again.Invitation.TenantID != acme.ID {
+		t.Fatalf("resent, without a provider role, into %q, %v", again.Invitation.TenantID, err)
+	}
 }
