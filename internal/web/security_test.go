@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,11 +160,23 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 		t.Fatalf("csrf cookie over TLS: %+v", res.Cookies())
 	}
 	token := csrfRE.FindStringSubmatch(string(body))[1]
+	// A session under the plain name, from before the __Host- one: signing
+	// in ends it and removes its cookie.
+	_, plain, err := e.Service.Login(context.Background(), service.LoginInput{Login: email(1), Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, _ := url.Parse(ts.URL)
+	jar.SetCookies(site, []*http.Cookie{{Name: web.SessionCookie, Value: plain, Path: "/", Secure: true, HttpOnly: true}})
 	res, err = c.PostForm(ts.URL+"/login", url.Values{"csrf_token": {token}, "login": {email(1)}, "password": {goodPassword}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
+	if _, err := e.Service.Authenticate(context.Background(), plain); err == nil || slices.ContainsFunc(jar.Cookies(site),
+		func(c *http.Cookie) bool { return c.Name == web.SessionCookie }) {
+		t.Fatalf("the plain session after signing in: %v; cookies %v", err, jar.Cookies(site))
+	}
 	sess := cookieNamed(res, web.SecureSessionCookie)
 	if res.StatusCode != http.StatusSeeOther || sess == nil || !sess.Secure || !sess.HttpOnly || sess.Path != "/" || sess.Domain != "" {
 		t.Fatalf("sign-in over TLS: %d %+v", res.StatusCode, res.Cookies())

@@ -146,6 +146,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, token strin
 			p.log.WarnContext(r.Context(), "ending the previous session", "error", err)
 		}
 	}
+	p.endPlainSession(w, r)
 	maxAge := int(expires.Sub(p.svc.Now()) / time.Second)
 	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: token, Path: "/", MaxAge: max(maxAge, 1),
 		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
@@ -153,6 +154,30 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, token strin
 
 // endSessionCookie removes the session cookie.
 func (p *Pages) endSessionCookie(w http.ResponseWriter, r *http.Request) {
+	p.endPlainSession(w, r)
 	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// endPlainSession, over https, ends the session of a cookie under the
+// plain name (set before the __Host- one, or planted) and removes the
+// cookie: it is never read there, and signing in or out must not leave a
+// live token behind in the browser.
+func (p *Pages) endPlainSession(w http.ResponseWriter, r *http.Request) {
+	if !p.secure(r) {
+		return
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return
+	}
+	if strings.HasPrefix(c.Value, service.SessionPrefix) && len(c.Value) <= 512 {
+		if pr, err := p.svc.Authenticate(r.Context(), c.Value); err == nil && pr.Kind == core.PrincipalSession {
+			if err := p.svc.Logout(r.Context(), pr); err != nil {
+				p.log.WarnContext(r.Context(), "ending a session of the plain cookie", "error", err)
+			}
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 }
