@@ -113,8 +113,10 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // sessionToken returns the session token of the browser's cookie, if it
 // looks like one. Only session tokens are accepted: an API key in the
 // cookie is ignored.
-func (p *Pages) sessionToken(r *http.Request) string {
-	c, err := r.Cookie(p.sessionCookie(r))
+func (p *Pages) sessionToken(r *http.Request) string { return sessionTokenIn(r, p.sessionCookie(r)) }
+
+func sessionTokenIn(r *http.Request, cookie string) string {
+	c, err := r.Cookie(cookie)
 	if err != nil || !strings.HasPrefix(c.Value, service.SessionPrefix) || len(c.Value) > 512 {
 		return ""
 	}
@@ -124,7 +126,10 @@ func (p *Pages) sessionToken(r *http.Request) string {
 // signedIn authenticates the browser's session cookie. It returns nil when
 // there is none, or when it no longer works.
 func (p *Pages) signedIn(r *http.Request) (*core.Principal, string, error) {
-	tok := p.sessionToken(r)
+	return p.signedInWith(r, p.sessionToken(r))
+}
+
+func (p *Pages) signedInWith(r *http.Request, tok string) (*core.Principal, string, error) {
 	if tok == "" {
 		return nil, "", nil
 	}
@@ -138,25 +143,34 @@ func (p *Pages) signedIn(r *http.Request) (*core.Principal, string, error) {
 	return pr, tok, nil
 }
 
+// endSession ends the session of tok, if it still works.
+func (p *Pages) endSession(r *http.Request, tok string) {
+	if pr, _, err := p.signedInWith(r, tok); err == nil && pr != nil {
+		if err := p.svc.Logout(r.Context(), pr); err != nil {
+			p.log.WarnContext(r.Context(), "ending a session the browser held", "error", err)
+		}
+	}
+}
+
+// setSessionCookie sets a session cookie, or removes it (maxAge < 0).
+func setSessionCookie(w http.ResponseWriter, name, value string, maxAge int, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
 // startSession puts a new session's token in the cookie. A session the
 // browser held before is ended first: one browser, one login.
 func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
-	if old, _, err := p.signedIn(r); err == nil && old != nil {
-		if err := p.svc.Logout(r.Context(), old); err != nil {
-			p.log.WarnContext(r.Context(), "ending the previous session", "error", err)
-		}
-	}
+	p.endSession(r, p.sessionToken(r))
 	p.endPlainSession(w, r)
 	maxAge := int(expires.Sub(p.svc.Now()) / time.Second)
-	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: token, Path: "/", MaxAge: max(maxAge, 1),
-		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+	setSessionCookie(w, p.sessionCookie(r), token, max(maxAge, 1), p.secure(r))
 }
 
 // endSessionCookie removes the session cookie.
 func (p *Pages) endSessionCookie(w http.ResponseWriter, r *http.Request) {
 	p.endPlainSession(w, r)
-	http.SetCookie(w, &http.Cookie{Name: p.sessionCookie(r), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+	setSessionCookie(w, p.sessionCookie(r), "", -1, p.secure(r))
 }
 
 // endPlainSession, over https, ends the session of a cookie under the
@@ -164,20 +178,9 @@ func (p *Pages) endSessionCookie(w http.ResponseWriter, r *http.Request) {
 // cookie: it is never read there, and signing in or out must not leave a
 // live token behind in the browser.
 func (p *Pages) endPlainSession(w http.ResponseWriter, r *http.Request) {
-	if !p.secure(r) {
+	if _, err := r.Cookie(SessionCookie); err != nil || !p.secure(r) {
 		return
 	}
-	c, err := r.Cookie(SessionCookie)
-	if err != nil {
-		return
-	}
-	if strings.HasPrefix(c.Value, service.SessionPrefix) && len(c.Value) <= 512 {
-		if pr, err := p.svc.Authenticate(r.Context(), c.Value); err == nil && pr.Kind == core.PrincipalSession {
-			if err := p.svc.Logout(r.Context(), pr); err != nil {
-				p.log.WarnContext(r.Context(), "ending a session of the plain cookie", "error", err)
-			}
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	p.endSession(r, sessionTokenIn(r, SessionCookie))
+	setSessionCookie(w, SessionCookie, "", -1, true)
 }
