@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
 	"roster/internal/core"
@@ -10,20 +9,17 @@ import (
 	"roster/internal/store"
 )
 
-// invitationHook runs hook once, when armed, right after an invitation is
-// read outside a transaction: an acceptance landing between a revocation's
-// read and its write.
+// invitationHook fires, once armed, right after an invitation is read
+// outside a transaction: an acceptance landing between a revocation's read
+// and its write.
 type invitationHook struct {
 	store.Store
-	armed atomic.Bool
-	hook  func()
+	trigger
 }
 
 func (h *invitationHook) GetInvitation(ctx context.Context, id string) (core.Invitation, error) {
 	inv, err := h.Store.GetInvitation(ctx, id)
-	if h.armed.CompareAndSwap(true, false) {
-		h.hook()
-	}
+	h.fire()
 	return inv, err
 }
 
@@ -131,7 +127,7 @@ func TestResendGoesToTheUserAsItIsNow(t *testing.T) {
 	is := &interruptingStore{}
 	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
 	_, u, _ := invited(t, svc, "Acme", "old@acme.example")
-	is.interrupt = func() {
+	is.hook = func() {
 		email := "new@acme.example"
 		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Email: &email}); err != nil {
 			t.Errorf("the email change: %v", err)

@@ -72,20 +72,17 @@ func TestLookupsOfNamesNoColumnHolds(t *testing.T) {
 	}
 }
 
-// credentialHook runs hook, once armed, right after a credential is read
+// credentialHook fires, once armed, right after a credential is read
 // outside a transaction: a request that changes the password while a
 // login checks the old one.
 type credentialHook struct {
 	store.Store
-	armed atomic.Bool
-	hook  func()
+	trigger
 }
 
 func (c *credentialHook) GetCredential(ctx context.Context, userID string) (core.Credential, error) {
 	cred, err := c.Store.GetCredential(ctx, userID)
-	if c.armed.CompareAndSwap(true, false) {
-		c.hook()
-	}
+	c.fire()
 	return cred, err
 }
 

@@ -14,19 +14,25 @@ import (
 	"roster/internal/testsupport"
 )
 
-// interruptingStore runs interrupt once, right after the first read of a
+// trigger runs hook once, the first time it fires after it is armed: a
+// request of another caller landing at one point of an operation.
+type trigger struct {
+	armed atomic.Bool
+	hook  func()
+}
+
+func (t *trigger) fire() {
+	if t.armed.CompareAndSwap(true, false) {
+		t.hook()
+	}
+}
+
+// interruptingStore fires, once armed, right after the first read of a
 // user or tenant made outside a transaction: as if another request (or
 // node) committed a change between an operation's read and its write.
 type interruptingStore struct {
 	store.Store
-	armed     atomic.Bool
-	interrupt func()
-}
-
-func (s *interruptingStore) fire() {
-	if s.armed.CompareAndSwap(true, false) {
-		s.interrupt()
-	}
+	trigger
 }
 
 func (s *interruptingStore) GetUser(ctx context.Context, ref core.UserRef) (core.User, error) {
@@ -50,7 +56,7 @@ func TestUpdatesDoNotUndoADeletion(t *testing.T) {
 	tn, gone := acmeUser(t, svc, "gone@acme.example", true)
 	id := gone.ID
 
-	is.interrupt = func() {
+	is.hook = func() {
 		if _, err := svc.DeleteUser(ctx, core.System, core.UserRef{ID: id}); err != nil {
 			t.Errorf("delete: %v", err)
 		}
@@ -67,7 +73,7 @@ func TestUpdatesDoNotUndoADeletion(t *testing.T) {
 		t.Fatal("the deleted user signs in")
 	}
 
-	is.interrupt = func() {
+	is.hook = func() {
 		if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); err != nil {
 			t.Errorf("delete tenant: %v", err)
 		}
@@ -168,7 +174,7 @@ func TestEditsOfDifferentFieldsBothStay(t *testing.T) {
 	svc, _ := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
 	_, u := acmeUser(t, svc, "both@acme.example", false)
 	phone, name, roles := "+15551234567", "Both Fields", []string{core.RoleProviderAdmin}
-	is.interrupt = func() {
+	is.hook = func() {
 		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Phone: &phone}); err != nil {
 			t.Errorf("the edit in between: %v", err)
 		}
@@ -178,7 +184,7 @@ func TestEditsOfDifferentFieldsBothStay(t *testing.T) {
 	if err != nil || got.Name != name || got.Phone != phone {
 		t.Fatalf("the answer: %q %q, %v", got.Name, got.Phone, err)
 	}
-	is.interrupt = func() {
+	is.hook = func() {
 		lang := "de"
 		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Lang: &lang}); err != nil {
 			t.Errorf("the edit in between: %v", err)
@@ -215,7 +221,7 @@ func TestTenantEditsOfDifferentFieldsBothStay(t *testing.T) {
 			return err
 		}},
 	} {
-		is.interrupt = func() {
+		is.hook = func() {
 			if _, err := svc.UpdateTenant(ctx, core.System, core.TenantRef{ID: tn.ID}, c.between); err != nil {
 				t.Errorf("the edit in between: %v", err)
 			}
