@@ -46,11 +46,8 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 	if !canManageUser(p, u) && !s.managesInvitationTenant(p, u) {
 		return InvitationResult{}, forbidden("you may not invite this user")
 	}
-	if u.Status != core.UserInvited {
-		return InvitationResult{}, &core.Error{Code: core.CodeAlreadyActive, Message: "this user has already accepted the invitation"}
-	}
-	if u.Email == "" {
-		return InvitationResult{}, core.FieldInvalid("email", "required", "the user has no email to send an invitation to")
+	if err := reinvitable(u); err != nil {
+		return InvitationResult{}, err
 	}
 	if ttl != 0 && (ttl < minInviteTTL || ttl > maxInviteTTL) {
 		return InvitationResult{}, core.FieldInvalid("invite_ttl", "out_of_range", "must be between 5 minutes and 30 days")
@@ -63,8 +60,8 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		if err != nil {
 			return err
 		}
-		if cur.Status != core.UserInvited {
-			return &core.Error{Code: core.CodeAlreadyActive, Message: "this user has already accepted the invitation"}
+		if err := reinvitable(cur); err != nil {
+			return err
 		}
 		prev, err := tx.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
 		if err != nil {
@@ -86,9 +83,6 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		}
 		if !decided && len(cur.Memberships) > 0 {
 			tenantID = cur.Memberships[0].TenantID
-		}
-		if cur.Email == "" {
-			return core.FieldInvalid("email", "required", "the user has no email to send an invitation to")
 		}
 		var tenant *core.Tenant
 		if tenantID != "" {
@@ -122,6 +116,19 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 	s.mailEnqueued()
 	s.log.InfoContext(ctx, "invitation resent", "user_id", u.ID, "invitation_id", out.Invitation.ID, "actor", p.Actor())
 	return out, nil
+}
+
+// reinvitable refuses a resend to a user who is not waiting for an
+// invitation or has nowhere to receive one. It is asked before the resend
+// and again of the user as it is under the resend's lock.
+func reinvitable(u core.User) error {
+	if u.Status != core.UserInvited {
+		return &core.Error{Code: core.CodeAlreadyActive, Message: "this user has already accepted the invitation"}
+	}
+	if u.Email == "" {
+		return core.FieldInvalid("email", "required", "the user has no email to send an invitation to")
+	}
+	return nil
 }
 
 // managesInvitationTenant lets a tenant administrator re-invite a user
