@@ -315,6 +315,20 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 			t.Fatalf("username conflict errors: %v", fieldErrors(m))
 		}
 		wantProblem(t, admin.Do("PATCH", "/v1/users/"+str(bob, "id"), map[string]any{"email": "alice@acme.example"}), 409, "conflict")
+		// Emails and usernames are typed at one login prompt: one user's
+		// email is not another's username, either way round.
+		m = wantProblem(t, admin.Do("POST", "/v1/users", map[string]any{"email": "carol@globex.example", "username": "Alice@Acme.example", "tenant_id": globex}), 409, "conflict")
+		if got := fieldErrors(m); !slices.Equal(got, []string{"username:taken"}) {
+			t.Fatalf("username-as-email conflict errors: %v", got)
+		}
+		wantProblem(t, admin.Do("PATCH", "/v1/users/"+str(bob, "id"), map[string]any{"username": "alice@acme.example"}), 409, "conflict")
+		dora := admin.Do("POST", "/v1/users", map[string]any{"email": "dora@globex.example", "username": "dora@old.example", "tenant_id": globex}).Want(t, 201).Map(t)
+		m = wantProblem(t, admin.Do("POST", "/v1/users", map[string]any{"email": "DORA@old.example", "tenant_id": globex}), 409, "conflict")
+		if got := fieldErrors(m); !slices.Equal(got, []string{"email:taken"}) {
+			t.Fatalf("email-as-username conflict errors: %v", got)
+		}
+		admin.Do("DELETE", "/v1/users/"+str(dora, "id"), nil).Want(t, 204)
+		admin.Do("POST", "/v1/users", map[string]any{"email": "dora@old.example", "tenant_id": globex}).Want(t, 201)
 	})
 
 	t.Run("idempotency", func(t *testing.T) {

@@ -175,6 +175,18 @@ func testImport(t *testing.T, e *nativeEnv) {
 		}
 	}
 
+	// So does a line whose email is another user's username, or whose
+	// username another line's email: both are typed at one login prompt.
+	e.user(t, e.admin, map[string]any{"email": "shadow-owner@import.example", "username": "shadow@import.example", "tenant_id": tenant})
+	cross := runImport(t, e, "create", []byte(fmt.Sprintf("%s\n%s\n%s\n",
+		`{"email": "Shadow@import.example", "tenant_id": "`+tenant+`"}`,
+		`{"email": "twin-login@import.example", "tenant_id": "`+tenant+`"}`,
+		`{"email": "twin-holder@import.example", "username": "TWIN-LOGIN@import.example", "tenant_id": "`+tenant+`"}`)))
+	if len(cross) != 3 || cross[0].Status != "error" || cross[0].Error["code"] != "conflict" ||
+		cross[1].Status != "created" || cross[2].Status != "error" || cross[2].Error["code"] != "conflict" {
+		t.Fatalf("a batch whose emails and usernames cross: %+v", cross)
+	}
+
 	// Imported hashes of every format log in, and are replaced by argon2id.
 	for email, pw := range passwords {
 		if !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-000") && !strings.HasSuffix(strings.SplitN(email, "@", 2)[0], "-001") &&

@@ -112,3 +112,25 @@ func TestExplicitNumberNeverMovesTheSequenceBack(t *testing.T) {
 		t.Fatalf("the next user drew number %d, want 11: the sequence went back below numbers already drawn", next.Number)
 	}
 }
+
+// A database where one string was already one user's email and another's
+// username when the login-string trigger came (version 5).
+func TestLoginClashFromBefore(t *testing.T) {
+	url := testsupport.PostgresSchemaURL(t)
+	db := postgres.MigrateTo(t, url, 4)
+	l := storetest.LegacyLoginClash
+	for _, u := range [][2]string{{l.Login, l.HolderUsername}, {l.OtherEmail, l.Login}} {
+		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, status, created_at, updated_at)
+			VALUES ($1, $2, $2, $3, $3, 'active', now(), now())`, core.NewID(), u[0], u[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunLegacyLoginClash(t, s)
+}

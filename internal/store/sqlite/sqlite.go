@@ -50,10 +50,20 @@ func uniqueViolation(err error) (string, bool) {
 	if !errors.As(err, &se) {
 		return "", false
 	}
+	msg := se.Error()
+	if se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER {
+		// The login triggers raise "login taken: <name>".
+		const marker = "login taken: "
+		i := strings.Index(msg, marker)
+		if i < 0 {
+			return "", false
+		}
+		name, _, _ := strings.Cut(msg[i+len(marker):], " ")
+		return name, true
+	}
 	if se.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
 		return "", false
 	}
-	msg := se.Error()
 	const marker = "constraint failed: "
 	i := strings.LastIndex(msg, marker)
 	if i < 0 {

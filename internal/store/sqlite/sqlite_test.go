@@ -229,3 +229,25 @@ func TestConcurrentMigrations(t *testing.T) {
 		t.Fatalf("after the concurrent runs: applied %v, %v", applied, err)
 	}
 }
+
+// A database where one string was already one user's email and another's
+// username when the login-string triggers came (version 5).
+func TestLoginClashFromBefore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db := sqlite.MigrateTo(t, path, 4)
+	l := storetest.LegacyLoginClash
+	for _, u := range [][2]string{{l.Login, l.HolderUsername}, {l.OtherEmail, l.Login}} {
+		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 'active', 0, 0)`, core.NewID(), u[0], u[0], u[1], u[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunLegacyLoginClash(t, s)
+}

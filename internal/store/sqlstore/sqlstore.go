@@ -423,12 +423,14 @@ func mustAffect(res sql.Result, what string) error {
 
 // uniqueFields maps the indexes that enforce uniqueness to the request field
 // a client should fix. SQLite names the columns, PostgreSQL the index; both
-// forms are listed.
+// forms are listed, and the login triggers' names (users_*_login).
 var uniqueFields = map[string][2]string{
 	"users_email_norm":     {"email", "is already taken"},
 	"users.email_norm":     {"email", "is already taken"},
 	"users_username_norm":  {"username", "is already taken"},
 	"users.username_norm":  {"username", "is already taken"},
+	"users_email_login":    {"email", "is already taken"},
+	"users_username_login": {"username", "is already taken"},
 	"users_external_id":    {"external_id", "is already taken"},
 	"users.external_id":    {"external_id", "is already taken"},
 	"users.id":             {"id", "is already taken"},

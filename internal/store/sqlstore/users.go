@@ -440,17 +440,31 @@ func encodeAttributes(attrs map[string]any) (string, error) {
 // checkUserUnique reports every identifier of u that another live user
 // holds, in a fixed order: a client hears of all its clashes at once, and
 // alike from every backend (they check their indexes in different orders).
-// The unique indexes still decide under concurrency.
-func (q *queries) checkUserUnique(ctx context.Context, u core.User) error {
+// The unique indexes still decide under concurrency. across also checks
+// an email against the usernames and an email-shaped username against
+// the emails (both are typed at one login prompt), as the migrations'
+// login triggers do; only after a write failed, since before it this
+// cannot tell a string new to u, which the triggers check, from one it
+// already held when they came.
+func (q *queries) checkUserUnique(ctx context.Context, u core.User, across bool) error {
 	email, username := core.NormalizeEmail(u.Email), core.NormalizeUsername(u.Username)
 	if (email == "" && username == "") || u.Status == core.UserDeleted {
 		return nil
 	}
+	emailAcross, usernameAcross := email, username
+	if !across || !strings.Contains(username, "@") {
+		usernameAcross = ""
+	}
+	if !across {
+		emailAcross = ""
+	}
 	var emailTaken, usernameTaken bool
 	err := q.queryRow(ctx, `SELECT
-		EXISTS (SELECT 1 FROM users WHERE email_norm = ? AND email_norm <> '' AND status <> 'deleted' AND id <> ?),
-		EXISTS (SELECT 1 FROM users WHERE username_norm = ? AND username_norm <> '' AND status <> 'deleted' AND id <> ?)`,
-		email, u.ID, username, u.ID).Scan(&emailTaken, &usernameTaken)
+		EXISTS (SELECT 1 FROM users WHERE email_norm = ? AND email_norm <> '' AND status <> 'deleted' AND id <> ?)
+		OR EXISTS (SELECT 1 FROM users WHERE username_norm = ? AND username_norm <> '' AND status <> 'deleted' AND id <> ?),
+		EXISTS (SELECT 1 FROM users WHERE username_norm = ? AND username_norm <> '' AND status <> 'deleted' AND id <> ?)
+		OR EXISTS (SELECT 1 FROM users WHERE email_norm = ? AND email_norm <> '' AND status <> 'deleted' AND id <> ?)`,
+		email, u.ID, emailAcross, u.ID, username, u.ID, usernameAcross, u.ID).Scan(&emailTaken, &usernameTaken)
 	if err != nil {
 		return q.wrap(err, "")
 	}
@@ -506,7 +520,7 @@ func (q *queries) CreateUser(ctx context.Context, u *core.User) error {
 		return err
 	}
 	if q.d.AbortsOnError {
-		if err := q.checkUserUnique(ctx, *u); err != nil {
+		if err := q.checkUserUnique(ctx, *u, false); err != nil {
 			return err
 		}
 	}
@@ -543,7 +557,7 @@ func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 		return err
 	}
 	if q.d.AbortsOnError {
-		if err := q.checkUserUnique(ctx, u); err != nil {
+		if err := q.checkUserUnique(ctx, u, false); err != nil {
 			return err
 		}
 	}
@@ -569,7 +583,7 @@ func (q *queries) uniqueDetail(ctx context.Context, err error, u core.User) erro
 	if q.d.AbortsOnError || core.ErrorCode(err) != core.CodeConflict {
 		return err
 	}
-	if detail := q.checkUserUnique(ctx, u); detail != nil {
+	if detail := q.checkUserUnique(ctx, u, true); detail != nil {
 		return detail
 	}
 	return err

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 // write of one node waits for the other's.
 func RunNodeTests(t *testing.T, a, b store.Store, singleWriter bool) {
 	t.Run("LockUsersHoldsAccessChanges", func(t *testing.T) { testLockUsers(t, a, b) })
+	t.Run("ConcurrentLoginString", func(t *testing.T) { testConcurrentLoginString(t, a, b) })
 	if !singleWriter {
 		t.Run("LockUsersLeavesOtherWrites", func(t *testing.T) { testLockUsersLeavesOtherWrites(t, a, b) })
 	}
@@ -145,5 +148,50 @@ func testLockUsers(t *testing.T, a, b store.Store) {
 	if got.Status != core.UserDisabled || len(got.ProviderRoles) != 1 || len(got.Memberships) != 1 ||
 		len(got.Memberships[0].Roles) != 1 || got.Memberships[0].Roles[0] != "tenant-admin" {
 		t.Fatalf("after the changes: %+v", got)
+	}
+}
+
+// testConcurrentLoginString: a node giving a string to one user as an
+// email and another node giving it to another user as a username, the
+// second while the first has written and not yet committed, leave it with
+// the first alone; either way round.
+func testConcurrentLoginString(t *testing.T, a, b store.Store) {
+	asEmail := func(login string) core.User { return userWith(login) }
+	asUsername := func(login string) core.User {
+		u := userWith("holder-of-" + strings.ReplaceAll(login, "@", "-at-"))
+		u.Username = strings.ToUpper(login)
+		return u
+	}
+	for i, order := range [][2]func(string) core.User{{asEmail, asUsername}, {asUsername, asEmail}} {
+		login := fmt.Sprintf("held%d@example.com", i)
+		first, second := order[0](login), order[1](login)
+		written, release, firstDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			firstDone <- a.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.CreateUser(ctx, &first); err != nil {
+					return err
+				}
+				close(written)
+				<-release
+				return nil
+			})
+		}()
+		select {
+		case <-written:
+		case err := <-firstDone:
+			t.Fatalf("first writer: %v", err)
+		}
+		secondDone := make(chan error, 1)
+		go func() {
+			secondDone <- b.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &second) })
+		}()
+		// Time for the second writer to reach its checks (it waits there,
+		// or behind the first's transaction, until the first commits).
+		time.Sleep(200 * time.Millisecond)
+		close(release)
+		if err := <-firstDone; err != nil {
+			t.Fatalf("first writer: %v", err)
+		}
+		wantCode(t, <-secondDone, core.CodeConflict)
 	}
 }

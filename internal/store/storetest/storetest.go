@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"Products", testProducts},
 		{"UserCreateAndGet", testUserCreateAndGet},
 		{"UserUniqueness", testUserUniqueness},
+		{"LoginStrings", testLoginStrings},
 		{"UserUpdate", testUserUpdate},
 		{"CreateUsers", testCreateUsers},
 		{"UpdateUsers", testUpdateUsers},
@@ -368,6 +369,85 @@ func testUserUniqueness(t *testing.T, s store.Store) {
 	other.Email = "Taken@Example.com"
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, other) })
 	wantCode(t, err, core.CodeConflict)
+}
+
+// testLoginStrings: an email and a username are typed at the same login
+// prompt, so one live user's email cannot be another's username, whichever
+// way round, by any write.
+func testLoginStrings(t *testing.T, s store.Store) {
+	conflictOn := func(t *testing.T, err error, field string) {
+		t.Helper()
+		if ce := wantCode(t, err, core.CodeConflict); len(ce.Fields) != 1 || ce.Fields[0].Field != field {
+			t.Fatalf("conflict fields = %+v, want %s", ce.Fields, field)
+		}
+	}
+	create := func(u core.User) error {
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) })
+	}
+	update := func(u core.User) error {
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, u) })
+	}
+	alice := userWith("alice@example.com")
+	alice.Username = "Alice@Old.Example" // email-shaped, and not her email
+	alice = newUser(t, s, alice)
+
+	conflictOn(t, create(userWith("ALICE@old.example")), "email")
+	bob := userWith("bob@example.com")
+	bob.Username = "alice@EXAMPLE.com"
+	conflictOn(t, create(bob), "username")
+
+	bob = newUser(t, s, userWith("bob@example.com"))
+	moved := bob
+	moved.Email = "alice@old.example"
+	conflictOn(t, update(moved), "email")
+	moved = bob
+	moved.Username = "Alice@Example.com"
+	conflictOn(t, update(moved), "username")
+
+	// Imports write in batches: against a stored user, and within a batch.
+	carol := userWith("alice@old.example")
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUsers(ctx, []store.NewUser{{User: &carol}}) })
+	wantCode(t, err, core.CodeConflict)
+	dave, erin := userWith("dave@example.com"), userWith("erin@example.com")
+	erin.Username = "dave@example.com"
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.CreateUsers(ctx, []store.NewUser{{User: &dave}, {User: &erin}})
+	})
+	wantCode(t, err, core.CodeConflict)
+	if _, err := s.GetUser(ctx, store.UserRef{ID: dave.ID}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("a refused batch left its first user: %v", err)
+	}
+	replaced := bob
+	replaced.Username = "alice@example.com"
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUsers(ctx, []store.NewUser{{User: &replaced}}) })
+	wantCode(t, err, core.CodeConflict)
+
+	// A user's own email may be its username, and stays so through updates;
+	// a username without '@' is never an email.
+	frank := userWith("frank@example.com")
+	frank.Username = "FRANK@example.com"
+	frank = newUser(t, s, frank)
+	frank.Name = "Frank"
+	if err := update(frank); err != nil {
+		t.Fatalf("updating a user whose username is its email: %v", err)
+	}
+	plain := userWith("plain@example.com")
+	plain.Username = "alice"
+	newUser(t, s, plain)
+
+	// A deleted user's strings are free; brought back while another user
+	// holds one of them, it clashes.
+	gone := alice
+	gone.Status = core.UserDeleted
+	deletedAt := epoch.Add(time.Hour)
+	gone.DeletedAt = &deletedAt
+	if err := update(gone); err != nil {
+		t.Fatalf("deleting: %v", err)
+	}
+	newUser(t, s, userWith("alice@old.example"))
+	back := alice
+	back.Email = "alice.back@example.com"
+	conflictOn(t, update(back), "username")
 }
 
 func testUserUpdate(t *testing.T, s store.Store) {
@@ -1454,4 +1534,49 @@ func testTransactionsRacingClose(t *testing.T, s store.Store) {
 	if err == nil {
 		t.Fatal("a closed store accepted a transaction")
 	}
+}
+
+// LegacyLoginClash names the two users a backend's test writes before the
+// login-string migration, sharing one string as an email and a username.
+var LegacyLoginClash = struct{ Login, OtherEmail, HolderUsername string }{
+	Login: "legacy@example.com", OtherEmail: "other@example.com", HolderUsername: "legacy-holder",
+}
+
+// RunLegacyLoginClash checks a database migrated with such a pair (holder:
+// email Login, username HolderUsername; other: email OtherEmail, username
+// Login): both stay editable wherever an edit leaves the shared string
+// alone, nobody new can take it, and once the holder's email moves, the
+// other user still holds it. Every backend behaves alike.
+func RunLegacyLoginClash(t *testing.T, s store.Store) {
+	l := LegacyLoginClash
+	holder, err := s.GetUser(ctx, store.UserRef{Email: l.Login})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.GetUser(ctx, store.UserRef{Username: l.Login})
+	if err != nil || other.ID == holder.ID {
+		t.Fatalf("the other user: %+v, %v", other, err)
+	}
+	update := func(u core.User) error { return s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, u) }) }
+	other.Name, other.Email = "Other", "other.moved@example.com"
+	if err := update(other); err != nil {
+		t.Fatalf("editing the other user's name and email: %v", err)
+	}
+	holder.Name, holder.Username = "Holder", "holder-renamed"
+	if err := update(holder); err != nil {
+		t.Fatalf("editing the holder's name and username: %v", err)
+	}
+	create := func(u core.User) error { return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &u) }) }
+	wantCode(t, create(userWith(l.Login)), core.CodeConflict)
+	newcomer := userWith("newcomer@example.com")
+	newcomer.Username = l.Login
+	wantCode(t, create(newcomer), core.CodeConflict)
+
+	holder.Email = "holder.moved@example.com"
+	if err := update(holder); err != nil {
+		t.Fatalf("moving the holder's email: %v", err)
+	}
+	wantCode(t, create(userWith(l.Login)), core.CodeConflict) // the other's username still
+	holder.Email = l.Login
+	wantCode(t, update(holder), core.CodeConflict)
 }
