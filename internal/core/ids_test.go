@@ -33,6 +33,12 @@ func TestNormalizeAndIDs(t *testing.T) {
 	if NormalizeEmail("  Jane.Doe@Example.COM ") != "jane.doe@example.com" {
 		t.Fatal("NormalizeEmail")
 	}
+	// An accent composed or decomposed, in either case, is one login.
+	composed, decomposed := "Jos\u00e9@example.com", "JOSE\u0301@example.com"
+	if NormalizeEmail(composed) != "jos\u00e9@example.com" || NormalizeEmail(decomposed) != NormalizeEmail(composed) ||
+		NormalizeUsername(" Jose\u0301 ") != "jos\u00e9" || Fold("\u00c5ngstr\u00f6m") != Fold("A\u030angstro\u0308m") {
+		t.Fatalf("folded forms %q %q", NormalizeEmail(composed), NormalizeEmail(decomposed))
+	}
 	if a, b := NewSecret("rk_"), NewSecret("rk_"); a == b || !strings.HasPrefix(a, "rk_") || len(a) != 46 {
 		t.Fatalf("secrets %q %q", a, b)
 	}

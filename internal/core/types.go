@@ -5,6 +5,8 @@ package core
 import (
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // TenantStatus is the lifecycle state of a tenant.
@@ -198,12 +200,18 @@ func (u *User) DisplayName() string {
 	return u.Email
 }
 
+// Fold is the form in which text is compared and searched: trimmed, in
+// lower case and in Unicode normalization form C, so that an "é" typed as
+// one character or as an "e" and a combining accent (as some keyboards and
+// systems send it) is the same text, and so the same login.
+func Fold(s string) string { return norm.NFC.String(strings.ToLower(strings.TrimSpace(s))) }
+
 // NormalizeEmail is the form in which emails are compared: they are unique
 // per provider regardless of case.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+func NormalizeEmail(email string) string { return Fold(email) }
 
 // NormalizeUsername is the form in which usernames are compared.
-func NormalizeUsername(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
+func NormalizeUsername(username string) string { return Fold(username) }
 
 // Credential is a user's password, as a PHC or MCF string.
 type Credential struct {
@@ -423,7 +431,7 @@ type PasswordReset struct {
 // id, which indexes on the three columns can produce without sorting
 // every match.
 func UserSearchKey(u User, prefix string) (key string, ok bool) {
-	for _, v := range []string{NormalizeEmail(u.Email), NormalizeUsername(u.Username), strings.ToLower(u.Name)} {
+	for _, v := range []string{NormalizeEmail(u.Email), NormalizeUsername(u.Username), Fold(u.Name)} {
 		if v != "" && strings.HasPrefix(v, prefix) && (!ok || v < key) {
 			key, ok = v, true
 		}

@@ -26,7 +26,7 @@ type LoginInput struct {
 // is throttled by what was typed, in the same way, so that the answers
 // tell nothing.
 func accountKey(userID string) string { return "user:" + userID }
-func loginKey(login string) string    { return "acct:" + strings.ToLower(strings.TrimSpace(login)) }
+func loginKey(login string) string    { return "acct:" + core.Fold(login) }
 func addrKey(addr string) string      { return "ip:" + addr }
 
 // loginAttempt counts an attempt at an account as a failure before its

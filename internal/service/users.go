@@ -626,7 +626,7 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
 	// A prefix search in the default order pages by (search key, id); any
 	// other listing by id.
-	prefix := strings.ToLower(strings.TrimSpace(q.Prefix))
+	prefix := core.Fold(q.Prefix)
 	search := prefix != "" && (q.Sort.Field == "" || q.Sort.Field == "id") && !q.Sort.Desc && q.Offset == 0
 	if q.Cursor != "" {
 		switch {

@@ -166,7 +166,8 @@ func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker),
+		goose.WithGoMigrations(sqlstore.RefoldMigration(dialect())))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -134,3 +134,29 @@ func TestLoginClashFromBefore(t *testing.T) {
 	defer s.Close()
 	storetest.RunLegacyLoginClash(t, s)
 }
+
+// A database written before compared forms were Unicode-normalized.
+func TestRefoldMigration(t *testing.T) {
+	url := testsupport.PostgresSchemaURL(t)
+	db := postgres.MigrateTo(t, url, 5)
+	for _, u := range storetest.Unfolded.Users {
+		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, name, name_norm, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', now(), now())`,
+			core.NewID(), u[0], strings.ToLower(u[0]), u[1], strings.ToLower(u[1]), u[2], strings.ToLower(u[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := storetest.Unfolded.Tenant
+	if _, err := db.Exec(`INSERT INTO tenants (id, name, name_norm, status, created_at, updated_at) VALUES ($1, $2, $3, 'active', now(), now())`,
+		core.NewID(), name, strings.ToLower(name)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunRefolded(t, s)
+}

@@ -261,7 +261,8 @@ func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	provider, err := goose.NewProvider(goose.DialectSQLite3, db, sub,
+		goose.WithGoMigrations(sqlstore.RefoldMigration(dialect())))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -251,3 +251,29 @@ func TestLoginClashFromBefore(t *testing.T) {
 	defer s.Close()
 	storetest.RunLegacyLoginClash(t, s)
 }
+
+// A database written before compared forms were Unicode-normalized.
+func TestRefoldMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db := sqlite.MigrateTo(t, path, 5)
+	for _, u := range storetest.Unfolded.Users {
+		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, name, name_norm, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 0, 0)`,
+			core.NewID(), u[0], strings.ToLower(u[0]), u[1], strings.ToLower(u[1]), u[2], strings.ToLower(u[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := storetest.Unfolded.Tenant
+	if _, err := db.Exec(`INSERT INTO tenants (id, name, name_norm, status, created_at, updated_at) VALUES (?, ?, ?, 'active', 0, 0)`,
+		core.NewID(), name, strings.ToLower(name)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunRefolded(t, s)
+}

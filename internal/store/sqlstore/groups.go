@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"roster/internal/core"
@@ -65,14 +64,14 @@ func (q *queries) ListResourceGroupMembers(ctx context.Context, groupID string) 
 
 func (q *queries) CreateResourceGroup(ctx context.Context, g core.ResourceGroup) error {
 	_, err := q.exec(ctx, `INSERT INTO resource_groups (id, tenant_id, name, name_norm, description, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, g.ID, g.TenantID, g.Name, strings.ToLower(g.Name), g.Description,
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, g.ID, g.TenantID, g.Name, core.Fold(g.Name), g.Description,
 		q.t(g.CreatedAt), q.t(g.UpdatedAt))
 	return err
 }
 
 func (q *queries) UpdateResourceGroup(ctx context.Context, g core.ResourceGroup) error {
 	res, err := q.exec(ctx, `UPDATE resource_groups SET name = ?, name_norm = ?, description = ?, updated_at = ?
-		WHERE id = ?`, g.Name, strings.ToLower(g.Name), g.Description, q.t(g.UpdatedAt), g.ID)
+		WHERE id = ?`, g.Name, core.Fold(g.Name), g.Description, q.t(g.UpdatedAt), g.ID)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ var searchColumns = []string{"u.email_norm", "u.username_norm", "u.name_norm"}
 // the merge needs it. Every user appears once, and pages continue from the
 // (key, id) of the last user shown.
 func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
-	prefix := strings.ToLower(strings.TrimSpace(f.Prefix))
+	prefix := core.Fold(f.Prefix)
 	end := prefixEnd(prefix)
 	limit := f.Limit
 	if limit <= 0 {
@@ -182,5 +182,5 @@ func (u searchedUser) value(col string) string {
 	case "u.username_norm":
 		return core.NormalizeUsername(u.username)
 	}
-	return strings.ToLower(u.name)
+	return core.Fold(u.name)
 }

@@ -232,7 +232,7 @@ func (db *DB) ExplainUserLookup(ctx context.Context, ref store.UserRef) (string,
 // of the three streams of a prefix search.
 func (db *DB) ExplainUserList(ctx context.Context, f store.UserFilter) (string, error) {
 	if searchOrder(f) {
-		prefix := strings.ToLower(strings.TrimSpace(f.Prefix))
+		prefix := core.Fold(f.Prefix)
 		var plans []string
 		for _, col := range searchColumns {
 			query, args := db.searchColumnQuery(f, col, prefix, prefixEnd(prefix), f.AfterKey, f.After, max(f.Limit, 1))

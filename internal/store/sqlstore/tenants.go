@@ -62,7 +62,7 @@ func tenantWhere(f store.TenantFilter) (string, []any) {
 		args = append(args, anySlice(f.IDs)...)
 	}
 	if f.Prefix != "" {
-		p := strings.ToLower(f.Prefix)
+		p := core.Fold(f.Prefix)
 		conds = append(conds, "name_norm >= ? AND name_norm < ?")
 		args = append(args, p, prefixEnd(p))
 	}
@@ -130,7 +130,7 @@ func (q *queries) CreateTenant(ctx context.Context, t *core.Tenant) error {
 	err := q.queryRow(ctx, `INSERT INTO tenants (id, name, name_norm, email, phone, country_code, lang, custom_id,
 		is_test, status, seller_id, password_policy, invite_ttl_seconds, created_at, updated_at, created_by, updated_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number`,
-		t.ID, t.Name, strings.ToLower(t.Name), t.Email, t.Phone, t.CountryCode, t.Lang, t.CustomID,
+		t.ID, t.Name, core.Fold(t.Name), t.Email, t.Phone, t.CountryCode, t.Lang, t.CustomID,
 		t.IsTest, t.Status, t.SellerID, t.PasswordPolicy, int64(t.InviteTTL/time.Second),
 		q.t(t.CreatedAt), q.t(t.UpdatedAt), t.CreatedBy, t.UpdatedBy).Scan(&t.Number)
 	return q.wrap(err, "")
@@ -140,7 +140,7 @@ func (q *queries) UpdateTenant(ctx context.Context, t core.Tenant) error {
 	res, err := q.exec(ctx, `UPDATE tenants SET name = ?, name_norm = ?, email = ?, phone = ?, country_code = ?,
 		lang = ?, custom_id = ?, is_test = ?, status = ?, seller_id = ?, password_policy = ?, invite_ttl_seconds = ?,
 		updated_at = ?, updated_by = ? WHERE id = ?`,
-		t.Name, strings.ToLower(t.Name), t.Email, t.Phone, t.CountryCode, t.Lang, t.CustomID, t.IsTest, t.Status,
+		t.Name, core.Fold(t.Name), t.Email, t.Phone, t.CountryCode, t.Lang, t.CustomID, t.IsTest, t.Status,
 		t.SellerID, t.PasswordPolicy, int64(t.InviteTTL/time.Second), q.t(t.UpdatedAt), t.UpdatedBy, t.ID)
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ func (q *queries) userQuery(f store.UserFilter) (from string, where []string, ar
 		args = append(args, anySlice(f.TenantIDs)...)
 	}
 	if f.Prefix != "" {
-		p := strings.ToLower(strings.TrimSpace(f.Prefix))
+		p := core.Fold(f.Prefix)
 		end := prefixEnd(p)
 		// The <> '' terms let SQLite use the partial unique indexes.
 		where = append(where, `((u.email_norm >= ? AND u.email_norm < ? AND u.email_norm <> '')
@@ -505,7 +505,7 @@ func (q *queries) appendUserRow(args []any, u *core.User, withNumber bool) ([]an
 		args = append(args, u.Number)
 	}
 	return append(args, u.ID, u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username,
-		core.NormalizeUsername(u.Username), u.Name, strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang,
+		core.NormalizeUsername(u.Username), u.Name, core.Fold(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang,
 		u.Type, u.Status, u.EmailConfirmed, u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs,
 		q.t(u.CreatedAt), q.t(u.UpdatedAt), u.CreatedBy, u.UpdatedBy, q.timeOrNil(u.FirstLoginAt),
 		q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt)), nil
@@ -567,7 +567,7 @@ func (q *queries) UpdateUser(ctx context.Context, u core.User) error {
 		attributes = ?, updated_at = ?, updated_by = ?, first_login_at = ?, last_login_at = ?, deleted_at = ?
 		WHERE id = ?`,
 		u.ExternalID, u.Email, core.NormalizeEmail(u.Email), u.Username, core.NormalizeUsername(u.Username), u.Name,
-		strings.ToLower(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
+		core.Fold(u.Name), u.FirstName, u.LastName, u.Phone, u.Lang, u.Type, u.Status, u.EmailConfirmed,
 		u.TwoFA, joinList(u.AuthTypes), u.SecurityRealm, u.Builtin, attrs, q.t(u.UpdatedAt), u.UpdatedBy,
 		q.timeOrNil(u.FirstLoginAt), q.timeOrNil(u.LastLoginAt), q.timeOrNil(u.DeletedAt), u.ID)
 	if err != nil {

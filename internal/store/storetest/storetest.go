@@ -35,6 +35,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"UserCreateAndGet", testUserCreateAndGet},
 		{"UserUniqueness", testUserUniqueness},
 		{"LoginStrings", testLoginStrings},
+		{"UnicodeForms", testUnicodeForms},
 		{"UserUpdate", testUserUpdate},
 		{"CreateUsers", testCreateUsers},
 		{"UpdateUsers", testUpdateUsers},
@@ -448,6 +449,38 @@ func testLoginStrings(t *testing.T, s store.Store) {
 	back := alice
 	back.Email = "alice.back@example.com"
 	conflictOn(t, update(back), "username")
+}
+
+// testUnicodeForms: text whose accents came composed or decomposed is one
+// email, one username and one name prefix.
+func testUnicodeForms(t *testing.T, s store.Store) {
+	composed, decomposed := "jos\u00e9@example.com", "JOSE\u0301@example.com"
+	u := userWith(decomposed)
+	u.Username, u.Name = "Zo\u00eb", "Ame\u0301lie Zola"
+	u = newUser(t, s, u)
+	for _, ref := range []store.UserRef{{Email: composed}, {Email: decomposed}, {Username: "zoe\u0308"}, {Username: "ZO\u00cb"}} {
+		if got, err := s.GetUser(ctx, ref); err != nil || got.ID != u.ID {
+			t.Fatalf("GetUser(%+v) = %v, %v", ref, got.ID, err)
+		}
+	}
+	if got, _ := s.GetUser(ctx, store.UserRef{ID: u.ID}); got.Email != decomposed {
+		t.Fatalf("the email as given is kept: %q", got.Email)
+	}
+	twin := userWith(composed)
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, &twin) })
+	if ce := wantCode(t, err, core.CodeConflict); len(ce.Fields) != 1 || ce.Fields[0].Field != "email" {
+		t.Fatalf("conflict fields = %+v", ce.Fields)
+	}
+	for _, prefix := range []string{"JOSE\u0301", "jos\u00e9", "am\u00e9", "Ame\u0301l"} {
+		page, err := s.ListUsers(ctx, store.UserFilter{Prefix: prefix, Limit: 10})
+		if err != nil || len(page) != 1 || page[0].ID != u.ID {
+			t.Fatalf("prefix %q: %v, %v", prefix, ids(page), err)
+		}
+	}
+	tn := newTenant(t, s, "Caf\u00e9 Noir")
+	if page, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "CAFE\u0301", Limit: 10}); err != nil || len(page) != 1 || page[0].ID != tn.ID {
+		t.Fatalf("tenant prefix: %+v, %v", page, err)
+	}
 }
 
 func testUserUpdate(t *testing.T, s store.Store) {
@@ -1579,4 +1612,45 @@ func RunLegacyLoginClash(t *testing.T, s store.Store) {
 	wantCode(t, create(userWith(l.Login)), core.CodeConflict) // the other's username still
 	holder.Email = l.Login
 	wantCode(t, update(holder), core.CodeConflict)
+}
+
+// Unfolded is what a backend's test writes before the refold migration
+// (version 6), with compared forms lower-cased only, as before: users
+// (email, username, name) and a tenant's name. The first user's email and
+// the second's differ only in how the accent is encoded.
+var Unfolded = struct {
+	Users  [][3]string
+	Tenant string
+}{
+	Users: [][3]string{
+		{"Rene\u0301@example.com", "", "Rene\u0301"},
+		{"ren\u00e9@example.com", "", "Ren\u00e9"},
+		{"Zoe\u0308@example.com", "Zoe\u0308", "Zoe\u0308 Zola"},
+	},
+	Tenant: "Cafe\u0301 Noir",
+}
+
+// RunRefolded checks a database migrated with the Unfolded rows: forms
+// that fold alone are refolded, so that any encoding of the text finds
+// them; of the two that fold to one email, the one already folded holds
+// it and the other is left as it was.
+func RunRefolded(t *testing.T, s store.Store) {
+	for _, ref := range []store.UserRef{{Email: "ZO\u00cb@example.com"}, {Username: "zo\u00eb"}, {Email: "zoe\u0308@EXAMPLE.com"}} {
+		if got, err := s.GetUser(ctx, ref); err != nil || got.Name != "Zoe\u0308 Zola" {
+			t.Fatalf("GetUser(%+v) = %+v, %v", ref, got.Name, err)
+		}
+	}
+	if page, err := s.ListUsers(ctx, store.UserFilter{Prefix: "zo\u00eb z", Limit: 10}); err != nil || len(page) != 1 {
+		t.Fatalf("name prefix: %v, %v", ids(page), err)
+	}
+	if page, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "caf\u00e9", Limit: 10}); err != nil || len(page) != 1 {
+		t.Fatalf("tenant prefix: %+v, %v", page, err)
+	}
+	if got, err := s.GetUser(ctx, store.UserRef{Email: "rene\u0301@example.com"}); err != nil || got.Name != "Ren\u00e9" {
+		t.Fatalf("the folded email's holder: %+v, %v", got.Name, err)
+	}
+	all, err := s.ListUsers(ctx, store.UserFilter{Limit: 10})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("users after the migration: %v, %v", ids(all), err)
+	}
 }
