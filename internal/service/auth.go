@@ -178,12 +178,13 @@ func (s *Service) authenticateSession(ctx context.Context, hash string) (*core.P
 	return p, nil
 }
 
-// userRoles copies a user's roles into p. A deleted tenant's roles give
-// nothing: its administrators no longer act there.
+// userRoles copies a user's roles into p. A suspended or deleted tenant's
+// roles give nothing: its administrators no longer act there, as its
+// service keys no longer work (the provider's administrators still do).
 func userRoles(u core.User, p *core.Principal) {
 	p.ProviderRoles = slices.Clone(u.ProviderRoles)
 	for _, m := range u.Memberships {
-		if m.TenantStatus != core.TenantDeleted {
+		if m.TenantStatus != core.TenantDeleted && m.TenantStatus != core.TenantSuspended {
 			p.TenantRoles[m.TenantID] = slices.Clone(m.Roles)
 		}
 	}

@@ -213,6 +213,10 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 			}
 		}
 		if !member {
+			// A grant that makes a member: the tenant must take members.
+			if err := joinable(t); err != nil {
+				return err
+			}
 			m = core.Membership{TenantID: t.ID, UserID: cur.ID, CreatedAt: s.now()}
 		}
 		m.Roles = roles

@@ -31,8 +31,74 @@ func TestSuspendedTenantTakesNoNewMembers(t *testing.T) {
 	if _, err := svc.MoveMember(ctx, core.System, user, core.TenantRef{ID: home.ID}, core.TenantRef{ID: closed.ID}); core.ErrorCode(err) != core.CodeInvalid {
 		t.Fatalf("moving into a suspended tenant: %v", err)
 	}
+	if _, err := svc.GrantRole(ctx, core.System, core.TenantRef{ID: closed.ID}, user, core.RoleTenantUser); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("a role granted in a suspended tenant to a non-member: %v", err)
+	}
 	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: home.ID}, user, []string{core.RoleTenantUser}); err != nil {
 		t.Fatalf("a member's roles in a suspended tenant: %v", err)
+	}
+	if _, err := svc.GrantRole(ctx, core.System, core.TenantRef{ID: home.ID}, user, core.RoleTenantAdmin); err != nil {
+		t.Fatalf("a role granted to a member of a suspended tenant: %v", err)
+	}
+}
+
+// A suspended tenant's administrators no longer act there, by session or
+// by their own keys, as its service keys no longer work; once it is
+// active again they do.
+func TestSuspendedTenantsAdminsDoNotAct(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	home, admin := acmeUser(t, svc, "admin@acme.example", true)
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: home.ID}, core.UserRef{ID: admin.ID}, []string{core.RoleTenantAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "other@acme.example", TenantID: home.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.Login(ctx, service.LoginInput{Login: "admin@acme.example", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, err := svc.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := svc.CreateAPIKey(ctx, session, service.CreateAPIKeyInput{Name: "mine", TenantID: home.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(status core.TenantStatus) {
+		t.Helper()
+		if _, err := svc.UpdateTenant(ctx, core.System, core.TenantRef{ID: home.ID}, service.UpdateTenantInput{Status: &status}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	act := func() (listErr, deleteErr error) {
+		for _, credential := range []string{token, key} {
+			p, err := svc.Authenticate(ctx, credential)
+			if err != nil {
+				return err, err
+			}
+			if _, err := svc.ListUsers(ctx, p, service.UserQuery{TenantID: home.ID, Limit: 10}); err != nil {
+				listErr = err
+			}
+		}
+		p, _ := svc.Authenticate(ctx, token)
+		_, deleteErr = svc.DeleteUser(ctx, p, core.UserRef{ID: other.User.ID})
+		return listErr, deleteErr
+	}
+	setStatus(core.TenantSuspended)
+	if listErr, deleteErr := act(); core.ErrorCode(listErr) != core.CodeForbidden || core.ErrorCode(deleteErr) == "" {
+		t.Fatalf("a suspended tenant's admin: list %v, delete %v", listErr, deleteErr)
+	}
+	p, _ := svc.Authenticate(ctx, token)
+	if me, err := svc.GetUser(ctx, p, core.UserRef{ID: admin.ID}); err != nil || me.ID != admin.ID {
+		t.Fatalf("a suspended tenant's admin reading itself: %v", err)
+	}
+	setStatus(core.TenantActive)
+	if listErr, deleteErr := act(); listErr != nil || deleteErr != nil {
+		t.Fatalf("the admin of the tenant active again: list %v, delete %v", listErr, deleteErr)
 	}
 }
 
