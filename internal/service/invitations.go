@@ -141,13 +141,19 @@ func (s *Service) managesInvitationTenant(p *core.Principal, u core.User) bool {
 	return canManageTenant(p, u.Memberships[0].TenantID)
 }
 
-// LatestInvitation returns the user's newest invitation, or not found.
+// LatestInvitation returns the user's newest invitation that p may see, or
+// not found: a user in two tenants has invitations into each, and one
+// tenant's readers see only their own tenant's.
 func (s *Service) LatestInvitation(ctx context.Context, p *core.Principal, ref core.UserRef) (core.Invitation, error) {
 	u, err := s.getUser(ctx, p, ref)
 	if err != nil {
 		return core.Invitation{}, err
 	}
-	invs, err := s.store.ListInvitations(ctx, store.InvitationFilter{UserID: u.ID})
+	f := store.InvitationFilter{UserID: u.ID}
+	if !readsAll(p) && p.UserID != u.ID {
+		f.TenantIDs = tenantsWhere(p, func(r core.Role) bool { return r.Read })
+	}
+	invs, err := s.store.ListInvitations(ctx, f)
 	if err != nil {
 		return core.Invitation{}, err
 	}

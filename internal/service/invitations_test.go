@@ -162,3 +162,37 @@ func TestResendGoesToTheUserAsItIsNow(t *testing.T) {
 		t.Fatalf("resent, without a provider role, into %q, %v", again.Invitation.TenantID, err)
 	}
 }
+
+// A user in two tenants: one tenant's readers do not see the invitation
+// into the other (GPCN shows a user's latest invitation in its view).
+func TestLatestInvitationStaysInTheReadersTenants(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	a, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "two@example.com", TenantID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := core.UserRef{ID: res.User.ID}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: a.ID}, user, []string{core.RoleTenantUser}); err != nil {
+		t.Fatal(err)
+	}
+	adminOfA := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", TenantRoles: map[string][]string{a.ID: {core.RoleTenantAdmin}}}
+	if inv, err := svc.LatestInvitation(ctx, adminOfA, user); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("A's admin sees the invitation into B: %+v, %v", inv, err)
+	}
+	adminOfB := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k2", TenantRoles: map[string][]string{b.ID: {core.RoleTenantAdmin}}}
+	if inv, err := svc.LatestInvitation(ctx, adminOfB, user); err != nil || inv.TenantID != b.ID {
+		t.Fatalf("B's admin: %+v, %v", inv, err)
+	}
+	if inv, err := svc.LatestInvitation(ctx, core.System, user); err != nil || inv.TenantID != b.ID {
+		t.Fatalf("the provider: %+v, %v", inv, err)
+	}
+}
