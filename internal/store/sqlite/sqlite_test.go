@@ -230,26 +230,40 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 }
 
-// A database where one string was already one user's email and another's
-// username when the login-string triggers came (version 5).
-func TestLoginClashFromBefore(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "roster.db")
-	db := sqlite.MigrateTo(t, path, 4)
-	l := storetest.LegacyLoginClash
-	for _, u := range [][2]string{{l.Login, l.HolderUsername}, {l.OtherEmail, l.Login}} {
-		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'active', 0, 0)`, core.NewID(), u[0], u[0], u[1], u[1])
-		if err != nil {
-			t.Fatal(err)
-		}
+// writeOldUser writes a user as releases before migration 6 did, straight
+// into the table, with its compared forms lower-cased only.
+func writeOldUser(t *testing.T, db *sql.DB, email, username, name string) {
+	t.Helper()
+	_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, name, name_norm, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 0, 0)`,
+		core.NewID(), email, strings.ToLower(email), username, strings.ToLower(username), name, strings.ToLower(name))
+	if err != nil {
+		t.Fatal(err)
 	}
+}
+
+// openMigrated closes db, which an earlier release's migrations made, and
+// opens the store on the same database, which runs the rest.
+func openMigrated(t *testing.T, db *sql.DB, path string) store.Store {
+	t.Helper()
 	db.Close()
 	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	storetest.RunLegacyLoginClash(t, s)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A database where one string was already one user's email and another's
+// username when the login-string check came (version 5).
+func TestLoginClashFromBefore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db := sqlite.MigrateTo(t, path, 4)
+	l := storetest.LegacyLoginClash
+	writeOldUser(t, db, l.Login, l.HolderUsername, "")
+	writeOldUser(t, db, l.OtherEmail, l.Login, "")
+	storetest.RunLegacyLoginClash(t, openMigrated(t, db, path))
 }
 
 // A database written before compared forms were Unicode-normalized.
@@ -257,23 +271,12 @@ func TestRefoldMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "roster.db")
 	db := sqlite.MigrateTo(t, path, 5)
 	for _, u := range storetest.Unfolded.Users {
-		_, err := db.Exec(`INSERT INTO users (id, email, email_norm, username, username_norm, name, name_norm, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 0, 0)`,
-			core.NewID(), u[0], strings.ToLower(u[0]), u[1], strings.ToLower(u[1]), u[2], strings.ToLower(u[2]))
-		if err != nil {
-			t.Fatal(err)
-		}
+		writeOldUser(t, db, u[0], u[1], u[2])
 	}
 	name := storetest.Unfolded.Tenant
 	if _, err := db.Exec(`INSERT INTO tenants (id, name, name_norm, status, created_at, updated_at) VALUES (?, ?, ?, 'active', 0, 0)`,
 		core.NewID(), name, strings.ToLower(name)); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	storetest.RunRefolded(t, s)
+	storetest.RunRefolded(t, openMigrated(t, db, path))
 }
