@@ -1,9 +1,11 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +163,9 @@ func TestRefoldMigration(t *testing.T) {
 		core.NewID(), name, strings.ToLower(name)); err != nil {
 		t.Fatal(err)
 	}
-	storetest.RunRefolded(t, openMigrated(t, db, url))
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	s := openMigrated(t, db, url)
+	storetest.RunRefolded(t, s, logged.String())
 }

@@ -1,9 +1,11 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -278,5 +280,9 @@ func TestRefoldMigration(t *testing.T) {
 		core.NewID(), name, strings.ToLower(name)); err != nil {
 		t.Fatal(err)
 	}
-	storetest.RunRefolded(t, openMigrated(t, db, path))
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	s := openMigrated(t, db, path)
+	storetest.RunRefolded(t, s, logged.String())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
 
@@ -29,10 +30,11 @@ var foldedColumns = []foldedColumn{
 // differently from plain lower-casing: only text outside ASCII can differ,
 // so few rows change. A row whose new form another live row already holds
 // (two users whose emails differed only in how an accent was encoded)
-// keeps its old form and stays as it was, found by id; lookups by that
-// email find the other user, the one whose form was already folded. Each
-// write is tried under a savepoint, since PostgreSQL ends a transaction
-// at a failed statement.
+// keeps its old form, found by id; lookups by that email find the other
+// user, and an update of the row is refused until its email (or
+// username) is changed to one of its own, so each such row is logged for
+// the operator. Each write is tried under a savepoint, since PostgreSQL
+// ends a transaction at a failed statement.
 func RefoldMigration(d *Dialect) *goose.Migration {
 	return goose.NewGoMigration(RefoldVersion, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
 		for _, c := range foldedColumns {
@@ -79,6 +81,8 @@ func refold(ctx context.Context, tx *sql.Tx, d *Dialect, c foldedColumn) error {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT refold"); err != nil {
 				return err
 			}
+			slog.WarnContext(ctx, "a compared form could not be folded: another row holds it; change this row's text",
+				"table", c.table, "column", c.source, "id", ch.id)
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT refold"); err != nil {
 			return err

@@ -1591,6 +1591,13 @@ func RunLegacyLoginClash(t *testing.T, s store.Store) {
 		t.Fatalf("the other user: %+v, %v", other, err)
 	}
 	update := func(u core.User) error { return s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, u) }) }
+	// An import's upsert rewrites both whole, their strings as they were.
+	holder.Name, other.Name = "Holder, imported", "Other, imported"
+	if err := s.InTx(ctx, func(tx store.Tx) error {
+		return tx.UpdateUsers(ctx, []store.NewUser{{User: &holder}, {User: &other}})
+	}); err != nil {
+		t.Fatalf("an upsert leaving both users' strings alone: %v", err)
+	}
 	other.Name, other.Email = "Other", "other.moved@example.com"
 	if err := update(other); err != nil {
 		t.Fatalf("editing the other user's name and email: %v", err)
@@ -1633,8 +1640,9 @@ var Unfolded = struct {
 // RunRefolded checks a database migrated with the Unfolded rows: forms
 // that fold alone are refolded, so that any encoding of the text finds
 // them; of the two that fold to one email, the one already folded holds
-// it and the other is left as it was.
-func RunRefolded(t *testing.T, s store.Store) {
+// it, and the other is left as it was, named in the migration's log
+// (logged), until its email is changed.
+func RunRefolded(t *testing.T, s store.Store, logged string) {
 	for _, ref := range []store.UserRef{{Email: "ZO\u00cb@example.com"}, {Username: "zo\u00eb"}, {Email: "zoe\u0308@EXAMPLE.com"}} {
 		if got, err := s.GetUser(ctx, ref); err != nil || got.Name != "Zoe\u0308 Zola" {
 			t.Fatalf("GetUser(%+v) = %+v, %v", ref, got.Name, err)
@@ -1652,5 +1660,21 @@ func RunRefolded(t *testing.T, s store.Store) {
 	all, err := s.ListUsers(ctx, store.UserFilter{Limit: 10})
 	if err != nil || len(all) != 3 {
 		t.Fatalf("users after the migration: %v, %v", ids(all), err)
+	}
+	i := slices.IndexFunc(all, func(u core.User) bool { return u.Name == "Rene\u0301" })
+	if i < 0 {
+		t.Fatalf("the user left unfolded is gone: %+v", all)
+	}
+	left := all[i]
+	if !strings.Contains(logged, left.ID) || !strings.Contains(logged, "email") {
+		t.Fatalf("the migration's log does not name the user left unfolded (%s):\n%s", left.ID, logged)
+	}
+	left.Email = "rene.other@example.com"
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, left) }); err != nil {
+		t.Fatalf("changing the email of the user left unfolded: %v", err)
+	}
+	left.Status = core.UserDisabled
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, left) }); err != nil {
+		t.Fatalf("then disabling it: %v", err)
 	}
 }
