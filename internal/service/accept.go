@@ -217,6 +217,21 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	sent := false
 	err = s.inTx(ctx, func(tx store.Tx) error {
 		sent = false // this may run again after a rollback
+		// The user as it is now, held until the link is written: an email
+		// change or a disable committed since the lookup revokes the links
+		// it finds, and would not find this one. The mail goes to the
+		// address asked for only while it is still the account's.
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Status != core.UserActive || core.NormalizeEmail(cur.Email) != core.NormalizeEmail(email) {
+			return nil
+		}
+		u = cur
 		n, err := tx.AddLoginFailure(ctx, "reset:"+u.ID, now, now.Add(-time.Hour))
 		if err != nil || n > 3 {
 			return err
@@ -316,6 +331,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The user first, as a login's write and an invitation's acceptance
+		// take it: a login checking the old password on another node ends
+		// before this, and its session is then among those revoked.
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != core.UserActive {
+			return invalidInvitation("this password reset link is expired")
+		}
+		u = cur
 		if err := tx.ConsumePasswordReset(ctx, r.ID, now); err != nil {
 			if core.ErrorCode(err) == core.CodeConflict {
 				return invalidInvitation("this password reset link was already used")
