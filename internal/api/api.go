@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -137,7 +138,11 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 	if o.Null {
 		return nil
 	}
-	return json.Unmarshal(b, &o.V)
+	// Numbers bound for a value of any type keep their digits, as in the
+	// rest of the body (httpx.DecodeJSONBytes).
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(&o.V)
 }
 
 // ptr returns nil when absent, the zero value when null, else the value.

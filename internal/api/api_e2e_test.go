@@ -544,6 +544,14 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if p["phone"] != nil || str(p, "lang") != "en" || attrs["team"] != nil || attrs["floor"] != float64(3) || attrs["cost_center"] != float64(42) {
 			t.Fatalf("patched user: %v", p)
 		}
+		// Numbers in attributes keep their digits: 2^53 + 1 is no float64.
+		exact := admin.Do("PATCH", "/v1/users/"+id, `{"attributes": {"account": 9007199254740993, "ratio": 0.1}}`).Want(t, 200)
+		if !strings.Contains(string(exact.Body), `"account":9007199254740993`) || !strings.Contains(string(exact.Body), `"ratio":0.1`) {
+			t.Fatalf("attributes after a PATCH with a large integer: %s", exact.Body)
+		}
+		if got := admin.Do("GET", "/v1/users/"+id, nil).Want(t, 200); !strings.Contains(string(got.Body), `"account":9007199254740993`) {
+			t.Fatalf("attributes read back: %s", got.Body)
+		}
 		// Ids are lower case, on either database alike.
 		wantProblem(t, admin.Do("GET", "/v1/users/"+strings.ToUpper(id), nil), 404, "not_found")
 		// A null language is the default one, never none.

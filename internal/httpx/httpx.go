@@ -67,12 +67,15 @@ func ReadBody(r *http.Request) ([]byte, error) {
 }
 
 // DecodeJSONBytes is DecodeJSON over bytes already read. With strict,
-// unknown object fields are refused.
+// unknown object fields are refused. A number bound for a value of any
+// type (a user's free-form attributes) keeps its digits as given
+// (json.Number): as a float64 an integer past 2^53 would lose some.
 func DecodeJSONBytes(body []byte, dst any, strict bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &core.Error{Code: core.CodeMalformed, Message: "the body is empty; a JSON object is expected"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	if strict {
 		dec.DisallowUnknownFields()
 	}

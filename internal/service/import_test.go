@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -269,7 +270,7 @@ func TestImportUpsertIsLikePatch(t *testing.T) {
 	}
 	ann := get("ann")
 	if ann.EmailConfirmed || ann.Name != "Ann Ray" || ann.FirstName != "Ann" || len(ann.Attributes) != 2 ||
-		ann.Attributes["a"] != 1.0 || ann.Attributes["c"] != 3.0 {
+		ann.Attributes["a"] != json.Number("1") || ann.Attributes["c"] != json.Number("3") {
 		t.Errorf("ann after the upsert: confirmed %v, name %q, first %q, attributes %v", ann.EmailConfirmed, ann.Name, ann.FirstName, ann.Attributes)
 	}
 	if ivy := get("ivy"); ivy.Status != core.UserActive {

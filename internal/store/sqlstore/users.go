@@ -52,7 +52,10 @@ func (s *userScanner) scan(row interface{ Scan(...any) error }) (*core.User, err
 	u, t := &s.u, &s.t
 	u.AuthTypes = splitList(t.authTypes)
 	if t.attrs != "" && t.attrs != "null" && t.attrs != "{}" {
-		if err := json.Unmarshal([]byte(t.attrs), &u.Attributes); err != nil {
+		// Numbers as written (json.Number), not rounded to a float64.
+		dec := json.NewDecoder(strings.NewReader(t.attrs))
+		dec.UseNumber()
+		if err := dec.Decode(&u.Attributes); err != nil {
 			return nil, fmt.Errorf("user %s attributes: %w", u.ID, err)
 		}
 	}

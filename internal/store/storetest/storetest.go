@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -280,7 +281,7 @@ func testUserCreateAndGet(t *testing.T, s store.Store) {
 	u := core.User{ID: core.NewID(), ExternalID: "ext-1", Email: "Jane.Doe@Example.com", Username: "JaneD",
 		Name: "Jane Doe", FirstName: "Jane", LastName: "Doe", Phone: "+1 555", Lang: "de", Type: core.UserTypeCommon,
 		Status: core.UserActive, EmailConfirmed: true, TwoFA: true, AuthTypes: []string{"password", "sso"},
-		SecurityRealm: "native", Attributes: map[string]any{"team": "red", "level": float64(3)},
+		SecurityRealm: "native", Attributes: map[string]any{"team": "red", "level": json.Number("3"), "big": json.Number("9007199254740993")},
 		CreatedAt: epoch, UpdatedAt: epoch, CreatedBy: "admin", UpdatedBy: "admin", FirstLoginAt: &first}
 	u = newUser(t, s, u)
 	if u.Number == 0 {
@@ -295,7 +296,7 @@ func testUserCreateAndGet(t *testing.T, s store.Store) {
 			got.FirstName != "Jane" || got.LastName != "Doe" || got.Phone != u.Phone || got.Lang != "de" ||
 			got.Status != core.UserActive || !got.EmailConfirmed || !got.TwoFA || got.SecurityRealm != "native" ||
 			!slices.Equal(got.AuthTypes, u.AuthTypes) || got.Attributes["team"] != "red" ||
-			got.Attributes["level"] != float64(3) || !got.CreatedAt.Equal(epoch) || got.CreatedBy != "admin" ||
+			got.Attributes["level"] != json.Number("3") || got.Attributes["big"] != json.Number("9007199254740993") || !got.CreatedAt.Equal(epoch) || got.CreatedBy != "admin" ||
 			got.FirstLoginAt == nil || !got.FirstLoginAt.Equal(first) || got.LastLoginAt != nil ||
 			got.ExternalID != "ext-1" || got.HasPassword || got.Number != u.Number {
 			t.Fatalf("GetUser(%+v) = %+v\nwant %+v", ref, got, u)
@@ -519,7 +520,7 @@ func testCreateUsers(t *testing.T, s store.Store) {
 		u := userWith(fmt.Sprintf("bulk%03d@example.com", i))
 		u.Username = fmt.Sprintf("Bulk%03d", i)
 		u.ExternalID = fmt.Sprintf("ext-%d", i)
-		u.Attributes = map[string]any{"i": float64(i)}
+		u.Attributes = map[string]any{"i": json.Number(fmt.Sprint(i))}
 		switch {
 		case i%10 == 0:
 			u.ProviderRoles = []string{core.RoleProviderViewer}
@@ -556,7 +557,7 @@ func testCreateUsers(t *testing.T, s store.Store) {
 			t.Fatalf("GetUser(%s): %v", u.Username, err)
 		}
 		if got.ID != u.ID || got.Number != u.Number || got.Email != u.Email || got.ExternalID != u.ExternalID ||
-			got.Attributes["i"] != float64(i) || got.HasPassword != (i%2 == 0) || !got.CreatedAt.Equal(epoch) {
+			got.Attributes["i"] != json.Number(fmt.Sprint(i)) || got.HasPassword != (i%2 == 0) || !got.CreatedAt.Equal(epoch) {
 			t.Fatalf("user %d = %+v\nwant %+v", i, got, *u)
 		}
 		if !slices.Equal(got.ProviderRoles, core.NormalizeRoles(u.ProviderRoles)) {
@@ -634,7 +635,7 @@ func testUpdateUsers(t *testing.T, s store.Store) {
 	for i, nu := range batch {
 		u := *nu.User
 		u.Email, u.Name, u.Username = fmt.Sprintf("after%03d@example.com", i), fmt.Sprintf("After %d", i), fmt.Sprintf("after%d", i)
-		u.Attributes = map[string]any{"i": float64(i)}
+		u.Attributes = map[string]any{"i": json.Number(fmt.Sprint(i))}
 		u.UpdatedAt, u.UpdatedBy = later, "importer"
 		u.CreatedAt = later // must not change
 		u.ProviderRoles = nil
@@ -658,7 +659,7 @@ func testUpdateUsers(t *testing.T, s store.Store) {
 			t.Fatalf("user %d: %v", i, err)
 		}
 		if got.Email != nu.User.Email || got.Name != nu.User.Name || got.Username != nu.User.Username ||
-			got.Number != batch[i].User.Number || got.Attributes["i"] != float64(i) || !got.UpdatedAt.Equal(later) ||
+			got.Number != batch[i].User.Number || got.Attributes["i"] != json.Number(fmt.Sprint(i)) || !got.UpdatedAt.Equal(later) ||
 			got.UpdatedBy != "importer" || !got.CreatedAt.Equal(epoch) {
 			t.Fatalf("user %d = %+v", i, got)
 		}
