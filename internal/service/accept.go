@@ -76,12 +76,17 @@ func (s *Service) ViewInvitation(ctx context.Context, token string) (InvitationV
 			v.InviterName = inviter.DisplayName()
 		}
 	}
-	if v.Status == core.InvitationPending && (v.Locked || v.User.Status != core.UserInvited) {
-		// A user disabled or deleted meanwhile cannot accept.
+	if v.Status == core.InvitationPending && (v.Locked || v.User.Status != core.UserInvited || tenantDeleted(tenants[inv.TenantID])) {
+		// A user disabled or deleted meanwhile cannot accept, nor anyone
+		// join a deleted tenant (whose deletion revoked the invitations it
+		// found: one made by a create that read the tenant before the
+		// deletion and committed after it is refused here).
 		v.Status = core.InvitationRevoked
 	}
 	return v, nil
 }
+
+func tenantDeleted(t *core.Tenant) bool { return t != nil && t.Status == core.TenantDeleted }
 
 // AcceptInput is what the invited person chooses.
 type AcceptInput struct {

@@ -679,7 +679,8 @@ func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
 			continue
 		}
 		u := byID[pr.existing.ID]
-		if u == nil || !sameAccess(*pr.existing, *u) {
+		// The same row version, and the same access.
+		if u == nil || !u.UpdatedAt.Equal(pr.existing.UpdatedAt) || !sameAccess(*pr.existing, *u) {
 			changed = append(changed, pr)
 			continue
 		}
@@ -691,21 +692,6 @@ func recheckMatches(ctx context.Context, tx store.Tx, todo []*prepared) error {
 		return &usersChangedError{items: changed}
 	}
 	return nil
-}
-
-// sameAccess reports whether a user is as it was: the same row version,
-// status, provider roles and memberships.
-func sameAccess(a, b core.User) bool {
-	if !a.UpdatedAt.Equal(b.UpdatedAt) || a.Status != b.Status || !slices.Equal(a.ProviderRoles, b.ProviderRoles) ||
-		len(a.Memberships) != len(b.Memberships) {
-		return false
-	}
-	for i := range a.Memberships {
-		if a.Memberships[i].TenantID != b.Memberships[i].TenantID || !slices.Equal(a.Memberships[i].Roles, b.Memberships[i].Roles) {
-			return false
-		}
-	}
-	return true
 }
 
 // hashImported hashes plaintext passwords in the pool at background

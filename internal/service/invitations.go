@@ -60,6 +60,9 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		if err != nil {
 			return err
 		}
+		if !canManageUser(p, cur) && !s.managesInvitationTenant(p, cur) {
+			return forbidden("you may not invite this user")
+		}
 		if err := reinvitable(cur); err != nil {
 			return err
 		}
@@ -86,6 +89,9 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		}
 		var tenant *core.Tenant
 		if tenantID != "" {
+			if err := tx.LockTenant(ctx, tenantID); err != nil {
+				return err
+			}
 			t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
 			if err != nil {
 				return err

@@ -51,10 +51,24 @@ func joinable(t core.Tenant) error {
 	return nil
 }
 
+// joinableNow is joinable for the tenant as it is now, held for the rest of
+// the transaction: a suspension or deletion committed since it was read is
+// seen, and one not yet committed waits for this transaction.
+func joinableNow(ctx context.Context, tx store.Tx, tenantID string) error {
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+	if err != nil {
+		return err
+	}
+	return joinable(t)
+}
+
 // PutMember makes the user a member of the tenant with exactly roles,
 // adding the membership if needed.
 func (s *Service) PutMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
-	return showTo(p)(s.putMember(ctx, p, tenantRef, userRef, roles))
+	return showTo(p)(retryChanged(func() (core.User, error) { return s.putMember(ctx, p, tenantRef, userRef, roles) }))
 }
 
 func (s *Service) putMember(ctx context.Context, p *core.Principal, tenantRef core.TenantRef, userRef core.UserRef, roles []string) (core.User, error) {
@@ -102,7 +116,7 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 	if old, ok := u.Membership(t.ID); ok {
 		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
 	}
-	return memberChange{put: &m}, u, nil
+	return memberChange{put: &m, read: u}, u, nil
 }
 
 // providerRolesInTenant refuses provider roles asked for in a tenant.
@@ -214,7 +228,7 @@ func (s *Service) changeRole(ctx context.Context, p *core.Principal, tenantRef c
 		}
 		if !member {
 			// A grant that makes a member: the tenant must take members.
-			if err := joinable(t); err != nil {
+			if err := joinableNow(ctx, tx, t.ID); err != nil {
 				return err
 			}
 			m = core.Membership{TenantID: t.ID, UserID: cur.ID, CreatedAt: s.now()}
@@ -401,19 +415,37 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 	if !canManageTenant(p, g.TenantID) {
 		return g, forbidden("you may not manage this tenant's resource groups")
 	}
-	if in.Name != nil {
-		g.Name = strings.TrimSpace(*in.Name)
+	apply := func(g core.ResourceGroup) (core.ResourceGroup, error) {
+		if in.Name != nil {
+			g.Name = strings.TrimSpace(*in.Name)
+		}
+		if in.Description != nil {
+			g.Description = strings.TrimSpace(*in.Description)
+		}
+		v := &core.Validation{}
+		checkGroup(v, g)
+		return g, v.Err()
 	}
-	if in.Description != nil {
-		g.Description = strings.TrimSpace(*in.Description)
-	}
-	v := &core.Validation{}
-	checkGroup(v, g)
-	if err := v.Err(); err != nil {
+	if _, err := apply(g); err != nil {
 		return g, err
 	}
-	g.UpdatedAt = s.now()
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.UpdateResourceGroup(ctx, g) }); err != nil {
+	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The change goes onto the group as it is now, so that a field
+		// changed by another request since the read stays.
+		if err := tx.LockResourceGroup(ctx, g.ID); err != nil {
+			return err
+		}
+		cur, err := tx.GetResourceGroup(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		if g, err = apply(cur); err != nil {
+			return err
+		}
+		g.UpdatedAt = s.now()
+		return tx.UpdateResourceGroup(ctx, g)
+	})
+	if err != nil {
 		return core.ResourceGroup{}, err
 	}
 	return g, nil
@@ -457,10 +489,28 @@ func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal,
 		}
 		return err
 	}
-	if _, ok := u.Membership(g.TenantID); !ok || u.Status == core.UserDeleted {
-		return core.FieldInvalid("user_id", "not_member", "the user is not a member of the group's tenant")
+	member := func(u core.User) error {
+		if _, ok := u.Membership(g.TenantID); !ok || u.Status == core.UserDeleted {
+			return core.FieldInvalid("user_id", "not_member", "the user is not a member of the group's tenant")
+		}
+		return nil
 	}
-	return s.inTx(ctx, func(tx store.Tx) error { return tx.AddResourceGroupMember(ctx, g.ID, u.ID, s.now()) })
+	if err := member(u); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx store.Tx) error {
+		// Again on the user as it is now: one who left the tenant since
+		// the read has been taken out of its groups already, and would be
+		// left in this one.
+		cur, err := lockedUser(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := member(cur); err != nil {
+			return err
+		}
+		return tx.AddResourceGroupMember(ctx, g.ID, u.ID, s.now())
+	})
 }
 
 // RemoveResourceGroupMember takes a user out of a group.

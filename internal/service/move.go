@@ -15,7 +15,7 @@ import (
 // user to the tenant it is in changes nothing; moving it to a tenant it
 // already belongs to as well is a conflict.
 func (s *Service) MoveMember(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (core.User, error) {
-	return showTo(p)(s.moveMember(ctx, p, userRef, from, to))
+	return showTo(p)(retryChanged(func() (core.User, error) { return s.moveMember(ctx, p, userRef, from, to) }))
 }
 
 func (s *Service) moveMember(ctx context.Context, p *core.Principal, userRef core.UserRef, from, to core.TenantRef) (core.User, error) {
@@ -65,7 +65,7 @@ func (s *Service) planMove(ctx context.Context, p *core.Principal, userRef core.
 		}
 	}
 	m := core.Membership{TenantID: dst.ID, UserID: u.ID, Roles: core.NormalizeRoles(old.Roles), CreatedAt: s.now()}
-	return memberChange{remove: src.ID, put: &m}, u, nil
+	return memberChange{remove: src.ID, put: &m, read: u}, u, nil
 }
 
 // memberChange is a checked change of one user's memberships: a membership
@@ -73,11 +73,29 @@ func (s *Service) planMove(ctx context.Context, p *core.Principal, userRef core.
 type memberChange struct {
 	remove string
 	put    *core.Membership
+	// read is the user the change was checked on (the roles a move
+	// copies, the permission to make it).
+	read core.User
 }
 
 func (c memberChange) empty() bool { return c.remove == "" && c.put == nil }
 
+// apply makes the change, on the user and the tenant as they are now: if
+// the user's access changed since read, the change is planned again
+// (errChangedMeanwhile); a new membership needs the tenant active now.
 func (c memberChange) apply(ctx context.Context, tx store.Tx) error {
+	if c.empty() {
+		return nil
+	}
+	cur, err := currentAccess(ctx, tx, c.read)
+	if err != nil {
+		return err
+	}
+	if _, member := cur.Membership(c.put.TenantID); !member {
+		if err := joinableNow(ctx, tx, c.put.TenantID); err != nil {
+			return err
+		}
+	}
 	if c.remove != "" {
 		if err := tx.DeleteMembership(ctx, c.remove, c.put.UserID); err != nil {
 			return err

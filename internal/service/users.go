@@ -910,6 +910,15 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		if !canManageUser(p, cur) && !(self && in.selfService()) {
 			return errChangedMeanwhile
 		}
+		if in.ProviderRoles != nil {
+			if err := s.checkProviderRoles(p, cur, providerRoles, in.RoleRules); err != nil {
+				return err
+			}
+		}
+		// Before the user's own write, so that it finds the user as planned.
+		if err := member.apply(ctx, tx); err != nil {
+			return err
+		}
 		w, v := apply(cur, hash)
 		if err := v.Err(); err != nil {
 			return err
@@ -927,9 +936,6 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			if err := tx.PutCredential(ctx, core.Credential{UserID: w.ID, Hash: hash, UpdatedAt: now}); err != nil {
 				return err
 			}
-		}
-		if err := member.apply(ctx, tx); err != nil {
-			return err
 		}
 		if emailChanged(cur, w) {
 			// A link sent to the old address must not open the account
@@ -1008,7 +1014,7 @@ const CodeMultipleTenants = "multiple_tenants"
 
 // DeleteUserWith is DeleteUser with a vendor's preconditions.
 func (s *Service) DeleteUserWith(ctx context.Context, p *core.Principal, ref core.UserRef, opts DeleteUserOptions) (core.User, error) {
-	return showTo(p)(s.deleteUserWith(ctx, p, ref, opts))
+	return showTo(p)(retryChanged(func() (core.User, error) { return s.deleteUserWith(ctx, p, ref, opts) }))
 }
 
 func (s *Service) deleteUserWith(ctx context.Context, p *core.Principal, ref core.UserRef, opts DeleteUserOptions) (core.User, error) {
@@ -1033,8 +1039,16 @@ func (s *Service) deleteUserWith(ctx context.Context, p *core.Principal, ref cor
 		return u, err
 	}
 	now := s.now()
-	u.Status, u.DeletedAt, u.UpdatedAt, u.UpdatedBy = core.UserDeleted, &now, now, p.Actor()
+	read := u
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		// The checks above were made on read: a user given another tenant
+		// or a role meanwhile is checked again.
+		cur, err := currentAccess(ctx, tx, read)
+		if err != nil {
+			return err
+		}
+		cur.Status, cur.DeletedAt, cur.UpdatedAt, cur.UpdatedBy = core.UserDeleted, &now, now, p.Actor()
+		u = cur
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -1087,6 +1101,11 @@ func (s *Service) setProviderRoles(ctx context.Context, p *core.Principal, ref c
 	err = s.inTx(ctx, func(tx store.Tx) error {
 		w, err := currentUser(ctx, tx, read)
 		if err != nil {
+			return err
+		}
+		// Again on the roles held now: provider-admin taken away meanwhile
+		// is given anew, which needs an elevation.
+		if err := s.checkProviderRoles(p, w, roles, rules); err != nil {
 			return err
 		}
 		w.ProviderRoles, w.UpdatedAt, w.UpdatedBy = roles, now, p.Actor()
@@ -1144,6 +1163,39 @@ func currentUser(ctx context.Context, tx store.Tx, read core.User) (core.User, e
 		return cur, errChangedMeanwhile
 	}
 	return cur, nil
+}
+
+// currentAccess holds the user for the rest of the transaction and reads
+// it as it is now, reporting errChangedMeanwhile when anything that
+// decides who may act on it, or what it may do, changed since read was
+// read: its status, its provider roles, its memberships and their roles.
+// A decision made on read (a permission, a role to copy, a refusal) is
+// then made again on the user as it is.
+func currentAccess(ctx context.Context, tx store.Tx, read core.User) (core.User, error) {
+	cur, err := lockedUser(ctx, tx, read.ID)
+	if err != nil {
+		return cur, err
+	}
+	if !sameAccess(read, cur) {
+		return cur, errChangedMeanwhile
+	}
+	return cur, nil
+}
+
+// sameAccess reports whether two reads of a user agree on its status,
+// provider roles, and memberships with their roles.
+func sameAccess(a, b core.User) bool {
+	if a.Status != b.Status || !slices.Equal(core.NormalizeRoles(a.ProviderRoles), core.NormalizeRoles(b.ProviderRoles)) ||
+		len(a.Memberships) != len(b.Memberships) {
+		return false
+	}
+	for _, m := range a.Memberships {
+		n, ok := b.Membership(m.TenantID)
+		if !ok || !slices.Equal(core.NormalizeRoles(m.Roles), core.NormalizeRoles(n.Roles)) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkProviderRoles decides whether p may give u exactly these

@@ -248,6 +248,8 @@ type Writer interface {
 	// LockTenant holds the tenant against changes from other transactions
 	// until this one ends, as LockUsers holds users.
 	LockTenant(ctx context.Context, id string) error
+	// LockResourceGroup holds the group likewise.
+	LockResourceGroup(ctx context.Context, id string) error
 	SetProviderRoles(ctx context.Context, userID string, roles []string) error
 	// PutMembership creates the membership or replaces its roles.
 	PutMembership(ctx context.Context, m core.Membership) error

@@ -609,6 +609,10 @@ func (q *queries) LockTenant(ctx context.Context, id string) error {
 	return q.lockRows(ctx, "tenants", []string{id})
 }
 
+func (q *queries) LockResourceGroup(ctx context.Context, id string) error {
+	return q.lockRows(ctx, "resource_groups", []string{id})
+}
+
 // lockRows takes the row locks of a table's rows, by id.
 func (q *queries) lockRows(ctx context.Context, table string, ids []string) error {
 	if q.d.ForUpdate == "" || len(ids) == 0 {
