@@ -579,6 +579,9 @@ type UserQuery struct {
 	Sort   core.UserSort
 	// WithTotal counts every match, for surfaces that show a total.
 	WithTotal bool
+	// WithEmail lists only users with an email, for surfaces whose users
+	// always have one (Gcore).
+	WithEmail bool
 }
 
 // UserPage is one page of a listing.
@@ -621,7 +624,7 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	}
 	q.Prefix = strings.TrimSpace(q.Prefix)
 	checkSearch(v, "q", q.Prefix)
-	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, Roles: q.Roles,
+	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, WithEmail: q.WithEmail, Roles: q.Roles,
 		ResourceGroupIDs: q.ResourceGroupIDs, InvitationStatuses: q.InvitationStatuses, InvitationsAt: s.now(),
 		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
 	// A prefix search in the default order pages by (search key, id); any

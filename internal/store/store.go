@@ -61,6 +61,7 @@ type UserFilter struct {
 	Prefix             string
 	Statuses           []core.UserStatus
 	Deleted            DeletedFilter
+	WithEmail          bool     // only users with an email
 	Roles              []string // held in any tenant or at the provider level
 	ResourceGroupIDs   []string
 	InvitationStatuses []core.InvitationStatus // of the user's newest invitation

@@ -32,6 +32,10 @@ func init() {
 	// NDJSON bodies (imports) are checked as text: the document describes
 	// their lines in prose and schemas, not as one JSON value.
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.FileBodyDecoder)
+	// Formats the documents name are checked too (kin-openapi leaves
+	// "email" out unless defined): a client validating its models would
+	// refuse an empty or malformed address.
+	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
 }
 
 // NewContract loads an OpenAPI 3 document.

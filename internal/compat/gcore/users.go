@@ -92,7 +92,7 @@ func (d *Dialect) listUsers(w http.ResponseWriter, r *http.Request, p *core.Prin
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	pg, err := d.svc.ListUsers(r.Context(), p, service.UserQuery{Offset: offset, Limit: limit, WithTotal: true})
+	pg, err := d.svc.ListUsers(r.Context(), p, service.UserQuery{Offset: offset, Limit: limit, WithTotal: true, WithEmail: true})
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,9 @@ func (d *Dialect) allUsers(r *http.Request, p *core.Principal, tenantID string) 
 		cursor string
 	)
 	for {
-		pg, err := d.svc.ListUsers(r.Context(), p, service.UserQuery{TenantID: tenantID, Cursor: cursor, Limit: service.MaxPageSize})
+		// A Gcore user always has an email (its schema requires one): users
+		// without (the built-in administrator, ECE's) are not shown.
+		pg, err := d.svc.ListUsers(r.Context(), p, service.UserQuery{TenantID: tenantID, Cursor: cursor, Limit: service.MaxPageSize, WithEmail: true})
 		if err != nil {
 			return nil, err
 		}
@@ -125,12 +127,18 @@ func (d *Dialect) allUsers(r *http.Request, p *core.Principal, tenantID string) 
 	}
 }
 
+// userByPath finds the user a path names; one without an email is none of
+// Gcore's, as in listings.
 func (d *Dialect) userByPath(r *http.Request, p *core.Principal) (core.User, error) {
 	n, err := pathNumber(r, "userId")
 	if err != nil {
 		return core.User{}, err
 	}
-	return d.svc.GetUser(r.Context(), p, core.UserRef{Number: n})
+	u, err := d.svc.GetUser(r.Context(), p, core.UserRef{Number: n})
+	if err == nil && u.Email == "" {
+		return core.User{}, core.Errorf(core.CodeNotFound, "user not found")
+	}
+	return u, err
 }
 
 // getUser is GET /iam/users/{userId}.

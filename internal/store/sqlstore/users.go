@@ -161,6 +161,9 @@ func (q *queries) userQuery(f store.UserFilter) (from string, where []string, ar
 	case store.OnlyDeleted:
 		where = append(where, "u.status = 'deleted'")
 	}
+	if f.WithEmail {
+		where = append(where, "u.email_norm <> ''")
+	}
 	if len(f.Roles) > 0 {
 		if len(f.TenantIDs) > 0 {
 			where = append(where, "u.id IN (SELECT user_id FROM membership_roles WHERE role IN ("+placeholders(len(f.Roles))+
