@@ -61,6 +61,13 @@ func (d *Dialect) createUser(w http.ResponseWriter, r *http.Request, p *core.Pri
 	if len(roles) == 0 {
 		roles = []string{core.RoleTenantUser} // GPCN's documented default
 	}
+	if entity == "" && slices.ContainsFunc(roles, func(name string) bool {
+		role, ok := core.LookupRole(name)
+		return ok && role.Scope == core.ScopeTenant
+	}) {
+		// The field to fix is the entity, not the role.
+		return core.FieldInvalid("tenant_id", "required", "is required: this API key is not bound to a single entity")
+	}
 	action := strings.TrimSpace(b.Action)
 	res, err := d.svc.CreateUser(r.Context(), p, service.CreateUserInput{
 		Action: action, Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, Password: b.Password,

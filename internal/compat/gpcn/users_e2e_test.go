@@ -61,9 +61,10 @@ func TestCreateUser(t *testing.T) {
 		if str(u, "entityId") != acme || str(u, "firstName") != "Hom" {
 			t.Fatalf("user made by the entity's key: %v", u)
 		}
-		// A provider key has no entity of its own.
+		// A provider key has no entity of its own: the field to fix is
+		// entityId, not the (default) role.
 		m := wantError(t, e.admin.Do(t, "POST", "/v1/users", map[string]any{"email": "nowhere@example.com"}), 400, gpcn.CodeValidation)
-		if !slices.Equal(details(m), []string{"roleNames[0]:needs_tenant"}) || !strings.Contains(str(m, "message"), "entityId") {
+		if !slices.Equal(details(m), []string{"entityId:required"}) || !strings.Contains(str(m, "message"), "entityId") {
 			t.Fatalf("create without an entity: %v", m)
 		}
 	})
