@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"roster/internal/core"
 	"roster/internal/mail"
 	"roster/internal/store"
@@ -280,5 +282,44 @@ func TestWorkersOnOneDatabaseSendEachMessageOnce(t *testing.T) {
 		if k != 1 {
 			t.Fatalf("message %s sent %d times", id, k)
 		}
+	}
+}
+
+// A refusal for good (5xx: no such mailbox) is not tried again and again
+// until the link expires: the message is parked at once, its error kept.
+func TestPermanentRefusalIsNotRetried(t *testing.T) {
+	server := testsupport.StartSMTP(t)
+	server.Reject(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"})
+	env := testsupport.Start(t, testsupport.Options{SMTPURL: server.URL()})
+	invite(t, env, newTenant(t, env), "nobody@example.com", "en")
+	var m core.OutboxMessage
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		msgs, _ := env.Store.ListOutbox(context.Background(), store.OutboxFilter{})
+		if len(msgs) == 1 && msgs[0].Attempts == 1 && msgs[0].LockedUntil == nil {
+			m = msgs[0]
+			break
+		}
+	}
+	if !strings.Contains(m.LastError, "no such mailbox") || m.NextAttemptAt.Sub(env.Clock.Now()) < 24*time.Hour*365 {
+		t.Fatalf("after a 550: %+v", m)
+	}
+}
+
+// A name holding an RFC 2047 encoded word reaches the reader as typed, not
+// decoded into other words or a second line; a domain outside ASCII is sent
+// in its ASCII form, which any server takes.
+func TestSubjectAndAddressAreSentSafely(t *testing.T) {
+	server := testsupport.StartSMTP(t)
+	env := testsupport.Start(t, testsupport.Options{SMTPURL: server.URL()})
+	const name = "=?UTF-8?Q?Initech=0D=0AAction_required?="
+	tenant := testsupport.NewClient(t, env.URL, nil).Bearer(testsupport.AdminKey).
+		Do("POST", "/v1/tenants", map[string]any{"name": name}).Want(t, 201).Map(t)["id"].(string)
+	invite(t, env, tenant, "bob@exämple.de", "en")
+	msgs := server.WaitFor(t, 1, 10*time.Second)
+	if !strings.Contains(msgs[0].Subject, name) || strings.ContainsAny(msgs[0].Subject, "\r\n") {
+		t.Fatalf("subject as read: %q", msgs[0].Subject)
+	}
+	if len(msgs[0].To) != 1 || msgs[0].To[0] != "bob@xn--exmple-cua.de" {
+		t.Fatalf("recipient: %v", msgs[0].To)
 	}
 }

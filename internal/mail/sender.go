@@ -3,13 +3,17 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
+	"golang.org/x/net/idna"
 
 	"roster/internal/core"
 )
@@ -99,10 +103,21 @@ func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage, r Rendered)
 	if err := msg.From(s.cfg.From); err != nil {
 		return fmt.Errorf("from: %w", err)
 	}
-	if err := msg.To(m.Recipient); err != nil {
+	to, err := asciiDomain(m.Recipient)
+	if err != nil {
 		return permanent(fmt.Errorf("recipient: %w", err))
 	}
-	msg.Subject(r.Subject)
+	if err := msg.To(to); err != nil {
+		return permanent(fmt.Errorf("recipient: %w", err))
+	}
+	if strings.Contains(r.Subject, "=?") {
+		// A name holding an encoded word would be decoded by the reader's
+		// mail program (into other words, or a line break), though the
+		// body shows it as typed: the whole subject is encoded instead.
+		msg.SetGenHeaderPreformatted(gomail.HeaderSubject, encodeWords(r.Subject))
+	} else {
+		msg.Subject(r.Subject)
+	}
 	msg.SetMessageIDWithValue(m.MessageID)
 	msg.SetDateWithValue(m.CreatedAt)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
@@ -114,7 +129,46 @@ func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage, r Rendered)
 	if err != nil {
 		return err
 	}
-	return client.DialAndSendWithContext(ctx, msg)
+	err = client.DialAndSendWithContext(ctx, msg)
+	var refused *gomail.SendError
+	if errors.As(err, &refused) && refused.ErrorCode() >= 500 {
+		// The server said no for good (no such mailbox, an address it
+		// cannot take): trying again until the link expires would only
+		// hide that from the operator.
+		return permanent(err)
+	}
+	return err
+}
+
+// asciiDomain writes an address's domain in its ASCII form (IDNA), which
+// every mail server takes; a local part outside ASCII needs a server that
+// offers SMTPUTF8, and one that does not refuses it.
+func asciiDomain(address string) (string, error) {
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return address, nil // msg.To says what is wrong with it
+	}
+	domain, err := idna.Lookup.ToASCII(address[at+1:])
+	if err != nil {
+		return "", fmt.Errorf("the domain of %q is not a valid internationalised domain name: %w", address, err)
+	}
+	return address[:at+1] + domain, nil
+}
+
+// encodeWords encodes all of s as RFC 2047 encoded words (UTF-8, base64),
+// each within the 75 characters the RFC allows, split between characters.
+func encodeWords(s string) string {
+	const maxChunk = 45 // bytes: 60 characters of base64, 72 with the wrapping
+	var words []string
+	for len(s) > 0 {
+		n := min(len(s), maxChunk)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // permanentError marks a failure that retrying cannot fix.

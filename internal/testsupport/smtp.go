@@ -108,7 +108,9 @@ func (s *SMTPServer) Start(t testing.TB) {
 	t.Fatalf("restart SMTP on %s: %v", s.addr, err)
 }
 
-// Reject makes the server refuse messages (err non-nil) or accept them.
+// Reject makes the server refuse messages (err non-nil) or accept them: a
+// *smtp.SMTPError is answered as it is, any other error with 451 (try
+// again later).
 func (s *SMTPServer) Reject(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,6 +167,10 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	reject := ss.s.reject
 	ss.s.mu.Unlock()
+	var refusal *smtp.SMTPError
+	if errors.As(reject, &refusal) {
+		return refusal // the code given, a 5xx among them
+	}
 	if reject != nil {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: reject.Error()}
 	}
