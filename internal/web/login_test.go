@@ -99,6 +99,11 @@ func TestLoginAnswersAlikeForUnknownAndWrong(t *testing.T) {
 	if !strings.Contains(wrong.Body, "The email, username or password is not right.") || !strings.Contains(wrong.Body, `value="`+email(1)+`"`) {
 		t.Fatalf("the page does not say what went wrong, or lost the login typed:\n%s", wrong.Body)
 	}
+	// A screen reader hears the page is an error from its title, and the
+	// fields point at the message.
+	if !strings.Contains(wrong.Body, "<title>Error: Sign in") || strings.Count(wrong.Body, `aria-describedby="form-alert"`) != 2 {
+		t.Fatalf("the failed sign-in page does not mark the error:\n%s", wrong.Body)
+	}
 
 	apiWrong := e.apiLogin(t, email(1), "Not-The-Password-1")
 	apiUnknown := e.apiLogin(t, email(2), "Not-The-Password-1")
