@@ -323,8 +323,9 @@ func spawnServer(ctx context.Context, db, key string, args []string, stderr io.W
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
-	found := make(chan string, 1)
+	found, ended := make(chan string, 1), make(chan struct{})
 	go func() {
+		defer close(ended) // the server closed its stderr: it has ended
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			if m := spawnListenRE.FindStringSubmatch(sc.Text()); m != nil {
@@ -337,8 +338,18 @@ func spawnServer(ctx context.Context, db, key string, args []string, stderr io.W
 	select {
 	case u := <-found:
 		return cmd, u, nil
+	case <-ended:
+		// It stopped before it listened (a bad flag, a port in use): say
+		// so now, not after the minute it might have taken to start.
+		err := cmd.Wait()
+		return nil, "", fmt.Errorf("the server ended before it listened: %v", err)
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, "", ctx.Err()
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		return nil, "", errors.New("the server did not start")
 	}
 }

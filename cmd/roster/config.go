@@ -68,7 +68,7 @@ func settings() []setting {
 		{flag: "addr", env: "ROSTER_ADDR", def: "127.0.0.1:8080", help: "address to listen on",
 			set: func(c *Config, v string) error { c.Addr = v; return nil }},
 		{flag: "db", env: "ROSTER_DB", def: "roster.db", help: "SQLite file path, or a postgres:// URL",
-			set: func(c *Config, v string) error { c.DB = v; return nil }},
+			set: func(c *Config, v string) (err error) { c.DB, err = checkDB(v); return err }},
 		{env: "ROSTER_BOOTSTRAP_API_KEY", flagless: true, help: "API key (32+ characters) given to the built-in admin while the database has no key; otherwise a random one is printed once",
 			set: func(c *Config, v string) error { c.BootstrapAPIKey = v; return nil }},
 		{flag: "provider-name", env: "ROSTER_PROVIDER_NAME", def: "roster", help: "name of the provider created on an empty database",

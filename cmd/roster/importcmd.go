@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: roster import [--url URL] [--mode create|upsert] FILE.ndjson\n\n"+
 			"Uploads users, one JSON object per line (see POST /v1/users/import in /docs), with the API key\n"+
-			"in ROSTER_API_KEY. Lines that fail are printed on stdout; progress goes to stderr.\n\n")
+			"in ROSTER_API_KEY. Lines that fail are printed on stdout; progress goes to stderr. It exits 1\n"+
+			"when any line was not imported, so that a script notices.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -51,7 +53,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	body := newCountingReader(f)
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*url, "/")+"/v1/users/import?mode="+*mode, body)
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*url, "/")+"/v1/users/import?mode="+neturl.QueryEscape(*mode), body)
 	if err != nil {
 		return err
 	}
@@ -105,6 +107,9 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if sent := body.lines(); lines < sent {
 		return fmt.Errorf("the server answered %d of %d lines; the connection ended early. "+
 			"Run the import again: users already there are skipped", lines, sent)
+	}
+	if counts["error"] > 0 {
+		return fmt.Errorf("%d lines were not imported; they are printed above", counts["error"])
 	}
 	return nil
 }

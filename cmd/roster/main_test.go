@@ -172,14 +172,27 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{[]string{"--public-url", "https://id.example.com/?ref=x"}, nil, "--public-url: must be an http or https URL without query or fragment"},
 		{[]string{"--debug-addr", "nonsense"}, nil, "--debug-addr"},
 		{nil, map[string]string{"ROSTER_SMTP_URL": "smtp://mail.example:587?starttls=true"}, "starttls must be required or opportunistic"},
+		// Neither a PostgreSQL URL nor a file path: no SQLite file of that
+		// name, and no password in what is printed.
+		{[]string{"--db", "postgress://roster:S3cretPW@db.example/roster"}, nil, "neither a postgres:// URL nor a SQLite file path"},
+		{[]string{"--db", "host=db.example user=roster password=S3cretPW dbname=roster"}, nil, "keyword=value connection string"},
+		// A '#' in the password would make the rest of the URL a fragment.
+		{nil, map[string]string{"ROSTER_SMTP_URL": "smtp://mailer:#S3cretPW@mail.example.com:587"}, "percent-encode"},
+		{nil, map[string]string{"ROSTER_SMTP_URL": "smtp://mailer:2024/S3cretPW@mail.example.com:587"}, "percent-encode"},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bad.db")}, c.args...)
 		if code := run(context.Background(), args, env(c.vars), io.Discard, &stderr); code != 1 && code != 2 {
 			t.Errorf("%v %v: exit %d", c.args, c.vars, code)
 		}
-		if !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("%v %v: stderr %q lacks %q", c.args, c.vars, stderr.String(), c.want)
+		if !strings.Contains(stderr.String(), c.want) || strings.Contains(stderr.String(), "S3cretPW") {
+			t.Errorf("%v %v: stderr %q lacks %q, or shows the password", c.args, c.vars, stderr.String(), c.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "S3cretPW") {
+			t.Errorf("a refused database setting became a file: %s", e.Name())
 		}
 	}
 }
@@ -203,7 +216,9 @@ func TestMigrate(t *testing.T) {
 	if code := run(context.Background(), []string{"migrate", "--db", db}, env(nil), &out, io.Discard); code != 0 {
 		t.Fatalf("migrate exited %d", code)
 	}
-	if !strings.Contains(out.String(), "applied 00001_initial.sql") {
+	// Every migration is named, those written in Go too.
+	if !strings.Contains(out.String(), "applied 00001_initial.sql") || !strings.Contains(out.String(), "applied 00006 (in Go)") ||
+		strings.Contains(out.String(), "applied \n") {
 		t.Fatalf("first migrate: %q", out.String())
 	}
 	out.Reset()
@@ -398,6 +413,32 @@ func TestServeDropsAClientThatDoesNotRead(t *testing.T) {
 	}
 	if answers := strings.Count(string(got), "HTTP/1.1 200"); answers >= n {
 		t.Fatalf("all %d answers arrived: the write timeout did not apply", answers)
+	}
+}
+
+// A request body trickled in, a byte at a time, holds its connection no
+// longer than the read timeout.
+func TestServeDropsABodyTrickledIn(t *testing.T) {
+	old := requestTimeout
+	requestTimeout = 300 * time.Millisecond
+	defer func() { requestTimeout = old }()
+	srv := startServe(t, append([]string{"--db", filepath.Join(t.TempDir(), "trickle.db")}, cheapHash...), nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /v1/auth/login HTTP/1.1\r\nHost: roster\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		if _, err := fmt.Fprint(conn, "{"); err != nil {
+			break // the server closed the connection
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil || time.Since(start) > 4*time.Second {
+		t.Fatalf("a trickled body held its connection for %s (%v)", time.Since(start), err)
 	}
 }
 

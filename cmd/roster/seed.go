@@ -59,7 +59,11 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if *users < 0 || *tenants < 1 {
 		return errors.New("--users must be positive and --tenants at least 1")
 	}
-	st, err := openStore(ctx, *db)
+	dsn, err := checkDB(*db)
+	if err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	st, err := openStore(ctx, dsn)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,27 @@ func isPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// checkDB tells a PostgreSQL URL from a SQLite file path and refuses what
+// is neither, without repeating it (it may hold a password): a misspelt
+// scheme or a keyword=value connection string would otherwise be taken for
+// the name of a new SQLite file, and its password written into the log. A
+// scheme in capitals is written in small letters, as the driver wants it.
+func checkDB(dsn string) (string, error) {
+	if scheme, rest, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, `/\`) {
+		switch strings.ToLower(scheme) {
+		case "postgres", "postgresql":
+			return strings.ToLower(scheme) + "://" + rest, nil
+		}
+		return "", fmt.Errorf("the database %s:// is neither a postgres:// URL nor a SQLite file path", scheme)
+	}
+	for _, keyword := range []string{"host=", "dbname=", "user=", "password=", "sslmode="} {
+		if strings.Contains(dsn, keyword) {
+			return "", errors.New("the database looks like a PostgreSQL keyword=value connection string: give it as a postgres:// URL")
+		}
+	}
+	return dsn, nil
+}
+
 // openStore opens the database the DSN names and migrates it.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	if isPostgres(dsn) {
@@ -195,7 +216,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		srv := &http.Server{
 			Handler:           l.handler,
 			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       5 * time.Minute, // imports stream large bodies
+			// A body trickled in holds a connection and a handler no longer
+			// than this (every body but an import's is at most 1 MiB); an
+			// import moves the deadline on while its lines keep coming.
+			ReadTimeout: requestTimeout,
 			// A client that does not read its answer must not hold a
 			// handler for ever; an import moves both deadlines on as it goes.
 			WriteTimeout: responseTimeout,
@@ -259,8 +283,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return serveErr
 }
 
-// responseTimeout bounds the writing of an answer (a variable, for tests).
-var responseTimeout = 2 * time.Minute
+// responseTimeout bounds the writing of an answer, and requestTimeout the
+// reading of a request (variables, for tests).
+var (
+	responseTimeout = 2 * time.Minute
+	requestTimeout  = 30 * time.Second
+)
 
 // describeDB names the database without its password.
 func describeDB(dsn string) string {

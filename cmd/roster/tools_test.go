@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMain lets the test binary stand in for roster itself when a test
@@ -148,14 +149,15 @@ func TestSeedFileImportsThroughTheCommand(t *testing.T) {
 		t.Fatalf("second import: exit %d, stderr %q", code, stderr)
 	}
 
-	// A bad line is printed as the server reported it; the rest goes in.
+	// A bad line is printed as the server reported it; the rest goes in,
+	// and the exit code tells a script that not everything did.
 	bad := filepath.Join(dir, "bad.ndjson")
 	if err := os.WriteFile(bad, []byte(`{"email": "fresh@example.com"}`+"\n"+`{"email": 42}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr = runCommand(t, []string{"import", "--url", srv.url, bad}, vars)
-	if code != 0 || !strings.Contains(stdout, `"line":2`) || !strings.Contains(stdout, `"status":"error"`) ||
-		!strings.Contains(stderr, "1 created") || !strings.Contains(stderr, "1 errors") {
+	if code != 1 || !strings.Contains(stdout, `"line":2`) || !strings.Contains(stdout, `"status":"error"`) ||
+		!strings.Contains(stderr, "1 created") || !strings.Contains(stderr, "1 errors") || !strings.Contains(stderr, "1 lines were not imported") {
 		t.Fatalf("import with a bad line: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 
@@ -340,5 +342,18 @@ func TestBenchSpawnCleansUp(t *testing.T) {
 	}
 	for _, e := range left {
 		t.Errorf("left behind in the temporary directory: %s", e.Name())
+	}
+}
+
+// A spawned server that stops before it listens (here: a flag it does not
+// know) ends the bench at once, saying so, rather than after a minute.
+func TestBenchSpawnNoticesAServerThatEnded(t *testing.T) {
+	t.Setenv("ROSTER_TEST_AS_MAIN", "1")
+	t.Setenv("TMPDIR", t.TempDir())
+	start := time.Now()
+	code, _, stderr := runCommand(t, []string{"bench", "--spawn", "--count", "1", "--ceiling-time", "50ms",
+		"--server", "--no-such-flag", "invite-create"}, nil)
+	if code == 0 || !strings.Contains(stderr, "ended before it listened") || time.Since(start) > 20*time.Second {
+		t.Fatalf("bench with a server that could not start: exit %d after %s: %s", code, time.Since(start), stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -108,4 +109,17 @@ func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// ClientNetwork is what a client's address is counted by in throttles and
+// rate limits: an IPv4 address itself, an IPv6 address its /64, which one
+// machine is usually given whole (walking through it would otherwise
+// escape every limit). Anything else is itself.
+func ClientNetwork(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }

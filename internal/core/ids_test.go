@@ -43,3 +43,19 @@ func TestNormalizeAndIDs(t *testing.T) {
 		t.Fatalf("secrets %q %q", a, b)
 	}
 }
+
+// An IPv6 client is counted by its /64, so that the addresses of one
+// machine are one client; IPv4 and unparsable text by themselves.
+func TestClientNetwork(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7":                "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":     "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7":         "::ffff:192.0.2.7",
+		"not an address":           "not an address",
+	} {
+		if got := ClientNetwork(addr); got != want {
+			t.Errorf("ClientNetwork(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

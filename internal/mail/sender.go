@@ -49,6 +49,17 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
 		return nil, fmt.Errorf("ROSTER_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
 	}
+	// A password holding '/', '?' or '#' ends the URL's authority there, so
+	// the rest is read as a path, query or fragment, the user part is lost
+	// and the password is taken for the host: refused, without repeating
+	// the URL, which would put the password in the log.
+	query := u.Query()
+	query.Del("starttls")
+	if (u.Path != "" && u.Path != "/") || u.Fragment != "" || u.RawFragment != "" || len(query) > 0 ||
+		strings.Contains(u.Host, "@") {
+		return nil, fmt.Errorf("ROSTER_SMTP_URL holds a path, fragment or parameter other than starttls: " +
+			"percent-encode '/', '?', '#' and '@' in the user name and password (%%2F, %%3F, %%23, %%40)")
+	}
 	if cfg.From == "" {
 		return nil, fmt.Errorf("ROSTER_MAIL_FROM is required to send mail")
 	}
@@ -90,10 +101,11 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	return &SMTPSender{cfg: cfg, host: u.Hostname(), opts: opts}, nil
 }
 
-// Describe names the server without credentials, for logs.
+// Describe names the server without credentials, for logs: the scheme,
+// host and port only.
 func (s *SMTPSender) Describe() string {
 	u, _ := url.Parse(s.cfg.URL)
-	return u.Redacted()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }
 
 // Send delivers m. The Message-ID is the outbox's, so a retry of a message

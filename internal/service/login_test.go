@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -212,5 +213,24 @@ func TestConcurrentLoginsAtAStaleHashBothSucceed(t *testing.T) {
 	ch.armed.Store(true)
 	if err := login(); err != nil || other != nil {
 		t.Fatalf("this login: %v; the other, landing first: %v", err, other)
+	}
+}
+
+// An address's throttle counts an IPv6 client by its /64: failed logins
+// spread over the addresses of one network are locked out as from one.
+func TestLoginThrottlesAnIPv6NetworkAsOneAddress(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{LoginFreeFailuresIP: 3}, nil)
+	var last error
+	for i := range 6 {
+		_, _, last = svc.Login(ctx, service.LoginInput{Login: fmt.Sprintf("nobody%d@acme.example", i), Password: "wrong password",
+			ClientAddr: fmt.Sprintf("2001:db8:7:9::%x", i+1)})
+	}
+	if core.ErrorCode(last) != core.CodeRateLimited {
+		t.Fatalf("the sixth failure from one /64: %v", last)
+	}
+	if _, _, err := svc.Login(ctx, service.LoginInput{Login: "other@acme.example", Password: "wrong password",
+		ClientAddr: "2001:db8:7:a::1"}); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("another /64: %v", err)
 	}
 }

@@ -27,7 +27,7 @@ type LoginInput struct {
 // tell nothing.
 func accountKey(userID string) string { return "user:" + userID }
 func loginKey(login string) string    { return "acct:" + core.Fold(login) }
-func addrKey(addr string) string      { return "ip:" + addr }
+func addrKey(addr string) string      { return "ip:" + core.ClientNetwork(addr) }
 
 // loginAttempt counts an attempt at an account as a failure before its
 // password is checked, and refuses it while the account or the address

@@ -110,7 +110,7 @@ func (d *Dialect) authenticate(r *http.Request) (*core.Principal, error) {
 // when it authenticated, the client address otherwise. It writes the
 // X-RateLimit-* headers and reports whether the request may go on.
 func (d *Dialect) limit(w http.ResponseWriter, r *http.Request, p *core.Principal) bool {
-	key := "addr:" + httpx.ClientIP(r)
+	key := "addr:" + core.ClientNetwork(httpx.ClientIP(r))
 	if p != nil && p.CredentialID != "" {
 		key = "cred:" + p.CredentialID
 	}

@@ -177,7 +177,7 @@ func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
 	}
 	var done []string
 	for _, r := range results {
-		done = append(done, r.Source.Path)
+		done = append(done, sqlstore.MigrationName(r.Source))
 	}
 	return done, nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -90,6 +91,21 @@ func unavailable(err error) bool {
 	return false
 }
 
+// createPrivate makes a new database file readable by its owner alone
+// (SQLite gives its WAL and shared-memory files the same mode): it holds
+// password hashes and, in the outbox, live invitation and reset links.
+// An existing file keeps its mode, which the operator may have chosen.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the database file %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 func dsn(path string, readOnly bool) string {
 	params := []string{
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis),
@@ -117,6 +133,9 @@ func dsn(path string, readOnly bool) string {
 // Open opens (creating if needed) the database at path and applies every
 // pending migration.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
@@ -242,6 +261,9 @@ func checkpoint(ctx context.Context, q interface {
 // Migrate applies pending migrations to the database at path and reports
 // what it did.
 func Migrate(ctx context.Context, path string) ([]string, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
@@ -286,7 +308,7 @@ func runMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
 	}
 	var done []string
 	for _, r := range results {
-		done = append(done, r.Source.Path)
+		done = append(done, sqlstore.MigrationName(r.Source))
 	}
 	return done, nil
 }

@@ -286,3 +286,27 @@ func TestRefoldMigration(t *testing.T) {
 	s := openMigrated(t, db, path)
 	storetest.RunRefolded(t, s, logged.String())
 }
+
+// A new database, its WAL and its shared memory are readable by their
+// owner alone: they hold password hashes and live invitation links.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := core.User{ID: core.NewID(), Email: "private@example.com", Status: core.UserActive}
+	if err := s.InTx(context.Background(), func(tx store.Tx) error { return tx.CreateUser(context.Background(), &u) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v", filepath.Base(name), mode)
+		}
+	}
+}

@@ -11,6 +11,15 @@ import (
 	"roster/internal/core"
 )
 
+// MigrationName names an applied migration for people: its file, or its
+// version for one written in Go, which has none.
+func MigrationName(src *goose.Source) string {
+	if src.Path != "" {
+		return src.Path
+	}
+	return fmt.Sprintf("%05d (in Go)", src.Version)
+}
+
 // RefoldVersion is the migration that folds the compared forms written
 // before core.Fold added Unicode normalization to lower-casing.
 const RefoldVersion = 6
