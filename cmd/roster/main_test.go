@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/core"
+	"roster/internal/store/sqlite"
 	"roster/internal/testsupport"
 )
 
@@ -472,5 +474,66 @@ func TestServeImportOutlastsTheWriteTimeout(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != 200 || strings.Count(string(body), `"created"`) != 10 {
 		t.Fatalf("a slow import: %d, %v\n%s", resp.StatusCode, err, body)
+	}
+}
+
+// A shutdown during an import ends it cleanly: the lines read whole are
+// imported, the stream says where to go on, and roster exits 0. A client
+// that holds its connection past the grace period does not stop it either.
+func TestServeShutdownEndsAnImportCleanly(t *testing.T) {
+	old := shutdownGrace
+	shutdownGrace = 2 * time.Second
+	defer func() { shutdownGrace = old }()
+	db := filepath.Join(t.TempDir(), "stopping.db")
+	srv := startServe(t, append([]string{"--db", db}, cheapHash...), map[string]string{"ROSTER_BOOTSTRAP_API_KEY": toolsKey})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	sent := make(chan int, 100)
+	go func() {
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(pw, `{"email":"stop%d@example.com"}`+"\n", i); err != nil {
+				return
+			}
+			select {
+			case sent <- i:
+			default:
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	req, err := http.NewRequest("POST", srv.url+"/v1/users/import", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+toolsKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for range 5 {
+		<-sent
+	}
+	stopped := make(chan int, 1)
+	start := time.Now()
+	go func() { stopped <- srv.stop() }()
+	body, _ := io.ReadAll(resp.Body)
+	if code := <-stopped; code != 0 || time.Since(start) > 10*time.Second {
+		t.Fatalf("roster exited %d after %s", code, time.Since(start))
+	}
+	created := strings.Count(string(body), `"status":"created"`)
+	if created < 5 || !strings.Contains(string(body), `"status":"aborted"`) || !strings.Contains(string(body), "shutting down") {
+		t.Fatalf("the import's answer at shutdown:\n%s\nserver: %s", body, srv.stderr.String())
+	}
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range created {
+		if _, err := st.GetUser(context.Background(), core.UserRef{Email: fmt.Sprintf("stop%d@example.com", i)}); err != nil {
+			t.Errorf("line %d, answered created, is not in the database: %v", i+1, err)
+		}
 	}
 }

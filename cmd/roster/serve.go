@@ -268,11 +268,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	// Long requests (an import) end what they hold and answer now, within
+	// the grace period below, rather than being cut off at its end.
+	a.svc.Stop()
+	shutdownCtx, done := context.WithTimeout(context.Background(), shutdownGrace)
 	defer done()
 	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
-			serveErr = fmt.Errorf("shutdown: %w", err)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			// A client still sending or reading past the grace period: its
+			// connection is closed, and the shutdown goes on as asked.
+			log.Warn("closing connections still busy after the grace period", "grace", shutdownGrace, "error", err)
+			_ = srv.Close()
 		}
 	}
 	cancel()
@@ -288,6 +294,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 var (
 	responseTimeout = 2 * time.Minute
 	requestTimeout  = 30 * time.Second
+	// shutdownGrace is how long a shutdown waits for requests in flight.
+	shutdownGrace = 15 * time.Second
 )
 
 // describeDB names the database without its password.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"roster/internal/core"
@@ -88,10 +89,29 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush() // the client sees the import begin before its first results
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	extend := func() { _ = rc.SetReadDeadline(time.Now().Add(importIdle)) }
+	// When the server begins to shut down, the read in progress ends at
+	// once (its deadline set to now, and no longer moved on): the batch
+	// read so far is imported and the stream ends saying where to go on.
+	var stopping atomic.Bool
+	extend := func() {
+		if !stopping.Load() {
+			_ = rc.SetReadDeadline(time.Now().Add(importIdle))
+		}
+	}
 	extend()
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go func() {
+		select {
+		case <-a.svc.Stopping():
+			stopping.Store(true)
+			_ = rc.SetReadDeadline(time.Now())
+		case <-watchDone:
+		}
+	}()
 	// The server's write timeout bounds ordinary answers; an import's
 	// results flow for as long as its lines do, each write given as long
 	// as a line may take to come.
@@ -133,6 +153,11 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	}
 	for {
 		raw, err := readLine(in)
+		if err != nil && stopping.Load() && !errors.Is(err, io.EOF) {
+			// Cut short by the shutdown: a line not read whole is not
+			// imported, nor counted.
+			raw, err = nil, errServerStopping
+		}
 		if err == nil || len(raw) > 0 || errors.Is(err, errLineTooLong) {
 			// Every line of the file counts, blank ones too, so that a
 			// result's number is the line an editor shows.
@@ -177,7 +202,13 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			}
 		}
 		if err != nil && !errors.Is(err, errLineTooLong) {
-			if !errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, errServerStopping):
+				writing()
+				_ = enc.Encode(importResultJSON{Line: line + 1, Status: "aborted",
+					Error: problemOf(r, &core.Error{Code: core.CodeUnavailable, RetryAfter: 1,
+						Message: "the server is shutting down; the lines before were imported: run the import again to go on (users already there are skipped)"})})
+			case !errors.Is(err, io.EOF):
 				reason := "the upload broke off: " + err.Error()
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					reason = fmt.Sprintf("the upload sent nothing for %s", importIdle)
@@ -239,7 +270,10 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var errLineTooLong = errors.New("line too long")
+var (
+	errLineTooLong    = errors.New("line too long")
+	errServerStopping = errors.New("the server is shutting down")
+)
 
 // readLine returns the next line without its newline; a line over the
 // limit is skipped to its end and reported as errLineTooLong.

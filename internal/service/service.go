@@ -120,6 +120,9 @@ type Service struct {
 	// resetSlots bounds the password reset requests handled off the
 	// request path at once.
 	resetSlots chan struct{}
+	// stopping is closed when the process begins to shut down (Stop).
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // maxPendingResets is how many password reset requests may wait to be
@@ -129,6 +132,15 @@ const maxPendingResets = 256
 // Drain waits for writes the service started in the background; call it
 // after the servers stop and before the store closes.
 func (s *Service) Drain() { s.background.Wait() }
+
+// Stop says the process is shutting down: a long request (an import)
+// watching Stopping ends what it holds and answers, rather than being cut
+// off when the servers' grace period runs out. Calls after the first do
+// nothing.
+func (s *Service) Stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// Stopping is closed by Stop.
+func (s *Service) Stopping() <-chan struct{} { return s.stopping }
 
 // New builds a service. Unset durations in cfg take their defaults.
 func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log *slog.Logger) *Service {
@@ -186,7 +198,8 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: st, pool: pool, clock: clock, cfg: cfg, log: log, auth: newAuthCache(cfg.AuthCacheTTL),
-		tenants: newTTLCache[core.Tenant](cfg.AuthCacheTTL, maxCachedTenants), resetSlots: make(chan struct{}, maxPendingResets)}
+		tenants: newTTLCache[core.Tenant](cfg.AuthCacheTTL, maxCachedTenants), resetSlots: make(chan struct{}, maxPendingResets),
+		stopping: make(chan struct{})}
 }
 
 // Config returns the configuration in force.
