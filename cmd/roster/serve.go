@@ -210,7 +210,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				for _, s := range servers {
 					s.Close()
 				}
-				return err
+				return fmt.Errorf("--compat-listen %s=%s: %w", l.dialect, addr, err)
 			}
 		}
 		srv := &http.Server{

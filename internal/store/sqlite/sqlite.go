@@ -146,7 +146,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	write.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, write); err != nil {
 		write.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	read, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
