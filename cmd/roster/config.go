@@ -29,6 +29,7 @@ type Config struct {
 	PasswordPolicy   string
 	InviteTTL        time.Duration
 	SessionTTL       time.Duration
+	SessionMaxAge    time.Duration
 	RequireElevation bool
 	ElevationTTL     time.Duration
 	// AuthCacheTTL is how long a node remembers whom a key or session
@@ -110,6 +111,8 @@ func settings() []setting {
 			set: func(c *Config, v string) error { return parseDuration(v, &c.InviteTTL) }},
 		{flag: "session-ttl", env: "ROSTER_SESSION_TTL", def: "12h", help: "how long a login session lasts",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionTTL) }},
+		{flag: "session-max-age", env: "ROSTER_SESSION_MAX_AGE", def: "24h", help: "how long after its login a session may be refreshed to (ECE _refresh)",
+			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionMaxAge) }},
 		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin (to a user or an API key) and deleting users need an elevation (ECE _elevate)",
 			set: func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)

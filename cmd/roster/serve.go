@@ -104,7 +104,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	pool := password.NewPool(password.PoolConfig{Params: params, Size: cfg.HashPoolSize, MaxWait: cfg.HashMaxWait}, reg)
 	svc := service.New(st, pool, core.SystemClock{}, service.Config{
 		ProviderName: cfg.ProviderName, PasswordPolicy: cfg.PasswordPolicy, InviteTTL: cfg.InviteTTL,
-		SessionTTL: cfg.SessionTTL, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
+		SessionTTL: cfg.SessionTTL, SessionMaxAge: cfg.SessionMaxAge, RequireElevation: cfg.RequireElevation, ElevationTTL: cfg.ElevationTTL,
 		AuthCacheTTL: cfg.AuthCacheTTL, RateLimit: cfg.RateLimit, RateLimitWindow: cfg.RateLimitWindow,
 		PublicURL: cfg.PublicURL,
 	}, log)

@@ -75,3 +75,36 @@ func TestRefusedUserKeyIsNoUse(t *testing.T) {
 		t.Fatalf("an accepted login is not a use: %v", keys[0].LastUsedAt)
 	}
 }
+
+// A session refreshed again and again (ECE's SDK does so every minute)
+// still ends SessionMaxAge after its login.
+func TestRefreshStopsAtTheSessionMaxAge(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "refresh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := core.NewManualClock(time.Now())
+	svc := serviceOn(t, st, service.Config{SessionTTL: time.Hour, SessionMaxAge: 3 * time.Hour, AuthCacheTTL: -1}, clock, "")
+	acmeUser(t, svc, "sam@acme.example", true)
+	sess, token, err := svc.Login(ctx, service.LoginInput{Login: "sam@acme.example", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := sess.CreatedAt.Add(3 * time.Hour)
+	for range 10 {
+		clock.Advance(50 * time.Minute)
+		p, err := svc.Authenticate(ctx, token)
+		if err != nil {
+			break
+		}
+		until, err := svc.RefreshSession(ctx, p)
+		if err != nil || until.After(limit) {
+			t.Fatalf("a refresh %s after the login: until %s (limit %s), %v", clock.Now().Sub(sess.CreatedAt), until, limit, err)
+		}
+	}
+	if _, err := svc.Authenticate(ctx, token); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("the session %s after its login, refreshed all along: %v", clock.Now().Sub(sess.CreatedAt), err)
+	}
+}

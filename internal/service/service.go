@@ -28,8 +28,10 @@ type Config struct {
 	// InviteTTL is how long an invitation stays valid unless the tenant or
 	// the request says otherwise.
 	InviteTTL time.Duration
-	// SessionTTL is how long a login lasts.
-	SessionTTL time.Duration
+	// SessionTTL is how long a login lasts; SessionMaxAge how long after
+	// the login a refresh (ECE's _refresh) may still extend it.
+	SessionTTL    time.Duration
+	SessionMaxAge time.Duration
 	// IdempotencyTTL is how long the first answer to an Idempotency-Key is
 	// kept; IdempotencyPendingTimeout is how long an unfinished request
 	// holds its key before a retry may take it over.
@@ -80,6 +82,7 @@ func DefaultConfig() Config {
 		PasswordPolicy:            password.PolicyNIST,
 		InviteTTL:                 72 * time.Hour,
 		SessionTTL:                12 * time.Hour,
+		SessionMaxAge:             24 * time.Hour,
 		IdempotencyTTL:            24 * time.Hour,
 		IdempotencyPendingTimeout: time.Minute,
 		ElevationTTL:              10 * time.Minute,
@@ -155,7 +158,7 @@ func New(st store.Store, pool *password.Pool, clock core.Clock, cfg Config, log 
 		v   *time.Duration
 		def time.Duration
 	}{
-		{&cfg.InviteTTL, d.InviteTTL}, {&cfg.SessionTTL, d.SessionTTL}, {&cfg.IdempotencyTTL, d.IdempotencyTTL},
+		{&cfg.InviteTTL, d.InviteTTL}, {&cfg.SessionTTL, d.SessionTTL}, {&cfg.SessionMaxAge, d.SessionMaxAge}, {&cfg.IdempotencyTTL, d.IdempotencyTTL},
 		{&cfg.IdempotencyPendingTimeout, d.IdempotencyPendingTimeout}, {&cfg.ElevationTTL, d.ElevationTTL},
 		{&cfg.KeyUseInterval, d.KeyUseInterval}, {&cfg.ResetTTL, d.ResetTTL}, {&cfg.LoginMaxLockout, d.LoginMaxLockout},
 		{&cfg.LoginWindow, d.LoginWindow}, {&cfg.RateLimitWindow, d.RateLimitWindow},

@@ -322,15 +322,32 @@ func (s *Service) setElevation(ctx context.Context, p *core.Principal, until *ti
 }
 
 // RefreshSession extends the principal's session by the full session
-// lifetime from now (ECE's _refresh) and returns the new expiry. The token
-// stays the same; an elevation keeps its own expiry.
+// lifetime from now (ECE's _refresh), but never past SessionMaxAge after
+// its login, so that a token refreshed by a program every minute still
+// ends; it returns the new expiry. The token stays the same; an elevation
+// keeps its own expiry.
 func (s *Service) RefreshSession(ctx context.Context, p *core.Principal) (time.Time, error) {
 	if p.Kind != core.PrincipalSession {
 		return time.Time{}, core.Errorf(core.CodeInvalid, "only a login session can be refreshed; API keys do not expire by session")
 	}
-	until := s.now().Add(s.cfg.SessionTTL)
+	var until time.Time
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		err := tx.ExtendSession(ctx, p.CredentialID, until)
+		sess, err := tx.GetSession(ctx, p.CredentialID)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return errUnauthenticated // ended meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		until = s.now().Add(s.cfg.SessionTTL)
+		if limit := sess.CreatedAt.Add(s.cfg.SessionMaxAge); until.After(limit) {
+			until = limit
+		}
+		if !until.After(sess.ExpiresAt) {
+			until = sess.ExpiresAt // at its limit already: left as it is
+			return nil
+		}
+		err = tx.ExtendSession(ctx, p.CredentialID, until)
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return errUnauthenticated // ended meanwhile
 		}
