@@ -181,8 +181,12 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *core.Principal, tenantID s
 			if err != nil {
 				return nil, err
 			}
+			reach, err := s.ownKeyReach(ctx, p)
+			if err != nil {
+				return nil, err
+			}
 			for _, k := range own {
-				if !slices.ContainsFunc(keys, func(x core.APIKey) bool { return x.ID == k.ID }) {
+				if reach(k) && !slices.ContainsFunc(keys, func(x core.APIKey) bool { return x.ID == k.ID }) {
 					keys = append(keys, k)
 				}
 			}
@@ -191,6 +195,35 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *core.Principal, tenantID s
 		return keys, nil
 	}
 	return s.store.ListAPIKeys(ctx, f)
+}
+
+// ownKeyReach says which of its own user's keys p may see and revoke: all
+// of them with the user's full rights, but through a restricted key (one
+// limited to some roles or a tenant) only itself and keys no wider than it
+// (the same tenant, and roles among its own), so that a leaked read-only
+// key cannot list or revoke its owner's administrator keys.
+func (s *Service) ownKeyReach(ctx context.Context, p *core.Principal) (func(core.APIKey) bool, error) {
+	if !p.Restricted {
+		return func(core.APIKey) bool { return true }, nil
+	}
+	caller, err := s.store.GetAPIKey(ctx, p.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	return func(k core.APIKey) bool {
+		if k.ID == caller.ID {
+			return true
+		}
+		if k.TenantID != caller.TenantID || (len(caller.Roles) > 0 && len(k.Roles) == 0) {
+			return false
+		}
+		for _, r := range k.Roles {
+			if len(caller.Roles) > 0 && !slices.Contains(caller.Roles, r) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 // RevokeAPIKey stops a key from working. Its owner, the administrators of
@@ -204,7 +237,11 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *core.Principal, id string
 	if err != nil {
 		return k, err
 	}
-	allowed := isProviderAdmin(p) || (k.UserID != "" && k.UserID == p.UserID) ||
+	reach, err := s.ownKeyReach(ctx, p)
+	if err != nil {
+		return core.APIKey{}, err
+	}
+	allowed := isProviderAdmin(p) || (k.UserID != "" && k.UserID == p.UserID && reach(k)) ||
 		(k.TenantID != "" && canManageTenant(p, k.TenantID))
 	if !allowed || k.RevokedAt != nil {
 		return core.APIKey{}, notFound

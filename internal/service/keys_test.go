@@ -108,3 +108,51 @@ func TestRefreshStopsAtTheSessionMaxAge(t *testing.T) {
 		t.Fatalf("the session %s after its login, refreshed all along: %v", clock.Now().Sub(sess.CreatedAt), err)
 	}
 }
+
+// A key restricted to read-only neither sees nor revokes its owner's wider
+// keys (the administrator's own, the bootstrap key); it may revoke itself
+// and keys no wider than it.
+func TestRestrictedKeyReachesNoWiderKey(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "reach.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := serviceOn(t, st, service.Config{}, nil, operatorKey)
+	admin := mustAuth(t, svc, operatorKey)
+	adminKey, _, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "automation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, readerSecret, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "ro", Roles: []string{core.RoleProviderViewer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "ro2", Roles: []string{core.RoleProviderViewer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := mustAuth(t, svc, readerSecret)
+	seen, err := svc.ListAPIKeys(ctx, ro, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range seen {
+		if k.ID != reader.ID && k.ID != other.ID {
+			t.Errorf("the read-only key sees %q", k.Name)
+		}
+	}
+	if _, err := svc.RevokeAPIKey(ctx, ro, adminKey.ID); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("the read-only key revoking the administrator's key: %v", err)
+	}
+	if _, err := svc.RevokeAPIKey(ctx, ro, other.ID); err != nil {
+		t.Fatalf("the read-only key revoking a key no wider: %v", err)
+	}
+	if _, err := svc.RevokeAPIKey(ctx, ro, reader.ID); err != nil {
+		t.Fatalf("the read-only key revoking itself: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, operatorKey); err != nil {
+		t.Fatalf("the bootstrap key after all that: %v", err)
+	}
+}
