@@ -53,6 +53,12 @@ func (d *Dialect) RenderError(w http.ResponseWriter, r *http.Request, err error)
 	d.fail(w, r, err, scopeRoute)
 }
 
+// notServed answers a path of ECE's API that roster does not serve, as
+// for a path no route matches.
+func (d *Dialect) notServed(w http.ResponseWriter, r *http.Request) {
+	d.RenderError(w, r, core.Errorf(core.CodeNotFound, "%s is not served here", r.URL.Path))
+}
+
 // handler is one route's work; its error is rendered in ECE's format.
 type handler func(w http.ResponseWriter, r *http.Request, p *core.Principal) error
 

@@ -492,6 +492,12 @@ func TestECE(t *testing.T) {
 	t.Run("unknown routes", func(t *testing.T) {
 		e.wantErr(t, e.raw.Do("GET", "/api/v1/deployments", nil), 404, "root.resource_not_found")
 		e.wantErr(t, e.raw.Do("GET", "/api/v1/users/auth/methods", nil), 404, "root.resource_not_found")
+		// ECE's /users/auth is its authentication API, never a user named
+		// "auth", which cannot be made either.
+		for _, method := range []string{"GET", "DELETE"} {
+			e.wantErr(t, e.raw.Do(method, "/api/v1/users/auth", nil), 404, "root.resource_not_found")
+		}
+		e.wantErr(t, admin.Do("POST", "/api/v1/users", newUser("Auth", "ece_platform_viewer"), testsupport.Invalid()), 400, "user.user_name.invalid")
 		r := e.raw.Do("PUT", "/api/v1/users/admin", "{}")
 		e.wantErr(t, r, 405, "root.method_not_allowed")
 		if allow := r.Header.Get("Allow"); !strings.Contains(allow, "PATCH") {

@@ -15,6 +15,12 @@ func (d *Dialect) Register(mux *http.ServeMux, prefix string) {
 	mux.HandleFunc("GET "+api+"/user", d.authed(scopeUser, d.getCurrentUser))
 	mux.HandleFunc("PATCH "+api+"/user", d.authed(scopeUser, d.patchCurrentUser))
 
+	// ECE's authentication information and keys live at /users/auth,
+	// which the {user_name} routes would otherwise take for a user named
+	// "auth": roster serves neither, and says so as for any other path.
+	for _, method := range []string{"GET", "PATCH", "DELETE"} {
+		mux.HandleFunc(method+" "+api+"/users/auth", d.notServed)
+	}
 	mux.HandleFunc("POST "+api+"/users/auth/_login", d.public(scopeLogin, d.login))
 	mux.HandleFunc("POST "+api+"/users/auth/_refresh", d.authed(scopeAuth, d.refresh))
 	mux.HandleFunc("POST "+api+"/users/auth/_elevate", d.authed(scopeAuth, d.elevate))

@@ -192,6 +192,10 @@ func (d *Dialect) createUser(w http.ResponseWriter, r *http.Request, p *core.Pri
 	if b.UserName == nil || strings.TrimSpace(*b.UserName) == "" {
 		return core.FieldInvalid("user_name", "required", "must not be empty: the user name identifies the user")
 	}
+	if strings.EqualFold(strings.TrimSpace(*b.UserName), "auth") {
+		// /users/auth is ECE's authentication API, not a user's path.
+		return core.FieldInvalid("user_name", "reserved", "auth is reserved: /users/auth is the authentication API")
+	}
 	in := service.CreateUserInput{Action: service.ActionRegister, Username: *b.UserName, Email: b.Email,
 		Name: b.FullName, Roles: []string{}, RoleRules: service.RoleRulesECE}
 	if s := b.Security; s != nil {
