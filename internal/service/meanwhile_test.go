@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -269,5 +270,33 @@ func TestNoInvitationIntoATenantDeletedMeanwhileIsAccepted(t *testing.T) {
 	}
 	if _, _, _, err := svc.AcceptInvitation(ctx, res.InvitationToken, service.AcceptInput{Name: "Late", Password: "correct horse battery staple"}); core.ErrorCode(err) != core.CodeInvitationInvalid {
 		t.Fatalf("accepting it: %v", err)
+	}
+}
+
+// Requests adding one user to different tenants at once do not get in each
+// other's way: another tenant's membership is not what a put decided on.
+func TestConcurrentMembershipsOfOneUserAllLand(t *testing.T) {
+	ctx := context.Background()
+	svc, st := importService(t, service.Config{}, nil)
+	_, u := acmeUser(t, svc, "many@acme.example", true)
+	const n = 8
+	tenants := make([]core.Tenant, n)
+	for i := range tenants {
+		tenants[i] = newTenantNamed(t, svc, fmt.Sprintf("T%d", i))
+	}
+	errs := make(chan error, n)
+	for _, tn := range tenants {
+		go func() {
+			_, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: tn.ID}, core.UserRef{ID: u.ID}, []string{core.RoleTenantUser})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("one of %d additions at once: %v", n, err)
+		}
+	}
+	if got, _ := st.GetUser(ctx, core.UserRef{ID: u.ID}); len(got.Memberships) != n+1 {
+		t.Fatalf("memberships after the additions: %d", len(got.Memberships))
 	}
 }

@@ -116,7 +116,7 @@ func (s *Service) planPutMember(ctx context.Context, p *core.Principal, tenantRe
 	if old, ok := u.Membership(t.ID); ok {
 		m.CreatedAt, m.ResourceGroupIDs = old.CreatedAt, old.ResourceGroupIDs
 	}
-	return memberChange{put: &m, read: u}, u, nil
+	return memberChange{put: &m, read: u, p: p}, u, nil
 }
 
 // providerRolesInTenant refuses provider roles asked for in a tenant.

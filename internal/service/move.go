@@ -65,7 +65,7 @@ func (s *Service) planMove(ctx context.Context, p *core.Principal, userRef core.
 		}
 	}
 	m := core.Membership{TenantID: dst.ID, UserID: u.ID, Roles: core.NormalizeRoles(old.Roles), CreatedAt: s.now()}
-	return memberChange{remove: src.ID, put: &m, read: u}, u, nil
+	return memberChange{remove: src.ID, put: &m, read: u, p: p}, u, nil
 }
 
 // memberChange is a checked change of one user's memberships: a membership
@@ -74,8 +74,9 @@ type memberChange struct {
 	remove string
 	put    *core.Membership
 	// read is the user the change was checked on (the roles a move
-	// copies, the permission to make it).
+	// copies, the permission to make it), by p.
 	read core.User
+	p    *core.Principal
 }
 
 func (c memberChange) empty() bool { return c.remove == "" && c.put == nil }
@@ -87,9 +88,17 @@ func (c memberChange) apply(ctx context.Context, tx store.Tx) error {
 	if c.empty() {
 		return nil
 	}
-	cur, err := currentAccess(ctx, tx, c.read)
+	// Planned again if what the plan decided on changed: the user's
+	// status and provider roles, its memberships in the tenants this
+	// change touches, and whether p may still see it. A membership added
+	// meanwhile in another tenant (another request adding the user there)
+	// changes none of that.
+	cur, err := lockedUser(ctx, tx, c.read.ID)
 	if err != nil {
 		return err
+	}
+	if !sameIn(c.read, cur, c.put.TenantID, c.remove) || !canReadUser(c.p, cur) {
+		return errChangedMeanwhile
 	}
 	if _, member := cur.Membership(c.put.TenantID); !member {
 		if err := joinableNow(ctx, tx, c.put.TenantID); err != nil {

@@ -1185,20 +1185,37 @@ func currentAccess(ctx context.Context, tx store.Tx, read core.User) (core.User,
 	return cur, nil
 }
 
-// sameAccess reports whether two reads of a user agree on its status,
-// provider roles, and memberships with their roles.
-func sameAccess(a, b core.User) bool {
-	if a.Status != b.Status || !slices.Equal(core.NormalizeRoles(a.ProviderRoles), core.NormalizeRoles(b.ProviderRoles)) ||
-		len(a.Memberships) != len(b.Memberships) {
+// sameIn reports whether two reads of a user agree on its status, provider
+// roles, and its memberships (with their roles) in the given tenants ("" is
+// skipped).
+func sameIn(a, b core.User, tenantIDs ...string) bool {
+	if a.Status != b.Status || !slices.Equal(core.NormalizeRoles(a.ProviderRoles), core.NormalizeRoles(b.ProviderRoles)) {
 		return false
 	}
-	for _, m := range a.Memberships {
-		n, ok := b.Membership(m.TenantID)
-		if !ok || !slices.Equal(core.NormalizeRoles(m.Roles), core.NormalizeRoles(n.Roles)) {
+	for _, id := range tenantIDs {
+		if id == "" {
+			continue
+		}
+		m, inA := a.Membership(id)
+		n, inB := b.Membership(id)
+		if inA != inB || !slices.Equal(core.NormalizeRoles(m.Roles), core.NormalizeRoles(n.Roles)) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameAccess reports whether two reads of a user agree on its status,
+// provider roles, and all its memberships with their roles.
+func sameAccess(a, b core.User) bool {
+	if len(a.Memberships) != len(b.Memberships) {
+		return false
+	}
+	ids := make([]string, len(a.Memberships))
+	for i, m := range a.Memberships {
+		ids[i] = m.TenantID
+	}
+	return sameIn(a, b, ids...)
 }
 
 // checkProviderRoles decides whether p may give u exactly these
