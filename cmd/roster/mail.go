@@ -43,6 +43,10 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if dsn == "" {
 		dsn = "roster.db"
 	}
+	dsn, err := checkDB(dsn)
+	if err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
 	f := store.OutboxFilter{Limit: *limit}
 	switch *status {
 	case "pending":
@@ -56,7 +60,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if !isPostgres(dsn) {
 		// Reading must not make a new, empty database of a mistyped path.
 		if _, err := os.Stat(dsn); err != nil {
-			return fmt.Errorf("no database at %s: %w", dsn, err)
+			return fmt.Errorf("no database file at %s", dsn)
 		}
 	}
 	st, err := openStore(ctx, dsn)

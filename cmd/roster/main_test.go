@@ -542,3 +542,22 @@ func TestServeShutdownEndsAnImportCleanly(t *testing.T) {
 		}
 	}
 }
+
+// A file path is a SQLite database whatever its directories are called; a
+// connection string begins with one of its keywords.
+func TestCheckDB(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"roster.db":                           "roster.db",
+		"/srv/tenants/user=acme/roster.db":    "/srv/tenants/user=acme/roster.db",
+		"/data/host=eu1/roster.db":            "/data/host=eu1/roster.db",
+		"POSTGRES://roster@db.example/roster": "postgres://roster@db.example/roster",
+		"host=db.example user=roster":         "",
+		"user=roster password=S3cretPW":       "",
+		"postgress://roster@db.example/x":     "",
+	} {
+		got, err := checkDB(dsn)
+		if (want == "") != (err != nil) || got != want || (err != nil && strings.Contains(err.Error(), "S3cretPW")) {
+			t.Errorf("checkDB(%q) = %q, %v; want %q", dsn, got, err, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -56,13 +57,15 @@ func checkDB(dsn string) (string, error) {
 		}
 		return "", fmt.Errorf("the database %s:// is neither a postgres:// URL nor a SQLite file path", scheme)
 	}
-	for _, keyword := range []string{"host=", "dbname=", "user=", "password=", "sslmode="} {
-		if strings.Contains(dsn, keyword) {
-			return "", errors.New("the database looks like a PostgreSQL keyword=value connection string: give it as a postgres:// URL")
-		}
+	// A connection string begins with one of its keywords; a file path
+	// (even one through a directory named user=acme) does not.
+	if first, _, _ := strings.Cut(strings.TrimSpace(dsn), " "); connKeywordRE.MatchString(first) {
+		return "", errors.New("the database looks like a PostgreSQL keyword=value connection string: give it as a postgres:// URL")
 	}
 	return dsn, nil
 }
+
+var connKeywordRE = regexp.MustCompile(`^(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|application_name|connect_timeout)=`)
 
 // openStore opens the database the DSN names and migrates it.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {

@@ -552,6 +552,8 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 		if got := admin.Do("GET", "/v1/users/"+id, nil).Want(t, 200); !strings.Contains(string(got.Body), `"account":9007199254740993`) {
 			t.Fatalf("attributes read back: %s", got.Body)
 		}
+		// A number no double holds is refused, on either database alike.
+		wantProblem(t, admin.Do("PATCH", "/v1/users/"+id, `{"attributes": {"huge": 1e1000000}}`), 400, "invalid")
 		// Ids are lower case, on either database alike.
 		wantProblem(t, admin.Do("GET", "/v1/users/"+strings.ToUpper(id), nil), 404, "not_found")
 		// A null language is the default one, never none.

@@ -114,12 +114,26 @@ func (c *ManualClock) Advance(d time.Duration) {
 // ClientNetwork is what a client's address is counted by in throttles and
 // rate limits: an IPv4 address itself, an IPv6 address its /64, which one
 // machine is usually given whole (walking through it would otherwise
-// escape every limit). Anything else is itself.
+// escape every limit). Addresses that carry an IPv4 client in their last
+// bits (NAT64, Teredo) are kept whole: their /64 is shared by many
+// clients. Anything else is itself.
 func ClientNetwork(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil || !ip.Is6() || ip.Is4In6() {
 		return addr
 	}
+	for _, shared := range sharedPrefixes {
+		if shared.Contains(ip) {
+			return addr
+		}
+	}
 	p, _ := ip.Prefix(64)
 	return p.String()
+}
+
+// sharedPrefixes hold IPv4 clients behind IPv6 translators and tunnels.
+var sharedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64, well-known
+	netip.MustParsePrefix("64:ff9b:1::/48"), // NAT64, local use
+	netip.MustParsePrefix("2001::/32"),      // Teredo
 }

@@ -52,7 +52,11 @@ func TestClientNetwork(t *testing.T) {
 		"2001:db8:1:2:aaaa::1":     "2001:db8:1:2::/64",
 		"2001:db8:1:2:ffff:ffff::": "2001:db8:1:2::/64",
 		"::ffff:192.0.2.7":         "::ffff:192.0.2.7",
-		"not an address":           "not an address",
+		// IPv4 clients behind a NAT64 or a Teredo relay share a /64.
+		"64:ff9b::c000:207":   "64:ff9b::c000:207",
+		"64:ff9b::c633:6407":  "64:ff9b::c633:6407",
+		"2001:0:4136:e378::1": "2001:0:4136:e378::1",
+		"not an address":      "not an address",
 	} {
 		if got := ClientNetwork(addr); got != want {
 			t.Errorf("ClientNetwork(%q) = %q, want %q", addr, got, want)

@@ -154,11 +154,12 @@ func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage, r Rendered)
 
 // asciiDomain writes an address's domain in its ASCII form (IDNA), which
 // every mail server takes; a local part outside ASCII needs a server that
-// offers SMTPUTF8, and one that does not refuses it.
+// offers SMTPUTF8, and one that does not refuses it. A domain in ASCII
+// already (an IP literal, a name with an underscore) is left as it is.
 func asciiDomain(address string) (string, error) {
 	at := strings.LastIndexByte(address, '@')
-	if at < 0 {
-		return address, nil // msg.To says what is wrong with it
+	if at < 0 || isASCII(address[at+1:]) {
+		return address, nil // msg.To says what is wrong with it, if anything
 	}
 	domain, err := idna.Lookup.ToASCII(address[at+1:])
 	if err != nil {
@@ -194,4 +195,13 @@ func parseAddress(a string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(a), nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

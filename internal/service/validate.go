@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -135,6 +136,35 @@ func checkAttributes(v *core.Validation, field string, attrs map[string]any) {
 		// PostgreSQL's jsonb cannot hold one; SQLite would.
 		v.Add(field, "invalid", "must not contain NUL characters (\\u0000)")
 	}
+	if !numbersInRange(attrs) {
+		// Kept as written (json.Number), but PostgreSQL's jsonb refuses a
+		// number past its numeric range, and a client reading it back as a
+		// double would get infinity.
+		v.Add(field, "invalid", "must not contain a number beyond the range of a double (about 1.8e308)")
+	}
+}
+
+// numbersInRange reports whether every number in a decoded JSON value fits
+// a float64 (its digits are kept as given).
+func numbersInRange(value any) bool {
+	switch x := value.(type) {
+	case json.Number:
+		_, err := strconv.ParseFloat(string(x), 64)
+		return err == nil
+	case map[string]any:
+		for _, v := range x {
+			if !numbersInRange(v) {
+				return false
+			}
+		}
+	case []any:
+		for _, v := range x {
+			if !numbersInRange(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // holdsNUL reports whether a decoded JSON value has a NUL character in any

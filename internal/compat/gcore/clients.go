@@ -34,8 +34,10 @@ func (d *Dialect) client(r *http.Request, p *core.Principal, t core.Tenant, call
 		members, err = d.allUsers(r, p, t.ID)
 	} else {
 		var pg service.UserPage
+		// Users with an email, as in the member list: the owner must be a
+		// user Gcore can show.
 		pg, err = d.svc.ListUsers(r.Context(), p, service.UserQuery{TenantID: t.ID,
-			Roles: []string{core.RoleTenantAdmin}, Limit: service.MaxPageSize})
+			Roles: []string{core.RoleTenantAdmin}, Limit: service.MaxPageSize, WithEmail: true})
 		members = pg.Users
 	}
 	if err != nil {
