@@ -250,7 +250,7 @@ func TestSmallCommands(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "typo.db")
 	errOut.Reset()
 	if code := run(context.Background(), []string{"mail", "list", "--db", missing}, env(nil), &out, &errOut); code == 0 ||
-		!strings.Contains(errOut.String(), "no database at") {
+		!strings.Contains(errOut.String(), "no database file at") {
 		t.Fatalf("mail list of a missing database: %d %q", code, errOut.String())
 	}
 	if _, err := os.Stat(missing); err == nil {
