@@ -113,7 +113,7 @@ func settings() []setting {
 			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionTTL) }},
 		{flag: "session-max-age", env: "ROSTER_SESSION_MAX_AGE", def: "24h", help: "how long after its login a session may be refreshed to (ECE _refresh)",
 			set: func(c *Config, v string) error { return parseDuration(v, &c.SessionMaxAge) }},
-		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin (to a user or an API key) and deleting users need an elevation (ECE _elevate)",
+		{flag: "require-elevation", env: "ROSTER_REQUIRE_ELEVATION", def: "false", help: "granting provider-admin (to a user or an API key), deleting users and changing another provider-admin's password, email, username or status need an elevation (ECE _elevate)",
 			set: func(c *Config, v string) error {
 				b, err := strconv.ParseBool(v)
 				c.RequireElevation = b

@@ -156,3 +156,32 @@ func TestRestrictedKeyReachesNoWiderKey(t *testing.T) {
 		t.Fatalf("the bootstrap key after all that: %v", err)
 	}
 }
+
+// With elevation required, another provider administrator's account is
+// not taken over without one: its password, email or status changed as
+// surely hands over the role as granting it would.
+func TestTakingOverAProviderAdminNeedsElevation(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "takeover.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := serviceOn(t, st, service.Config{RequireElevation: true, ElevationTTL: time.Minute}, core.NewManualClock(time.Now()), operatorKey)
+	admin := mustAuth(t, svc, operatorKey)
+	boss, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Username: "boss", Email: "boss@provider.example",
+		Action: service.ActionRegister, Password: "correct horse battery staple", Roles: []string{core.RoleProviderAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, email, disabled := "a takeover passphrase 77", "mine@attacker.example", core.UserDisabled
+	for name, in := range map[string]service.UpdateUserInput{"password": {Password: &pw}, "email": {Email: &email}, "status": {Status: &disabled}} {
+		if _, err := svc.UpdateUser(ctx, admin, core.UserRef{ID: boss.User.ID}, in); core.ErrorCode(err) != core.CodeElevationRequired {
+			t.Errorf("changing another provider administrator's %s without elevation: %v", name, err)
+		}
+	}
+	name := "The Boss"
+	if _, err := svc.UpdateUser(ctx, admin, core.UserRef{ID: boss.User.ID}, service.UpdateUserInput{Name: &name}); err != nil {
+		t.Fatalf("changing its name needs none: %v", err)
+	}
+}

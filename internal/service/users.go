@@ -785,6 +785,9 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			return u, err
 		}
 	}
+	if err := s.takeoverNeedsElevation(p, u, in, self); err != nil {
+		return u, err
+	}
 	// A user disabled before it accepted its invitation has no password to
 	// be active with: enabled, it is invited again.
 	neverAccepted := false
@@ -917,6 +920,9 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			if err := s.checkProviderRoles(p, cur, providerRoles, in.RoleRules); err != nil {
 				return err
 			}
+		}
+		if err := s.takeoverNeedsElevation(p, cur, in, self); err != nil {
+			return err
 		}
 		// Before the user's own write, so that it finds the user as planned.
 		if err := member.apply(ctx, tx); err != nil {
@@ -1166,6 +1172,20 @@ func currentUser(ctx context.Context, tx store.Tx, read core.User) (core.User, e
 		return cur, errChangedMeanwhile
 	}
 	return cur, nil
+}
+
+// takeoverNeedsElevation asks for an elevation (where elevation is
+// required) before another provider administrator's password, email,
+// username or status is changed: each of these hands that account, and
+// its role, to whoever changes it, as granting the role would.
+func (s *Service) takeoverNeedsElevation(p *core.Principal, target core.User, in UpdateUserInput, self bool) error {
+	if self || !slices.Contains(target.ProviderRoles, core.RoleProviderAdmin) {
+		return nil
+	}
+	if in.Password == nil && in.Email == nil && in.Username == nil && in.Status == nil {
+		return nil
+	}
+	return s.requireElevation(p)
 }
 
 // currentAccess holds the user for the rest of the transaction and reads
