@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -276,14 +277,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a.svc.Stop()
 	shutdownCtx, done := context.WithTimeout(context.Background(), shutdownGrace)
 	defer done()
+	// Every listener at once, each with the whole grace period.
+	var stopping sync.WaitGroup
 	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			// A client still sending or reading past the grace period: its
-			// connection is closed, and the shutdown goes on as asked.
-			log.Warn("closing connections still busy after the grace period", "grace", shutdownGrace, "error", err)
-			_ = srv.Close()
-		}
+		stopping.Go(func() {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				// A client still sending or reading past the grace period:
+				// its connection is closed, and the shutdown goes on as asked.
+				log.Warn("closing connections still busy after the grace period", "grace", shutdownGrace, "error", err)
+				_ = srv.Close()
+			}
+		})
 	}
+	stopping.Wait()
 	cancel()
 	<-workerDone
 	if errors.Is(serveErr, http.ErrServerClosed) {

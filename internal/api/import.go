@@ -99,6 +99,9 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	extend := func() {
 		if !stopping.Load() {
 			_ = rc.SetReadDeadline(time.Now().Add(importIdle))
+			if stopping.Load() {
+				_ = rc.SetReadDeadline(time.Now()) // the watcher came in between
+			}
 		}
 	}
 	extend()
