@@ -461,16 +461,7 @@ func TestServeImportOutlastsTheWriteTimeout(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, err := http.NewRequest("POST", srv.url+"/v1/users/import", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+toolsKey)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := streamImport(t, srv.url, pr)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != 200 || strings.Count(string(body), `"created"`) != 10 {
@@ -502,16 +493,7 @@ func TestServeShutdownEndsAnImportCleanly(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	req, err := http.NewRequest("POST", srv.url+"/v1/users/import", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+toolsKey)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := streamImport(t, srv.url, pr)
 	defer resp.Body.Close()
 	for range 5 {
 		<-sent
@@ -560,4 +542,21 @@ func TestCheckDB(t *testing.T) {
 			t.Errorf("checkDB(%q) = %q, %v; want %q", dsn, got, err, want)
 		}
 	}
+}
+
+// streamImport starts an import whose lines come from body as they are
+// written, and returns the answer as soon as its status line arrives.
+func streamImport(t *testing.T, url string, body io.Reader) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/v1/users/import", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+toolsKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
