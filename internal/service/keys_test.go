@@ -9,17 +9,14 @@ import (
 	"roster/internal/core"
 	"roster/internal/service"
 	"roster/internal/store/sqlite"
+	"roster/internal/store/sqlstore"
 )
 
 // A key that acts as a provider administrator grants that role as surely
 // as giving it to a user does, so with elevation required it needs one too.
 func TestProviderAdminKeyNeedsElevation(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keys.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	svc := serviceOn(t, st, service.Config{RequireElevation: true, ElevationTTL: time.Minute}, core.NewManualClock(time.Now()), operatorKey)
 	admin := mustAuth(t, svc, operatorKey)
 
@@ -80,11 +77,7 @@ func TestRefusedUserKeyIsNoUse(t *testing.T) {
 // still ends SessionMaxAge after its login.
 func TestRefreshStopsAtTheSessionMaxAge(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "refresh.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	clock := core.NewManualClock(time.Now())
 	svc := serviceOn(t, st, service.Config{SessionTTL: time.Hour, SessionMaxAge: 3 * time.Hour, AuthCacheTTL: -1}, clock, "")
 	acmeUser(t, svc, "sam@acme.example", true)
@@ -114,11 +107,7 @@ func TestRefreshStopsAtTheSessionMaxAge(t *testing.T) {
 // and keys no wider than it.
 func TestRestrictedKeyReachesNoWiderKey(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "reach.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	svc := serviceOn(t, st, service.Config{}, nil, operatorKey)
 	admin := mustAuth(t, svc, operatorKey)
 	adminKey, _, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "automation"})
@@ -162,11 +151,7 @@ func TestRestrictedKeyReachesNoWiderKey(t *testing.T) {
 // surely hands over the role as granting it would.
 func TestTakingOverAProviderAdminNeedsElevation(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "takeover.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqliteStore(t)
 	svc := serviceOn(t, st, service.Config{RequireElevation: true, ElevationTTL: time.Minute}, core.NewManualClock(time.Now()), operatorKey)
 	admin := mustAuth(t, svc, operatorKey)
 	boss, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Username: "boss", Email: "boss@provider.example",
@@ -184,4 +169,15 @@ func TestTakingOverAProviderAdminNeedsElevation(t *testing.T) {
 	if _, err := svc.UpdateUser(ctx, admin, core.UserRef{ID: boss.User.ID}, service.UpdateUserInput{Name: &name}); err != nil {
 		t.Fatalf("changing its name needs none: %v", err)
 	}
+}
+
+// sqliteStore opens a fresh SQLite store that the test closes.
+func sqliteStore(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

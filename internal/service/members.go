@@ -290,6 +290,19 @@ type ResourceGroupInput struct {
 	Description *string
 }
 
+// applyTo sets the fields given on g, trimmed, and checks the result.
+func (in ResourceGroupInput) applyTo(g core.ResourceGroup) (core.ResourceGroup, error) {
+	if in.Name != nil {
+		g.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Description != nil {
+		g.Description = strings.TrimSpace(*in.Description)
+	}
+	v := &core.Validation{}
+	checkGroup(v, g)
+	return g, v.Err()
+}
+
 func checkGroup(v *core.Validation, g core.ResourceGroup) {
 	if g.Name == "" {
 		v.Add("name", "required", "is required")
@@ -320,16 +333,8 @@ func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, te
 		return core.ResourceGroup{}, err
 	}
 	now := s.now()
-	g := core.ResourceGroup{ID: core.NewID(), TenantID: t.ID, CreatedAt: now, UpdatedAt: now}
-	if in.Name != nil {
-		g.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.Description != nil {
-		g.Description = strings.TrimSpace(*in.Description)
-	}
-	v := &core.Validation{}
-	checkGroup(v, g)
-	if err := v.Err(); err != nil {
+	g, err := in.applyTo(core.ResourceGroup{ID: core.NewID(), TenantID: t.ID, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
 		return g, err
 	}
 	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) }); err != nil {
@@ -415,18 +420,7 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 	if !canManageTenant(p, g.TenantID) {
 		return g, forbidden("you may not manage this tenant's resource groups")
 	}
-	apply := func(g core.ResourceGroup) (core.ResourceGroup, error) {
-		if in.Name != nil {
-			g.Name = strings.TrimSpace(*in.Name)
-		}
-		if in.Description != nil {
-			g.Description = strings.TrimSpace(*in.Description)
-		}
-		v := &core.Validation{}
-		checkGroup(v, g)
-		return g, v.Err()
-	}
-	if _, err := apply(g); err != nil {
+	if _, err := in.applyTo(g); err != nil {
 		return g, err
 	}
 	err = s.inTx(ctx, func(tx store.Tx) error {
@@ -439,7 +433,7 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 		if err != nil {
 			return err
 		}
-		if g, err = apply(cur); err != nil {
+		if g, err = in.applyTo(cur); err != nil {
 			return err
 		}
 		g.UpdatedAt = s.now()
