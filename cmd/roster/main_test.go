@@ -529,13 +529,16 @@ func TestServeShutdownEndsAnImportCleanly(t *testing.T) {
 // connection string begins with one of its keywords.
 func TestCheckDB(t *testing.T) {
 	for dsn, want := range map[string]string{
-		"roster.db":                           "roster.db",
-		"/srv/tenants/user=acme/roster.db":    "/srv/tenants/user=acme/roster.db",
-		"/data/host=eu1/roster.db":            "/data/host=eu1/roster.db",
-		"POSTGRES://roster@db.example/roster": "postgres://roster@db.example/roster",
-		"host=db.example user=roster":         "",
-		"user=roster password=S3cretPW":       "",
-		"postgress://roster@db.example/x":     "",
+		"roster.db":                                              "roster.db",
+		"/srv/tenants/user=acme/roster.db":                       "/srv/tenants/user=acme/roster.db",
+		"/data/host=eu1/roster.db":                               "/data/host=eu1/roster.db",
+		"POSTGRES://roster@db.example/roster":                    "postgres://roster@db.example/roster",
+		"host=db.example user=roster":                            "",
+		"user=roster password=S3cretPW":                          "",
+		"postgress://roster@db.example/x":                        "",
+		"options='-c search_path=app' host=db password=S3cretPW": "",
+		"target_session_attrs=read-write host=db":                "",
+		"./user=acme.db":                                         "./user=acme.db",
 	} {
 		got, err := checkDB(dsn)
 		if (want == "") != (err != nil) || got != want || (err != nil && strings.Contains(err.Error(), "S3cretPW")) {

@@ -58,15 +58,16 @@ func checkDB(dsn string) (string, error) {
 		}
 		return "", fmt.Errorf("the database %s:// is neither a postgres:// URL nor a SQLite file path", scheme)
 	}
-	// A connection string begins with one of its keywords; a file path
-	// (even one through a directory named user=acme) does not.
+	// A connection string begins with a keyword and "=" (any of libpq's
+	// many); a file path (even one through a directory named user=acme)
+	// begins otherwise: write ./name for a file whose name looks so.
 	if first, _, _ := strings.Cut(strings.TrimSpace(dsn), " "); connKeywordRE.MatchString(first) {
 		return "", errors.New("the database looks like a PostgreSQL keyword=value connection string: give it as a postgres:// URL")
 	}
 	return dsn, nil
 }
 
-var connKeywordRE = regexp.MustCompile(`^(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|application_name|connect_timeout)=`)
+var connKeywordRE = regexp.MustCompile(`^[A-Za-z_]+=`)
 
 // openStore opens the database the DSN names and migrates it.
 func openStore(ctx context.Context, dsn string) (store.Store, error) {

@@ -499,6 +499,10 @@ func (s *Service) matchExisting(ctx context.Context, p *core.Principal, mode Imp
 				pr.res.Status, pr.res.Error = "error", err
 				continue
 			}
+			if err := s.takeoverNeedsElevation(p, *match, pr.changes(*match), match.ID == p.UserID); err != nil {
+				pr.res.Status, pr.res.Error = "error", core.AsError(err)
+				continue
+			}
 			refused, err := s.checkMergedPassword(ctx, pr, tenants)
 			if err != nil {
 				return err
@@ -643,6 +647,27 @@ type usersChangedError struct{ items []*prepared }
 func (e *usersChangedError) Error() string { return "users changed while the import ran" }
 
 var errUserChanged = core.Errorf(core.CodeConflict, "the user changed while the import ran; import the line again")
+
+// changes describes, as an update would give them, what the merged line
+// changes of existing that hands an account over: its password, email,
+// username and status (only whether they change matters).
+func (pr *prepared) changes(existing core.User) UpdateUserInput {
+	var in UpdateUserInput
+	u := pr.user
+	if pr.item.Password != "" || pr.hash != "" {
+		in.Password = &pr.item.Password
+	}
+	if core.NormalizeEmail(u.Email) != core.NormalizeEmail(existing.Email) {
+		in.Email = &u.Email
+	}
+	if core.NormalizeUsername(u.Username) != core.NormalizeUsername(existing.Username) {
+		in.Username = &u.Username
+	}
+	if u.Status != existing.Status {
+		in.Status = &u.Status
+	}
+	return in
+}
 
 // recheckMatches reads again, inside the write's transaction, the users
 // the items update, and refuses the items whose user changed since

@@ -181,3 +181,26 @@ func sqliteStore(t *testing.T) *sqlstore.DB {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// An import's upsert is no way round it: a line setting another provider
+// administrator's password is refused without an elevation.
+func TestImportTakeoverOfAProviderAdminNeedsElevation(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{RequireElevation: true}, nil)
+	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Username: "boss", Email: "boss@provider.example",
+		Action: service.ActionRegister, Password: "correct horse battery staple", Roles: []string{core.RoleProviderAdmin}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", ProviderRoles: []string{core.RoleProviderAdmin}}
+	res, err := svc.ImportUsers(ctx, admin, service.ImportUpsert, []service.ImportItem{{Line: 1, Email: "boss@provider.example",
+		Password: "a takeover passphrase 77", Given: service.GivenEmail}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Status != "error" || core.ErrorCode(res[0].Error) != core.CodeElevationRequired {
+		t.Fatalf("an upsert setting another provider administrator's password: %+v", res[0])
+	}
+	if _, _, err := svc.Login(ctx, service.LoginInput{Login: "boss@provider.example", Password: "a takeover passphrase 77"}); err == nil {
+		t.Fatal("the password the import tried to set opens the account")
+	}
+}
