@@ -151,7 +151,7 @@ func settings() []setting {
 				c.PublicURL = strings.TrimRight(v, "/")
 				return nil
 			}},
-		{env: "ROSTER_SMTP_URL", flagless: true, help: "mail server, as smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist; any other starttls value is refused) or smtps://user:pass@host:465; without it, emails stay in the outbox (roster mail list, GET /v1/outbox)",
+		{env: "ROSTER_SMTP_URL", flagless: true, help: "mail server, as smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist, ?starttls=opportunistic for the default; any other starttls value is refused) or smtps://user:pass@host:465; without it, emails stay in the outbox (roster mail list, GET /v1/outbox)",
 			set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 		{flag: "mail-from", env: "ROSTER_MAIL_FROM", def: "roster <no-reply@localhost>", help: "sender of roster's emails",
 			set: func(c *Config, v string) error { c.MailFrom = v; return nil }},

@@ -282,7 +282,7 @@ func TestImportKeepsToTheCallersTenants(t *testing.T) {
 		`{"email":"padmin@prov.example","tenant_id":"` + acme + `","password_hash":"` + hash + `"}`,
 		`{"email":"both@acme.example","tenant_id":"` + acme + `","name":"Renamed"}`,
 		`{"email":"mine@acme.example","tenant_id":"` + acme + `","name":"Mine Renamed"}`,
-		`{"email":"numbered@acme.example","tenant_id":"` + acme + `","number":9007199254740991}`,
+		`{"email":"numbered@acme.example","tenant_id":"` + acme + `","number":4503599627370496}`,
 	}, "\n"))
 	want := []struct{ status, code string }{{"error", "conflict"}, {"error", "conflict"}, {"error", "forbidden"}, {"updated", ""}, {"error", "forbidden"}}
 	for i, w := range want {
@@ -313,12 +313,20 @@ func TestImportKeepsToTheCallersTenants(t *testing.T) {
 	if cr[1].Status != "error" || cr[1].Error["detail"] != "matches an existing user outside your tenants" {
 		t.Fatalf("a line matching a visible and a hidden user: %+v", cr[1])
 	}
-	// Even a provider administrator's number has an upper bound.
-	big := runImport(t, e, "create", []byte(`{"email":"big@acme.example","tenant_id":"`+acme+`","number":9007199254740992}`+"\n"))
+	// Even a provider administrator's number has an upper bound, 2^52,
+	// which leaves the numbers drawn after it within 2^53-1.
+	big := runImport(t, e, "create", []byte(`{"email":"big@acme.example","tenant_id":"`+acme+`","number":4503599627370497}`+"\n"))
 	if big[0].Status != "error" || big[0].Error["code"] != "invalid" {
-		t.Fatalf("a number past 2^53-1: %+v", big[0])
+		t.Fatalf("a number past 2^52: %+v", big[0])
 	}
-	e.admin.Do("POST", "/v1/users", map[string]any{"email": "after@acme.example", "tenant_id": acme}).Want(t, 201)
+	top := runImport(t, e, "create", []byte(`{"email":"top@acme.example","tenant_id":"`+acme+`","number":4503599627370496}`+"\n"))
+	if top[0].Status != "created" {
+		t.Fatalf("the largest number: %+v", top[0])
+	}
+	after := e.admin.Do("POST", "/v1/users", map[string]any{"email": "after@acme.example", "tenant_id": acme}).Want(t, 201).Map(t)
+	if n := after["number"].(float64); n != 4503599627370497 {
+		t.Fatalf("the number after the largest: %v", n)
+	}
 }
 
 // An upsert changes what the line gives and keeps the rest, as a PATCH

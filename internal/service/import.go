@@ -63,10 +63,11 @@ const (
 	GivenEmailConfirmed
 )
 
-// MaxUserNumber is the largest number an import may give a user: the
-// largest integer a JSON client reads exactly, and far enough below the
-// 64-bit limit that the numbers drawn after it never run out.
-const MaxUserNumber = 1<<53 - 1
+// MaxUserNumber is the largest number an import may give a user, 2^52:
+// the numbers drawn after it (each new user takes the next) stay within
+// 2^53−1, the largest integer a JSON client reads exactly, for 2^52 more
+// users, which never come.
+const MaxUserNumber = 1 << 52
 
 // ImportMode says what happens to an item that matches an existing user.
 type ImportMode string
