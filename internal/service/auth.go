@@ -190,30 +190,37 @@ func userRoles(u core.User, p *core.Principal) {
 	}
 }
 
-// restrictRoles keeps only the allowed roles (all of them when allowed is
-// empty), in the key's scope: a key made for one tenant acts only there, a
-// key without a tenant only at the provider level.
+// restrictRoles cuts p, holding its owner's roles, down to the key's: in
+// the key's scope (a key made for one tenant acts only there, a key
+// without a tenant only at the provider level), the allowed roles (all the
+// owner holds there when allowed is empty) that the owner holds now or
+// could grant there now. So a provider administrator's read-only key reads,
+// and its key for a tenant acts there with the role it names, never beyond
+// what the owner could do itself.
 func restrictRoles(p *core.Principal, tenantID string, allowed []string) {
-	keep := func(roles []string) []string {
-		if len(allowed) == 0 {
-			return roles
-		}
-		var out []string
-		for _, r := range roles {
-			if slices.Contains(allowed, r) {
-				out = append(out, r)
+	owner := *p
+	held := owner.ProviderRoles
+	if tenantID != "" {
+		held = owner.TenantRoles[tenantID]
+	}
+	roles := held
+	if len(allowed) > 0 {
+		roles = nil
+		for _, name := range allowed {
+			role, ok := core.LookupRole(name)
+			if !ok || (role.Scope == core.ScopeTenant) != (tenantID != "") {
+				continue
+			}
+			if slices.Contains(held, name) || checkGrant(&owner, tenantID, role, "") == nil {
+				roles = append(roles, name)
 			}
 		}
-		return out
 	}
 	if tenantID == "" {
-		p.ProviderRoles = keep(p.ProviderRoles)
-		p.TenantRoles = map[string][]string{}
+		p.ProviderRoles, p.TenantRoles = roles, map[string][]string{}
 		return
 	}
-	roles := keep(p.TenantRoles[tenantID])
-	p.ProviderRoles = nil
-	p.TenantRoles = map[string][]string{tenantID: roles}
+	p.ProviderRoles, p.TenantRoles = nil, map[string][]string{tenantID: roles}
 }
 
 // isProviderAdmin reports whether p may do anything anywhere.

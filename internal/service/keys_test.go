@@ -204,3 +204,45 @@ func TestImportTakeoverOfAProviderAdminNeedsElevation(t *testing.T) {
 		t.Fatal("the password the import tried to set opens the account")
 	}
 }
+
+// A key restricted to a role its owner does not hold by name, but could
+// grant (an administrator's read-only key, its key for one tenant), acts
+// with that role, and no more.
+func TestRestrictedKeyActsWithTheRoleItNames(t *testing.T) {
+	ctx := context.Background()
+	svc := serviceOn(t, sqliteStore(t), service.Config{}, nil, operatorKey)
+	admin := mustAuth(t, svc, operatorKey)
+	acme, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, readerSecret, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "ro", Roles: []string{core.RoleProviderViewer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "seen@acme.example", TenantID: acme.ID}); err != nil {
+		t.Fatal(err)
+	}
+	reader := mustAuth(t, svc, readerSecret)
+	if page, err := svc.ListUsers(ctx, reader, service.UserQuery{TenantID: acme.ID, Limit: 10}); err != nil || len(page.Users) != 1 {
+		t.Fatalf("the read-only key listing Acme's users: %d, %v", len(page.Users), err)
+	}
+	if _, err := svc.CreateUser(ctx, reader, service.CreateUserInput{Email: "no@acme.example", TenantID: acme.ID}); core.ErrorCode(err) != core.CodeForbidden {
+		t.Fatalf("the read-only key creating a user: %v", err)
+	}
+	_, tenantSecret, err := svc.CreateAPIKey(ctx, admin, service.CreateAPIKeyInput{Name: "acme", TenantID: acme.ID, Roles: []string{core.RoleTenantAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acmeKey := mustAuth(t, svc, tenantSecret)
+	if _, err := svc.CreateUser(ctx, acmeKey, service.CreateUserInput{Email: "yes@acme.example", TenantID: acme.ID}); err != nil {
+		t.Fatalf("the key for Acme creating a user there: %v", err)
+	}
+	if _, err := svc.CreateUser(ctx, acmeKey, service.CreateUserInput{Email: "no@globex.example", TenantID: globex.ID}); core.ErrorCode(err) != core.CodeForbidden {
+		t.Fatalf("the key for Acme creating a user in Globex: %v", err)
+	}
+}
