@@ -292,12 +292,8 @@ type ResourceGroupInput struct {
 
 // applyTo sets the fields given on g, trimmed, and checks the result.
 func (in ResourceGroupInput) applyTo(g core.ResourceGroup) (core.ResourceGroup, error) {
-	if in.Name != nil {
-		g.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.Description != nil {
-		g.Description = strings.TrimSpace(*in.Description)
-	}
+	setTrimmed(&g.Name, in.Name)
+	setTrimmed(&g.Description, in.Description)
 	v := &core.Validation{}
 	checkGroup(v, g)
 	return g, v.Err()

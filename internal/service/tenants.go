@@ -205,18 +205,13 @@ func (s *Service) updateTenant(ctx context.Context, p *core.Principal, ref core.
 	apply := func(base core.Tenant) (core.Tenant, error) {
 		t := base
 		v := &core.Validation{}
-		str := func(dst *string, src *string) {
-			if src != nil {
-				*dst = strings.TrimSpace(*src)
-			}
-		}
-		str(&t.Name, in.Name)
-		str(&t.Email, in.Email)
-		str(&t.Phone, in.Phone)
-		str(&t.CountryCode, in.CountryCode)
-		str(&t.Lang, in.Lang)
-		str(&t.CustomID, in.CustomID)
-		str(&t.PasswordPolicy, in.PasswordPolicy)
+		setTrimmed(&t.Name, in.Name)
+		setTrimmed(&t.Email, in.Email)
+		setTrimmed(&t.Phone, in.Phone)
+		setTrimmed(&t.CountryCode, in.CountryCode)
+		setTrimmed(&t.Lang, in.Lang)
+		setTrimmed(&t.CustomID, in.CustomID)
+		setTrimmed(&t.PasswordPolicy, in.PasswordPolicy)
 		if in.IsTest != nil {
 			t.IsTest = *in.IsTest
 		}

@@ -803,18 +803,13 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 	apply := func(base core.User, hash string) (core.User, *core.Validation) {
 		u := base
 		v := &core.Validation{}
-		set := func(dst *string, src *string) {
-			if src != nil {
-				*dst = strings.TrimSpace(*src)
-			}
-		}
-		set(&u.Email, in.Email)
-		set(&u.Username, in.Username)
-		set(&u.Name, in.Name)
-		set(&u.FirstName, in.FirstName)
-		set(&u.LastName, in.LastName)
-		set(&u.Phone, in.Phone)
-		set(&u.Lang, in.Lang)
+		setTrimmed(&u.Email, in.Email)
+		setTrimmed(&u.Username, in.Username)
+		setTrimmed(&u.Name, in.Name)
+		setTrimmed(&u.FirstName, in.FirstName)
+		setTrimmed(&u.LastName, in.LastName)
+		setTrimmed(&u.Phone, in.Phone)
+		setTrimmed(&u.Lang, in.Lang)
 		if u.Lang == "" {
 			u.Lang = core.Languages[0] // null or "": the default, as on create
 		}

@@ -259,3 +259,11 @@ func checkRoleRules(v *core.Validation, field, rules string, roles []string) {
 		}
 	}
 }
+
+// setTrimmed sets *dst to *src without surrounding white space, when src
+// is given: a change's optional text field.
+func setTrimmed(dst, src *string) {
+	if src != nil {
+		*dst = strings.TrimSpace(*src)
+	}
+}
