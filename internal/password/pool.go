@@ -7,6 +7,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,8 @@ type Pool struct {
 	collections prometheus.Counter
 	// largeTurn lets one hash at a time need more memory than params.
 	largeTurn chan struct{}
+	// lastHash is how long the last hash took, in nanoseconds.
+	lastHash atomic.Int64
 }
 
 // hashAllowance is hash memory allowed beyond the slots' and one finished
@@ -165,6 +168,16 @@ func (p *Pool) Verify(ctx context.Context, encoded, password string) (bool, erro
 	return ok, verErr
 }
 
+// Backlog reports how many interactive requests wait for a slot, and how
+// long the last hash took: while requests wait, another hash finishes
+// about every that long divided by Size.
+func (p *Pool) Backlog() (waiting int, lastHash time.Duration) {
+	p.mu.Lock()
+	waiting = p.waiting[Interactive].Len()
+	p.mu.Unlock()
+	return waiting, time.Duration(p.lastHash.Load())
+}
+
 // NeedsRehash reports whether encoded should be replaced by a hash at the
 // pool's parameters.
 func (p *Pool) NeedsRehash(encoded string) bool { return NeedsRehash(encoded, p.params) }
@@ -204,7 +217,9 @@ func (p *Pool) run(ctx context.Context, prio Priority, work func(*Hasher)) error
 	start := time.Now()
 	defer func() {
 		p.finished(h.fresh)
-		p.duration.Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		p.lastHash.Store(int64(took))
+		p.duration.Observe(took.Seconds())
 		p.inUse.Dec()
 		p.release(h)
 	}()

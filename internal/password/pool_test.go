@@ -328,3 +328,35 @@ func TestPoolLargeImportedHashesTakeTurns(t *testing.T) {
 		t.Fatal("the turn was not given back")
 	}
 }
+
+// Backlog counts the interactive requests waiting for a slot, not the
+// background work, and tells how long the last hash took.
+func TestPoolBacklog(t *testing.T) {
+	p := NewPool(PoolConfig{Params: testParams, Size: 1, MaxWait: time.Minute}, nil)
+	if waiting, last := p.Backlog(); waiting != 0 || last != 0 {
+		t.Fatalf("a new pool: %d waiting, last hash %v", waiting, last)
+	}
+	if _, err := p.Hash(context.Background(), Interactive, "one to time"); err != nil {
+		t.Fatal(err)
+	}
+	if _, last := p.Backlog(); last <= 0 {
+		t.Fatalf("after a hash, last hash %v", last)
+	}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go p.run(context.Background(), Interactive, func(*Hasher) { close(started); <-release })
+	<-started
+	var wg sync.WaitGroup
+	for i, prio := range []Priority{Background, Interactive, Interactive} {
+		wg.Go(func() { _ = p.run(context.Background(), prio, func(*Hasher) {}) })
+		waitQueued(t, p, i+1)
+	}
+	if waiting, _ := p.Backlog(); waiting != 2 {
+		t.Fatalf("two interactive requests and one import wait: Backlog says %d", waiting)
+	}
+	close(release)
+	wg.Wait()
+	if waiting, _ := p.Backlog(); waiting != 0 {
+		t.Fatalf("after the queue drained: %d waiting", waiting)
+	}
+}

@@ -126,7 +126,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, in AcceptI
 	sessToken := core.NewSecret(SessionPrefix)
 	sess := core.Session{ID: core.NewID(), Hash: core.HashSecret(sessToken), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	err = s.inTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(s.afterHash(ctx), func(tx store.Tx) error {
 		// The user first, then the invitation, as a resend, an email
 		// change and a deletion take them: no two of them wait for each
 		// other (PostgreSQL, several nodes).
@@ -335,7 +335,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return core.User{}, err
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(s.afterHash(ctx), func(tx store.Tx) error {
 		// The user first, as a login's write and an invitation's acceptance
 		// take it: a login checking the old password on another node ends
 		// before this, and its session is then among those revoked.

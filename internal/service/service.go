@@ -216,6 +216,23 @@ func (s *Service) Roles() []core.Role { return core.Catalogue }
 
 func (s *Service) now() time.Time { return s.clock.Now() }
 
+// afterHash is the context for the write that follows a password hash.
+// While requests queue for the hashing pool, hashes finish one at a time
+// at its pace, and each write would commit alone; a commit takes the CPU
+// the hashes are short of. The write may then wait up to one hash's time
+// for others to share its commit: a small part of the wait its request
+// already had for a slot. With no queue it commits at once.
+func (s *Service) afterHash(ctx context.Context) context.Context {
+	if waiting, lastHash := s.pool.Backlog(); waiting > 0 {
+		return store.WithCommitPatience(ctx, min(lastHash, maxCommitPatience))
+	}
+	return ctx
+}
+
+// maxCommitPatience bounds afterHash's wait where one hash takes long (an
+// imported hash of larger parameters, or a pool of large ones).
+const maxCommitPatience = 100 * time.Millisecond
+
 // Now is the service's clock, for surfaces that show derived statuses.
 func (s *Service) Now() time.Time { return s.clock.Now() }
 

@@ -224,7 +224,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (core.Session, strin
 		token = core.NewSecret(SessionPrefix)
 		sess = core.Session{ID: core.NewID(), Hash: core.HashSecret(token), UserID: u.ID, CreatedAt: now,
 			ExpiresAt: now.Add(s.cfg.SessionTTL)}
-		err = s.inTx(ctx, func(tx store.Tx) error {
+		err = s.inTx(s.afterHash(ctx), func(tx store.Tx) error {
 			cur, err := lockedUser(ctx, tx, u.ID)
 			if err != nil {
 				return err

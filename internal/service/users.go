@@ -229,10 +229,12 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 	// Hash outside the transaction: it is the slow part, and the pool
 	// bounds how many run at once.
 	var hash string
+	txCtx := ctx
 	if in.Action == ActionRegister {
 		if hash, err = s.pool.Hash(ctx, password.Interactive, in.Password); err != nil {
 			return res, err
 		}
+		txCtx = s.afterHash(ctx)
 	}
 
 	now := s.now()
@@ -274,7 +276,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 		}
 	}
 
-	err = s.inTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(txCtx, func(tx store.Tx) error {
 		// This may run again after a rollback: the user draws a number
 		// anew, rather than insert the rolled-back one as a number given.
 		u.Number = 0

@@ -27,6 +27,26 @@ type Store interface {
 	Close() error
 }
 
+// WithCommitPatience lets the transactions run with ctx wait up to d for
+// others to share their commit. A backend that commits transactions in
+// groups may hold a patient one back, while every transaction in its group
+// is patient, so that one commit serves several: on a machine busy with
+// password hashes each commit takes CPU from them. Others ignore it.
+func WithCommitPatience(ctx context.Context, d time.Duration) context.Context {
+	if d <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, commitPatienceKey{}, d)
+}
+
+// CommitPatience is the patience WithCommitPatience gave ctx, or zero.
+func CommitPatience(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(commitPatienceKey{}).(time.Duration)
+	return d
+}
+
+type commitPatienceKey struct{}
+
 // Tx is a write transaction; it can read what it has written.
 type Tx interface {
 	Reader

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"roster/internal/core"
 	"roster/internal/store"
@@ -111,6 +112,9 @@ type txRequest struct {
 	// state is pending until the committer claims the request to run it,
 	// or its caller, giving up first, abandons it.
 	state *atomic.Int32
+	// patientUntil, when set, is how long the request may wait for
+	// others to share its commit (store.WithCommitPatience).
+	patientUntil time.Time
 }
 
 const (
@@ -182,13 +186,11 @@ func (q *txQueue) signal() {
 // take waits for queued transactions and moves up to max of them, oldest
 // first, into group; false means the queue is closed and empty.
 func (q *txQueue) take(group []txRequest, max int) ([]txRequest, bool) {
+	group = group[:0]
 	for {
 		q.mu.Lock()
-		if n := min(len(q.pending), max); n > 0 {
-			group = append(group[:0], q.pending[:n]...)
-			rest := copy(q.pending, q.pending[n:])
-			clear(q.pending[rest:]) // let finished requests be collected
-			q.pending = q.pending[:rest]
+		if len(q.pending) > 0 {
+			group = q.moveLocked(group, max)
 			q.mu.Unlock()
 			return group, true
 		}
@@ -199,6 +201,68 @@ func (q *txQueue) take(group []txRequest, max int) ([]txRequest, bool) {
 		}
 		<-q.wake
 	}
+}
+
+// moveLocked moves queued transactions, oldest first, onto group until it
+// holds max; q.mu is held.
+func (q *txQueue) moveLocked(group []txRequest, max int) []txRequest {
+	n := min(len(q.pending), max-len(group))
+	group = append(group, q.pending[:n]...)
+	rest := copy(q.pending, q.pending[n:])
+	clear(q.pending[rest:]) // let finished requests be collected
+	q.pending = q.pending[:rest]
+	return group
+}
+
+// gather holds back a group whose every transaction is patient, taking in
+// those that queue meanwhile, until the first of them may wait no longer,
+// an impatient one joins, the group is full or the queue closes. Each
+// commit writes a page of every B-tree its transactions touched, so
+// transactions that arrive one at a time (writes after a password hash,
+// at the pool's pace) cost several commits where one would do.
+func (q *txQueue) gather(group []txRequest, max int) []txRequest {
+	var timer *time.Timer
+	for len(group) < max {
+		deadline, ok := patientUntil(group)
+		wait := time.Until(deadline)
+		if !ok || wait <= 0 {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
+		}
+		expired := false
+		select {
+		case <-q.wake:
+		case <-timer.C:
+			expired = true
+		}
+		q.mu.Lock()
+		group = q.moveLocked(group, max)
+		closed := q.closed
+		q.mu.Unlock()
+		if expired || closed {
+			break
+		}
+	}
+	return group
+}
+
+// patientUntil is when the group's most hurried transaction wants its
+// commit; ok is false when one of them would not wait at all.
+func patientUntil(group []txRequest) (deadline time.Time, ok bool) {
+	for _, r := range group {
+		if r.patientUntil.IsZero() {
+			return time.Time{}, false
+		}
+		if deadline.IsZero() || r.patientUntil.Before(deadline) {
+			deadline = r.patientUntil
+		}
+	}
+	return deadline, len(group) > 0
 }
 
 // close stops new transactions; those already queued still run.
@@ -221,6 +285,7 @@ func (db *DB) committer() {
 		if group, ok = db.txq.take(group, maxGroup); !ok {
 			return
 		}
+		group = db.txq.gather(group, maxGroup)
 		db.runGroup(group)
 		clear(group)
 		db.writeStmts.prepareWanted(context.Background())

@@ -145,3 +145,118 @@ func TestQueuedTransactionCanBeAbandoned(t *testing.T) {
 		t.Fatal("an abandoned transaction's function ran")
 	}
 }
+
+// A group whose every transaction is patient waits for company until the
+// first of them may wait no longer; an impatient arrival, a full group or
+// a closing queue ends the wait at once.
+func TestTxQueueGathersPatientTransactions(t *testing.T) {
+	patient := func(d time.Duration) txRequest {
+		return txRequest{ctx: context.Background(), patientUntil: time.Now().Add(d)}
+	}
+	impatient := txRequest{ctx: context.Background()}
+	gather := func(q *txQueue, max int, later ...txRequest) ([]txRequest, time.Duration) {
+		t.Helper()
+		group, ok := q.take(nil, max)
+		if !ok {
+			t.Fatal("take on an open queue failed")
+		}
+		go func() {
+			for _, r := range later {
+				time.Sleep(20 * time.Millisecond)
+				q.push(r)
+			}
+		}()
+		start := time.Now()
+		group = q.gather(group, max)
+		return group, time.Since(start)
+	}
+
+	t.Run("until the first deadline", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(patient(150 * time.Millisecond))
+		group, took := gather(q, 8, patient(time.Hour))
+		if len(group) != 2 || took < 100*time.Millisecond || took > 5*time.Second {
+			t.Fatalf("%d transactions after %v; want both, after about 150ms", len(group), took)
+		}
+	})
+	t.Run("alone", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(patient(50 * time.Millisecond))
+		group, took := gather(q, 8)
+		if len(group) != 1 || took < 40*time.Millisecond || took > 5*time.Second {
+			t.Fatalf("%d transactions after %v; want one, after about 50ms", len(group), took)
+		}
+	})
+	t.Run("impatient arrival", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(patient(time.Hour))
+		group, took := gather(q, 8, patient(time.Hour), impatient, patient(time.Hour))
+		if len(group) != 3 || took > 5*time.Second {
+			t.Fatalf("%d transactions after %v; want three, as the impatient one came", len(group), took)
+		}
+	})
+	t.Run("impatient first", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(impatient)
+		q.push(patient(time.Hour))
+		group, took := gather(q, 8, patient(time.Hour))
+		if len(group) != 2 || took > time.Second {
+			t.Fatalf("%d transactions after %v; want the two queued, at once", len(group), took)
+		}
+	})
+	t.Run("full", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(patient(time.Hour))
+		group, took := gather(q, 2, patient(time.Hour), patient(time.Hour))
+		if len(group) != 2 || took > 5*time.Second {
+			t.Fatalf("%d transactions after %v; want a full group of two", len(group), took)
+		}
+		if rest, _ := q.take(nil, 8); len(rest) != 1 {
+			t.Fatalf("the transaction beyond the full group: %d queued, want 1", len(rest))
+		}
+	})
+	t.Run("closing", func(t *testing.T) {
+		q := newTxQueue()
+		q.push(patient(time.Hour))
+		go func() { time.Sleep(20 * time.Millisecond); q.close() }()
+		group, took := gather(q, 8)
+		if len(group) != 1 || took > 5*time.Second {
+			t.Fatalf("%d transactions after %v; want one, as the queue closed", len(group), took)
+		}
+	})
+}
+
+// Patient transactions that arrive apart share one commit; without
+// patience each commits alone.
+func TestPatientTransactionsShareACommit(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "patient.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	s := New(db, db, &Dialect{Name: "sqlite", GroupCommit: true, UniqueViolation: func(error) (string, bool) { return "", false }})
+	defer s.Close()
+
+	for _, patience := range []time.Duration{0, time.Second} {
+		ctx := store.WithCommitPatience(context.Background(), patience)
+		var wg sync.WaitGroup
+		grouped := make([]bool, 3)
+		for i := range grouped {
+			time.Sleep(20 * time.Millisecond)
+			wg.Go(func() {
+				if err := s.InTx(ctx, func(tx store.Tx) error {
+					grouped[i] = tx.(*queries).grouped
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for i, g := range grouped {
+			if g != (patience > 0) {
+				t.Errorf("patience %v: transaction %d ran in a group: %v", patience, i, g)
+			}
+		}
+	}
+}

@@ -142,6 +142,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) 
 			return err
 		}
 		r := txRequest{ctx: ctx, fn: fn, done: make(chan txOutcome, 1), state: new(atomic.Int32)}
+		if d := store.CommitPatience(ctx); d > 0 {
+			r.patientUntil = time.Now().Add(d)
+		}
 		if !db.txq.push(r) {
 			return errClosed
 		}
