@@ -99,20 +99,20 @@ func (p *Pages) inviteProblem(w http.ResponseWriter, r *http.Request, iv service
 	case iv.Status == core.InvitationAccepted:
 		p.say(w, r, http.StatusGone, "Invitation already used", &message{Heading: "This invitation has already been used", Alert: true,
 			Paragraphs: []string{
-				"The account " + iv.User.Email + " was set up with this invitation, and a link works only once. " +
+				"The account " + iv.Invitation.Email + " was set up with this invitation, and a link works only once. " +
 					"Sign in with the password chosen then; if you do not remember it, ask for a password reset.",
 			},
 			Links: signIn})
 	case iv.Status == core.InvitationExpired:
 		p.say(w, r, http.StatusGone, "Invitation expired", &message{Heading: "This invitation has expired", Alert: true,
 			Paragraphs: []string{
-				"The invitation for " + iv.User.Email + " to " + iv.OrgName + " was valid until " + utc(iv.Invitation.ExpiresAt) + ".",
+				"The invitation for " + iv.Invitation.Email + " to " + iv.OrgName + " was valid until " + utc(iv.Invitation.ExpiresAt) + ".",
 				askWhom,
 			}})
 	case iv.Locked:
 		p.say(w, r, http.StatusGone, "Invitation locked", &message{Heading: "This invitation is locked", Alert: true,
 			Paragraphs: []string{
-				"Too many attempts were made to accept the invitation for " + iv.User.Email + ", so it stopped working. Your account is still there.",
+				"Too many attempts were made to accept the invitation for " + iv.Invitation.Email + ", so it stopped working. Your account is still there.",
 				askWhom,
 			}})
 	default:
@@ -120,7 +120,7 @@ func (p *Pages) inviteProblem(w http.ResponseWriter, r *http.Request, iv service
 		// disabled or removed meanwhile.
 		p.say(w, r, http.StatusGone, "Invitation withdrawn", &message{Heading: "This invitation has been withdrawn", Alert: true,
 			Paragraphs: []string{
-				"The invitation for " + iv.User.Email + " to " + iv.OrgName + " no longer works: it was cancelled, or replaced by a newer one. " +
+				"The invitation for " + iv.Invitation.Email + " to " + iv.OrgName + " no longer works: it was cancelled, or replaced by a newer one. " +
 					"If you received a newer invitation email, use the link in that one.",
 				askWhom,
 			}})

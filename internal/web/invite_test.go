@@ -169,7 +169,11 @@ func TestResendKillsOldLink(t *testing.T) {
 	id = e.invite(t, tenant, email(3))
 	path = pathOf(t, e.mailTo(t, email(3), 1, "/invite/"))
 	e.admin.Do("PATCH", "/v1/users/"+id, map[string]any{"email": email(4)}).Want(t, 200)
-	b.get(path).want(t, 410, "This invitation has been withdrawn")
+	// The page names the address the link was sent to: whoever holds a
+	// link mailed to a mistyped address must not learn the corrected one.
+	if p := b.get(path).want(t, 410, "This invitation has been withdrawn", email(3)); strings.Contains(p.Body, email(4)) {
+		t.Fatalf("the withdrawn link shows the user's new email:\n%s", p.Body)
+	}
 	e.admin.Do("POST", "/v1/users/"+id+"/invitations", nil).Want(t, 201)
 	if b.submit(pathOf(t, e.mailTo(t, email(4), 1, "/invite/")), fieldsOf("name", "Ada", "password", goodPassword)).Status != http.StatusSeeOther {
 		t.Fatal("the link sent to the new email does not work")
