@@ -222,11 +222,17 @@ func (q *txQueue) moveLocked(group []txRequest, max int) []txRequest {
 // at the pool's pace) cost several commits where one would do.
 func (q *txQueue) gather(group []txRequest, max int) []txRequest {
 	var timer *time.Timer
-	for len(group) < max {
+	for expired := false; ; {
+		// The queue is looked at before each wait: one token in wake may
+		// stand for a push and a close together.
+		q.mu.Lock()
+		group = q.moveLocked(group, max)
+		closed := q.closed
+		q.mu.Unlock()
 		deadline, ok := patientUntil(group)
 		wait := time.Until(deadline)
-		if !ok || wait <= 0 {
-			break
+		if expired || closed || !ok || wait <= 0 || len(group) >= max {
+			return group
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
@@ -234,21 +240,12 @@ func (q *txQueue) gather(group []txRequest, max int) []txRequest {
 		} else {
 			timer.Reset(wait)
 		}
-		expired := false
 		select {
 		case <-q.wake:
 		case <-timer.C:
 			expired = true
 		}
-		q.mu.Lock()
-		group = q.moveLocked(group, max)
-		closed := q.closed
-		q.mu.Unlock()
-		if expired || closed {
-			break
-		}
 	}
-	return group
 }
 
 // patientUntil is when the group's most hurried transaction wants its

@@ -260,3 +260,24 @@ func TestPatientTransactionsShareACommit(t *testing.T) {
 		}
 	}
 }
+
+// One token in the queue's wake channel may stand for a push and a close
+// together: the committer, taking the pushed patient transaction with it,
+// must still see the close and not wait out the patience.
+func TestGatherSeesACloseThatCameWithAPush(t *testing.T) {
+	q := newTxQueue()
+	q.push(txRequest{ctx: context.Background(), patientUntil: time.Now().Add(time.Hour)})
+	q.close() // its signal is lost: wake already holds the push's token
+	<-q.wake  // as a take that found the queue empty just before would
+	group, ok := q.take(nil, maxGroup)
+	if !ok || len(group) != 1 {
+		t.Fatalf("take: %d requests, %v", len(group), ok)
+	}
+	done := make(chan struct{})
+	go func() { q.gather(group, maxGroup); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("gather waits on for a closed queue")
+	}
+}
