@@ -300,12 +300,23 @@ func NeedsRehash(encoded string, p Params) bool {
 
 // SafeToRehash reports whether password, having verified against encoded,
 // is surely the password the hash was made from, so that a hash of it may
-// replace encoded. bcrypt reads only a password's first 72 bytes: one of
-// 72 or more that verified may differ from the real one after them, and a
-// hash of what was typed would lock the owner's real password out.
+// replace encoded: a hash of another string that verified would lock the
+// owner's real password out. bcrypt reads only a password's first 72
+// bytes, so one of 72 or more may differ from the real one after them.
+// pbkdf2 and scrypt key an HMAC with the password, which pads a short key
+// with zero bytes: a password with NUL bytes after it verifies as the
+// password without them.
 func SafeToRehash(encoded, password string) bool {
 	f, err := Identify(encoded)
-	return err == nil && !(f == FormatBcrypt && len(password) >= 72)
+	switch {
+	case err != nil:
+		return false
+	case f == FormatBcrypt:
+		return len(password) < 72
+	case f == FormatPBKDF2SHA256 || f == FormatPBKDF2SHA512 || f == FormatScrypt:
+		return !strings.HasSuffix(password, "\x00")
+	}
+	return true
 }
 
 // HashArgon2id hashes password with a fresh random salt into a PHC string:

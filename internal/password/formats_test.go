@@ -608,3 +608,45 @@ func TestArgon2CutShortSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("no version: %v", err)
 	}
 }
+
+// A password that verified only because the format reads it loosely must
+// not replace the hash: the owner's real password would stop working.
+func TestSafeToRehash(t *testing.T) {
+	const pw = "the owner's real passphrase"
+	salt := testSalt(16)
+	pbkdf2Key, err := pbkdf2.Key(sha256.New, pw, salt, 1000, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbkdf2Hash := fmt.Sprintf("$pbkdf2-sha256$1000$%s$%s", ab64(salt), ab64(pbkdf2Key))
+	scryptKey, err := scrypt.Key([]byte(pw), salt, 1<<4, 8, 1, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scryptHash := fmt.Sprintf("$scrypt$ln=4,r=8,p=1$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(scryptKey))
+	long := strings.Repeat("p", 72)
+	bcryptHash, err := bcrypt.GenerateFromPassword([]byte(long), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, encoded, password string
+		verifies, safe          bool
+	}{
+		{"pbkdf2, the password", pbkdf2Hash, pw, true, true},
+		{"pbkdf2, a NUL after it", pbkdf2Hash, pw + "\x00", true, false},
+		{"scrypt, the password", scryptHash, pw, true, true},
+		{"scrypt, NULs after it", scryptHash, pw + "\x00\x00", true, false},
+		{"bcrypt, 71 bytes", string(bcryptHash), long[:71], false, true},
+		{"bcrypt, 72 bytes or more", string(bcryptHash), long + "typed", true, false},
+		{"argon2id, a NUL after it", HashArgon2id(pw, testParams), pw + "\x00", false, true},
+		{"not a hash", "plain", pw, false, false},
+	} {
+		if ok, _ := Verify(c.encoded, c.password); ok != c.verifies {
+			t.Errorf("%s: Verify = %v, want %v", c.name, ok, c.verifies)
+		}
+		if got := SafeToRehash(c.encoded, c.password); got != c.safe {
+			t.Errorf("%s: SafeToRehash = %v, want %v", c.name, got, c.safe)
+		}
+	}
+}
