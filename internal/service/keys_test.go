@@ -246,3 +246,52 @@ func TestRestrictedKeyActsWithTheRoleItNames(t *testing.T) {
 		t.Fatalf("the key for Acme creating a user in Globex: %v", err)
 	}
 }
+
+// Users change their own name through their session or a full key; a key
+// limited to a tenant or to roles changes its owner only as those roles
+// let it change users, so that a leaked read-only key cannot.
+func TestLimitedKeyHasNoSelfService(t *testing.T) {
+	ctx := context.Background()
+	svc := serviceOn(t, sqliteStore(t), service.Config{}, nil, operatorKey)
+	admin := mustAuth(t, svc, operatorKey)
+	acme, u := acmeUser(t, svc, "self@acme.example", true)
+	_, token, err := svc.Login(ctx, service.LoginInput{Login: "self@acme.example", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := mustAuth(t, svc, token)
+	keyOf := func(p *core.Principal, in service.CreateAPIKeyInput) *core.Principal {
+		t.Helper()
+		in.Name = "k"
+		_, secret, err := svc.CreateAPIKey(ctx, p, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustAuth(t, svc, secret)
+	}
+	rename := func(p *core.Principal, id, name string) error {
+		_, err := svc.UpdateUser(ctx, p, core.UserRef{ID: id}, service.UpdateUserInput{Name: &name})
+		return err
+	}
+	for _, c := range []struct {
+		name  string
+		p     *core.Principal
+		owner string
+		ok    bool
+	}{
+		{"the user's session", session, u.ID, true},
+		{"the user's full key", keyOf(session, service.CreateAPIKeyInput{}), u.ID, true},
+		{"the user's key for its tenant", keyOf(session, service.CreateAPIKeyInput{TenantID: acme.ID}), u.ID, false},
+		{"the user's key with its role", keyOf(session, service.CreateAPIKeyInput{TenantID: acme.ID, Roles: []string{core.RoleTenantUser}}), u.ID, false},
+		{"an administrator's provider-viewer key", keyOf(admin, service.CreateAPIKeyInput{Roles: []string{core.RoleProviderViewer}}), admin.UserID, false},
+		{"an administrator's tenant-admin key for Acme, on its owner", keyOf(admin, service.CreateAPIKeyInput{TenantID: acme.ID, Roles: []string{core.RoleTenantAdmin}}), admin.UserID, false},
+	} {
+		err := rename(c.p, c.owner, "Renamed by "+c.name)
+		if c.ok && err != nil {
+			t.Errorf("%s renaming its owner: %v", c.name, err)
+		}
+		if !c.ok && core.ErrorCode(err) != core.CodeForbidden {
+			t.Errorf("%s renaming its owner: %v, want forbidden", c.name, err)
+		}
+	}
+}

@@ -762,6 +762,14 @@ func (in UpdateUserInput) selfService() bool {
 		in.Password == nil && in.Attributes == nil && !in.ClearAttributes && in.ProviderRoles == nil
 }
 
+// selfServing reports whether in is u's own change of what users may change
+// about themselves, made with u's session or a key of u's that is not
+// limited: a key limited to roles or to a tenant acts only as those let it,
+// so that a leaked read-only key cannot change its owner.
+func selfServing(p *core.Principal, u core.User, in UpdateUserInput) bool {
+	return p.UserID != "" && p.UserID == u.ID && !p.Restricted && in.selfService()
+}
+
 // UpdateUser changes a user's profile, status or password.
 func (s *Service) UpdateUser(ctx context.Context, p *core.Principal, ref core.UserRef, in UpdateUserInput) (core.User, error) {
 	return showTo(p)(retryChanged(func() (core.User, error) { return s.updateUser(ctx, p, ref, in) }))
@@ -774,7 +782,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 	}
 	read := u
 	self := p.UserID != "" && p.UserID == u.ID
-	if !canManageUser(p, u) && !(self && in.selfService()) {
+	if !canManageUser(p, u) && !selfServing(p, u, in) {
 		return u, forbidden("you may not change this user")
 	}
 	if u.Status == core.UserDeleted {
@@ -910,7 +918,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		// profile edit on another request or node): this one's fields go
 		// onto it, so that neither is lost, as long as the caller may
 		// still make it.
-		if !canManageUser(p, cur) && !(self && in.selfService()) {
+		if !canManageUser(p, cur) && !selfServing(p, cur, in) {
 			return errChangedMeanwhile
 		}
 		if in.ProviderRoles != nil {
