@@ -178,12 +178,14 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 				invalid = append(invalid, importResultJSON{Line: line, Status: "error",
 					Error: problemOf(r, core.Errorf(core.CodeTooLarge, "the line is longer than %d bytes", maxImportLine))})
 			default:
+				// A refused line's problem may quote it (an unknown
+				// field's name): it counts against the batch's bytes too.
 				if derr := httpx.DecodeJSONBytes(raw, &l, true); derr != nil {
 					invalid = append(invalid, importResultJSON{Line: line, Status: "error", Error: problemOf(r, derr)})
 				} else {
 					items = append(items, l.item(line))
-					held += len(raw)
 				}
+				held += len(raw)
 			}
 		}
 		if len(items)+len(invalid) >= importBatch || held >= importBatchBytes || (err != nil && !errors.Is(err, errLineTooLong)) {
@@ -284,7 +286,8 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	var buf []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > maxImportLine {
+		// The limit is the line's, without the "\r\n" that may end it.
+		if len(buf)+len(chunk) > maxImportLine+len("\r\n") {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = r.ReadSlice('\n')
 			}
@@ -297,7 +300,14 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		return bytes.TrimRight(buf, "\r\n"), err
+		line := bytes.TrimRight(buf, "\r\n")
+		if len(line) > maxImportLine {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return nil, errLineTooLong
+		}
+		return line, err
 	}
 }
 

@@ -529,66 +529,102 @@ func TestImportOutlivesTheReadTimeout(t *testing.T) {
 func TestImportCutsBatchesByBytes(t *testing.T) {
 	defer api.SetImportBatchBytes(64 << 10)()
 	e := startNative(t, testsupport.Options{})
+	pw, next := pipedImport(t, e)
+	long := strings.Repeat("x", 15<<10)
+	for i := range 5 { // 75 KiB in all: past the batch's 64 KiB
+		fmt.Fprintf(pw, `{"email":"long-%d@import.example","attributes":{"note":"%s"}}`+"\n", i, long)
+	}
+	if line := next(); !strings.Contains(line, `"line":1,"status":"created"`) {
+		t.Fatalf("first result: %s", line)
+	}
+	fmt.Fprintf(pw, `{"email":"huge@import.example","name":"%s"}`+"\n", strings.Repeat("y", 65<<10))
+	fmt.Fprintln(pw, `{"email":"after@import.example"}`)
+	pw.Close()
+	var rest []string
+	for line := next(); line != ""; line = next() {
+		rest = append(rest, line)
+	}
+	if len(rest) != 6 || !strings.Contains(rest[4], `"line":6,"status":"error"`) || !strings.Contains(rest[4], "longer than 65536 bytes") ||
+		!strings.Contains(rest[5], `"line":7,"status":"created"`) {
+		t.Fatalf("the rest of the results:\n%s", strings.Join(rest, "\n"))
+	}
+}
+
+// Refused lines count against the batch's bytes too: their problems may
+// quote them, and the batch holds its refusals until it is written.
+func TestImportCutsBatchesOfRefusedLinesByBytes(t *testing.T) {
+	defer api.SetImportBatchBytes(64 << 10)()
+	e := startNative(t, testsupport.Options{})
+	pw, next := pipedImport(t, e)
+	long := strings.Repeat("x", 60<<10)
+	for i := range 3 { // 180 KiB of unknown field names
+		fmt.Fprintf(pw, `{"email":"u%d@import.example","%s%d":1}`+"\n", i, long, i)
+	}
+	line := next()
+	if !strings.Contains(line, `"line":1,"status":"error"`) || !strings.Contains(line, "unknown_field") || len(line) > 1024 {
+		t.Fatalf("first result (%d bytes): %.300s", len(line), line)
+	}
+	pw.Close()
+}
+
+// The line limit is the line's own length, without its line ending.
+func TestImportLineLimitLeavesOutTheLineEnding(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	line := func(email string, size int) string {
+		head := `{"email":"` + email + `","name":"x"`
+		return head + strings.Repeat(" ", size-len(head)-1) + "}"
+	}
+	body := line("lf@import.example", 64<<10) + "\n" + line("crlf@import.example", 64<<10) + "\r\n" +
+		line("over@import.example", 64<<10+1) + "\n" + line("last@import.example", 64<<10)
+	res := runImport(t, e, "create", []byte(body))
+	if len(res) != 4 || res[0].Status != "created" || res[1].Status != "created" || res[2].Status != "error" ||
+		res[2].Line != 3 || res[3].Status != "created" {
+		t.Fatalf("results: %+v", res)
+	}
+}
+
+// pipedImport starts an import whose body the test writes as it goes;
+// next returns the next result line, or "" at the end, failing the test
+// when none comes within 10 s.
+func pipedImport(t *testing.T, e *nativeEnv) (body *io.PipeWriter, next func() string) {
+	t.Helper()
 	pr, pw := io.Pipe()
-	defer pw.Close()
+	t.Cleanup(func() { pw.Close() })
 	req, err := http.NewRequest("POST", e.URL+"/v1/users/import", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+testsupport.AdminKey)
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	answers := make(chan *http.Response, 1)
+	lines, done := make(chan string), make(chan struct{})
+	t.Cleanup(func() { close(done) }) // a test that stops reading early
 	go func() {
+		defer close(lines)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Error(err)
-			close(answers)
 			return
 		}
-		answers <- res
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-done:
+				return
+			}
+		}
 	}()
-	long := strings.Repeat("x", 15<<10)
-	for i := range 5 { // 75 KiB in all: past the batch's 64 KiB
-		fmt.Fprintf(pw, `{"email":"long-%d@import.example","attributes":{"note":"%s"}}`+"\n", i, long)
-	}
-	// The answer's status line itself goes out with the first results.
-	var res *http.Response
-	select {
-	case r, ok := <-answers:
-		if !ok {
-			return
+	return pw, func() string {
+		t.Helper()
+		select {
+		case line := <-lines:
+			return line
+		case <-time.After(10 * time.Second):
+			t.Fatal("no result while the upload stays open: the batch waited for more lines")
+			return ""
 		}
-		res = r
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer while the upload stays open: the batch waited for more lines")
-	}
-	defer res.Body.Close()
-	results := bufio.NewScanner(res.Body)
-	first := make(chan string, 1)
-	go func() {
-		if results.Scan() {
-			first <- results.Text()
-		}
-		close(first)
-	}()
-	select {
-	case line := <-first:
-		if !strings.Contains(line, `"line":1,"status":"created"`) {
-			t.Fatalf("first result: %s", line)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no result while the upload stays open: the batch waited for more lines")
-	}
-	fmt.Fprintf(pw, `{"email":"huge@import.example","name":"%s"}`+"\n", strings.Repeat("y", 65<<10))
-	fmt.Fprintln(pw, `{"email":"after@import.example"}`)
-	pw.Close()
-	var rest []string
-	for results.Scan() {
-		rest = append(rest, results.Text())
-	}
-	if len(rest) != 6 || !strings.Contains(rest[4], `"line":6,"status":"error"`) || !strings.Contains(rest[4], "longer than 65536 bytes") ||
-		!strings.Contains(rest[5], `"line":7,"status":"created"`) {
-		t.Fatalf("the rest of the results:\n%s", strings.Join(rest, "\n"))
 	}
 }
 

@@ -116,10 +116,17 @@ func JSONError(body []byte, err error) error {
 		return core.FieldInvalid(field, "type", fmt.Sprintf("must be %s, not %s", jsonTypeName(typeErr.Type.String()), typeErr.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		fieldName = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(fieldName) > maxQuotedField {
+			// The name is the client's; the answer need not carry all of it.
+			fieldName = strings.ToValidUTF8(fieldName[:maxQuotedField], "") + "…"
+		}
 		return core.FieldInvalid(fieldName, "unknown_field", "is not a known field")
 	}
 	return &core.Error{Code: core.CodeMalformed, Message: "invalid JSON: " + err.Error()}
 }
+
+// maxQuotedField bounds how much of an unknown field's name an error quotes.
+const maxQuotedField = 128
 
 // jsonTypeName names a Go type the way a JSON client thinks of it.
 func jsonTypeName(goType string) string {
