@@ -95,12 +95,7 @@ func TestTxQueue(t *testing.T) {
 // another leaves at once, and its function never runs; one whose
 // function runs is told how it ended.
 func TestQueuedTransactionCanBeAbandoned(t *testing.T) {
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "queue.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	s := New(db, db, &Dialect{Name: "sqlite", GroupCommit: true, UniqueViolation: func(error) (string, bool) { return "", false }})
+	s := groupCommitStore(t)
 	defer s.Close()
 
 	running, release := make(chan struct{}), make(chan struct{})
@@ -229,12 +224,7 @@ func TestTxQueueGathersPatientTransactions(t *testing.T) {
 // Patient transactions that arrive apart share one commit; without
 // patience each commits alone.
 func TestPatientTransactionsShareACommit(t *testing.T) {
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "patient.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	s := New(db, db, &Dialect{Name: "sqlite", GroupCommit: true, UniqueViolation: func(error) (string, bool) { return "", false }})
+	s := groupCommitStore(t)
 	defer s.Close()
 
 	for _, patience := range []time.Duration{0, time.Second} {
@@ -280,4 +270,16 @@ func TestGatherSeesACloseThatCameWithAPush(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("gather waits on for a closed queue")
 	}
+}
+
+// groupCommitStore is a store over a SQLite file of its own, one
+// connection, whose transactions go through the group committer.
+func groupCommitStore(t *testing.T) *DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "grouped.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return New(db, db, &Dialect{Name: "sqlite", GroupCommit: true, UniqueViolation: func(error) (string, bool) { return "", false }})
 }
