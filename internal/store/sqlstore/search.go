@@ -29,7 +29,6 @@ var searchColumns = []string{"u.email_norm", "u.username_norm", "u.name_norm"}
 // (key, id) of the last user shown.
 func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.User, error) {
 	prefix := core.Fold(f.Prefix)
-	end := prefixEnd(prefix)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1 << 30
@@ -66,7 +65,7 @@ func (q *queries) searchUsers(ctx context.Context, f store.UserFilter) ([]core.U
 				continue
 			}
 			var last searchedUser
-			n, err := q.searchColumn(ctx, f, col, prefix, end, pos[i].key, pos[i].id, chunk, sc, func(u *core.User) {
+			n, err := q.searchColumn(ctx, f, col, prefix, pos[i].key, pos[i].id, chunk, sc, func(u *core.User) {
 				last = searchedUser{u.ID, u.Email, u.Username, u.Name}
 				if _, dup := seen[u.ID]; dup {
 					return
@@ -132,12 +131,13 @@ func arrange(users []core.User, order []int) {
 }
 
 // searchColumnQuery is the query of one stream of a search.
-func (q *queries) searchColumnQuery(f store.UserFilter, col, prefix, end, key, id string, limit int) (string, []any) {
+func (q *queries) searchColumnQuery(f store.UserFilter, col, prefix, key, id string, limit int) (string, []any) {
 	g := f
 	g.Prefix, g.After, g.Limit, g.Offset = "", "", 0, 0
 	from, where, args := q.userQuery(g)
-	where = append(where, col+" >= ?", col+" < ?", col+" <> ''")
-	args = append(args, prefix, end)
+	cond, bounds := prefixRange(col, prefix)
+	where = append(where, cond, col+" <> ''")
+	args = append(args, bounds...)
 	if key != "" || id != "" {
 		where = append(where, "("+col+" > ? OR ("+col+" = ? AND u.id > ?))")
 		args = append(args, key, key, id)
@@ -150,9 +150,9 @@ func (q *queries) searchColumnQuery(f store.UserFilter, col, prefix, end, key, i
 // after (key, id) in (col, id) order, with the listing's other filters,
 // and hands each to use (which must copy what it keeps); it returns how
 // many rows it read.
-func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, prefix, end, key, id string, limit int,
+func (q *queries) searchColumn(ctx context.Context, f store.UserFilter, col, prefix, key, id string, limit int,
 	sc *userScanner, use func(*core.User)) (int, error) {
-	query, args := q.searchColumnQuery(f, col, prefix, end, key, id, limit)
+	query, args := q.searchColumnQuery(f, col, prefix, key, id, limit)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return 0, err

@@ -43,8 +43,8 @@ func TestPrefixEnd(t *testing.T) {
 		"":              "",
 		"Zoë\U0010FFFF": "Zoì",
 	} {
-		got := prefixEnd(prefix)
-		if got != want || !utf8.ValidString(got) {
+		got, ok := prefixEnd(prefix)
+		if got != want || ok != (want != "") || !utf8.ValidString(got) {
 			t.Errorf("prefixEnd(%q) = %q, want %q", prefix, got, want)
 		}
 		if prefix == "" || got == "" {

@@ -238,7 +238,7 @@ func (db *DB) ExplainUserList(ctx context.Context, f store.UserFilter) (string, 
 		prefix := core.Fold(f.Prefix)
 		var plans []string
 		for _, col := range searchColumns {
-			query, args := db.searchColumnQuery(f, col, prefix, prefixEnd(prefix), f.AfterKey, f.After, max(f.Limit, 1))
+			query, args := db.searchColumnQuery(f, col, prefix, f.AfterKey, f.After, max(f.Limit, 1))
 			plan, err := db.explain(ctx, query, args...)
 			if err != nil {
 				return "", err
@@ -555,13 +555,24 @@ func anySlice[T any](xs []T) []any {
 	return out
 }
 
+// prefixRange is the condition that col starts with prefix, as the index
+// range from prefix to prefixEnd's bound, and its arguments; the range is
+// open above when there is no bound.
+func prefixRange(col, prefix string) (string, []any) {
+	if end, ok := prefixEnd(prefix); ok {
+		return col + " >= ? AND " + col + " < ?", []any{prefix, end}
+	}
+	return col + " >= ?", []any{prefix}
+}
+
 // prefixEnd is the smallest string greater than every string that starts
 // with prefix, in byte order; with prefix it bounds an index range scan.
 // prefix is valid UTF-8 (the service refuses other searches), and so is
 // the bound: its last character is the next one, since UTF-8's byte order
 // is its characters' order. PostgreSQL refuses a text parameter that is
 // not UTF-8, which a bound made by adding one to the last byte may not be.
-func prefixEnd(prefix string) string {
+// A prefix of U+10FFFF alone (or empty) has none: ok is false.
+func prefixEnd(prefix string) (end string, ok bool) {
 	for prefix != "" {
 		r, size := utf8.DecodeLastRuneInString(prefix)
 		prefix = prefix[:len(prefix)-size]
@@ -573,9 +584,9 @@ func prefixEnd(prefix string) string {
 		default:
 			r++
 		}
-		return prefix + string(r)
+		return prefix + string(r), true
 	}
-	return ""
+	return "", false
 }
 
 // joinList stores a list of simple names (roles, auth types) in one column.

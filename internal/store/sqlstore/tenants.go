@@ -62,9 +62,9 @@ func tenantWhere(f store.TenantFilter) (string, []any) {
 		args = append(args, anySlice(f.IDs)...)
 	}
 	if f.Prefix != "" {
-		p := core.Fold(f.Prefix)
-		conds = append(conds, "name_norm >= ? AND name_norm < ?")
-		args = append(args, p, prefixEnd(p))
+		cond, bounds := prefixRange("name_norm", core.Fold(f.Prefix))
+		conds = append(conds, cond)
+		args = append(args, bounds...)
 	}
 	switch f.Deleted {
 	case store.ExcludeDeleted:

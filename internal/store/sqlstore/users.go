@@ -144,12 +144,14 @@ func (q *queries) userQuery(f store.UserFilter) (from string, where []string, ar
 	}
 	if f.Prefix != "" {
 		p := core.Fold(f.Prefix)
-		end := prefixEnd(p)
+		email, emailArgs := prefixRange("u.email_norm", p)
+		username, usernameArgs := prefixRange("u.username_norm", p)
+		name, nameArgs := prefixRange("u.name_norm", p)
 		// The <> '' terms let SQLite use the partial unique indexes.
-		where = append(where, `((u.email_norm >= ? AND u.email_norm < ? AND u.email_norm <> '')
-			OR (u.username_norm >= ? AND u.username_norm < ? AND u.username_norm <> '')
-			OR (u.name_norm >= ? AND u.name_norm < ?))`)
-		args = append(args, p, end, p, end, p, end)
+		where = append(where, `((`+email+` AND u.email_norm <> '')
+			OR (`+username+` AND u.username_norm <> '')
+			OR (`+name+`))`)
+		args = append(append(append(args, emailArgs...), usernameArgs...), nameArgs...)
 	}
 	if len(f.Statuses) > 0 {
 		where = append(where, "u.status IN ("+placeholders(len(f.Statuses))+")")

@@ -63,6 +63,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"TransactionsRacingClose", testTransactionsRacingClose},
 		{"QueuedTransactions", testQueuedTransactions},
 		{"QueuedRewrites", testQueuedRewrites},
+		{"PrefixOfTheLastCharacter", testPrefixOfTheLastCharacter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -481,6 +482,27 @@ func testUnicodeForms(t *testing.T, s store.Store) {
 	tn := newTenant(t, s, "Caf\u00e9 Noir")
 	if page, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "CAFE\u0301", Limit: 10}); err != nil || len(page) != 1 || page[0].ID != tn.ID {
 		t.Fatalf("tenant prefix: %+v, %v", page, err)
+	}
+}
+
+// A prefix of U+10FFFF alone, after which no character comes, still
+// finds what starts with it: the range it scans is open above.
+func testPrefixOfTheLastCharacter(t *testing.T, s store.Store) {
+	u := userWith("last-character@example.com")
+	u.Name = "\U0010FFFFbob"
+	u = newUser(t, s, u)
+	for _, f := range []store.UserFilter{
+		{Prefix: "\U0010FFFF", Limit: 10},                                      // a search, in its own order
+		{Prefix: "\U0010FFFF", Limit: 10, Sort: store.UserSort{Field: "name"}}, // a listing filtered by it
+		{Prefix: "\U0010FFFFb", Limit: 10},
+	} {
+		if page, err := s.ListUsers(ctx, f); err != nil || len(page) != 1 || page[0].ID != u.ID {
+			t.Errorf("%+v: %v, %v", f, ids(page), err)
+		}
+	}
+	tn := newTenant(t, s, "\U0010FFFF Corp")
+	if page, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "\U0010FFFF", Limit: 10}); err != nil || len(page) != 1 || page[0].ID != tn.ID {
+		t.Errorf("tenant prefix: %+v, %v", page, err)
 	}
 }
 
