@@ -729,8 +729,9 @@ func TestGcoreAPI(t *testing.T) {
 		}
 		wantMessage(t, admin.Do("DELETE", path, nil), 404, "Not found.")
 		wantMessage(t, acmeAdmin.Do("DELETE", "/iam/users/1", nil), 404, "Not found.")
-		// The built-in administrator cannot be deleted.
-		wantMessage(t, admin.Do("DELETE", "/iam/users/1", nil), 403, "You do not have permission to perform this action.")
+		// The built-in administrator has no email, so it is none of
+		// Gcore's, as for GET and PATCH (and it cannot be deleted anyway).
+		wantMessage(t, admin.Do("DELETE", "/iam/users/1", nil), 404, "Not found.")
 		wantMessage(t, e.client("").Do("DELETE", path, nil), 401, "Authentication credentials")
 		// Bob is gone from listings, natively too.
 		var l struct{ Items []map[string]any }
@@ -832,5 +833,47 @@ func TestConcurrentInvitesOfOneNewEmail(t *testing.T) {
 	}
 	if sent != 1 {
 		t.Errorf("%d invites sent, want 1", sent)
+	}
+}
+
+// A user without an email (a platform user made through ECE or the native
+// API) is none of Gcore's: it can be neither read, changed nor deleted
+// through the dialect.
+func TestUserWithoutEmailIsNotGcores(t *testing.T) {
+	e := startGcore(t)
+	ctx := context.Background()
+	admin, err := e.Service.Authenticate(ctx, testsupport.AdminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Service.CreateUser(ctx, admin, service.CreateUserInput{Action: service.ActionRegister,
+		Username: "opsviewer", Password: "long enough passphrase q", Roles: []string{core.RoleProviderViewer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/iam/users/%d", res.User.Number)
+	wantMessage(t, e.admin.Do("GET", path, nil), 404, "Not found.")
+	wantMessage(t, e.admin.Do("PATCH", path, map[string]any{"name": "x"}), 404, "Not found.")
+	wantMessage(t, e.admin.Do("DELETE", path, nil), 404, "Not found.")
+	if u, err := e.Service.GetUser(ctx, admin, core.UserRef{ID: res.User.ID}); err != nil || u.Status == core.UserDeleted {
+		t.Fatalf("after the refused DELETE: %s, %v", u.Status, err)
+	}
+}
+
+// Group ids are integers: 1.9 names no group, and is refused rather than
+// read as group 1. (A group object may name its group by name alone.)
+func TestGroupIDsAreIntegers(t *testing.T) {
+	e := startGcore(t)
+	a := e.admin.Do("POST", "/iam/users", map[string]any{"email": "a@acme.example", "password": "Horse-battery-staple-42",
+		"company": "Acme"}).Want(t, 201).Map(t)
+	path := fmt.Sprintf("/iam/users/%d", num(a, "id"))
+	for _, body := range []string{`{"groups": [1.9]}`, `{"groups": [{"id": 2.5, "name": "Users"}]}`, `{"groups": [{"id": "2"}]}`} {
+		r := e.admin.Do("PATCH", path, body, testsupport.Invalid())
+		if r.Status != 400 || !strings.Contains(string(r.Body), "A valid integer is required.") {
+			t.Errorf("%s: %d %s", body, r.Status, r.Body)
+		}
+	}
+	if groups := e.admin.Do("GET", path, nil).Want(t, 200).Map(t)["groups"]; fmt.Sprint(groups) != fmt.Sprint([]any{map[string]any{"id": float64(1), "name": "Administrators"}}) {
+		t.Fatalf("the refused PATCHes changed the groups: %v", groups)
 	}
 }

@@ -3,6 +3,7 @@ package gcore
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 
 	"roster/internal/core"
@@ -221,16 +222,25 @@ func (g *groupsField) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	for _, item := range raw {
+		var id any = float64(0) // a group object may name its group by name alone
+		name := ""
 		switch v := item.(type) {
 		case float64:
-			g.Groups = append(g.Groups, Group{ID: int64(v)})
+			id = v
 		case map[string]any:
-			id, _ := v["id"].(float64)
-			name, _ := v["name"].(string)
-			g.Groups = append(g.Groups, Group{ID: int64(id), Name: name})
+			if v["id"] != nil {
+				id = v["id"]
+			}
+			name, _ = v["name"].(string)
 		default:
 			return core.FieldInvalid("groups", "type", "Incorrect type. Expected a group object or id.")
 		}
+		// Group ids are integers: 1.9 names no group, rather than group 1.
+		n, ok := id.(float64)
+		if !ok || n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return core.FieldInvalid("groups", "type", "A valid integer is required.")
+		}
+		g.Groups = append(g.Groups, Group{ID: int64(n), Name: name})
 	}
 	return nil
 }
@@ -288,11 +298,11 @@ func (d *Dialect) patchUser(w http.ResponseWriter, r *http.Request, p *core.Prin
 // deleteUser is DELETE /iam/users/{userId}: a user with more than one
 // account must first lose access to the others, as in Gcore.
 func (d *Dialect) deleteUser(w http.ResponseWriter, r *http.Request, p *core.Principal) error {
-	n, err := pathNumber(r, "userId")
+	u, err := d.userByPath(r, p) // a user Gcore cannot see is not Gcore's to delete
 	if err != nil {
 		return err
 	}
-	if _, err := d.svc.DeleteUserWith(r.Context(), p, core.UserRef{Number: n}, service.DeleteUserOptions{RefuseMultiTenant: true}); err != nil {
+	if _, err := d.svc.DeleteUserWith(r.Context(), p, core.UserRef{ID: u.ID}, service.DeleteUserOptions{RefuseMultiTenant: true}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
