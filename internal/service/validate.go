@@ -59,6 +59,11 @@ func checkUsername(v *core.Validation, field, username string) {
 			return
 		}
 	}
+	// Dialects put usernames in paths (ECE's /users/{user_name}), where
+	// "." and ".." are the path's own segments.
+	if strings.Trim(username, ".") == "" {
+		v.Add(field, "invalid", "must hold more than dots")
+	}
 }
 
 // checkText bounds a free-text field and refuses control characters.

@@ -180,7 +180,7 @@ func TestECE(t *testing.T) {
 	})
 
 	t.Run("user_name invalid", func(t *testing.T) {
-		for _, name := range []string{"", "   ", "has space", "semi;colon"} {
+		for _, name := range []string{"", "   ", "has space", "semi;colon", ".", "..", "..."} {
 			body := newUser(name, "ece_platform_viewer")
 			body["email"] = "valid@example.com"
 			els := e.wantErr(t, admin.Do("POST", "/api/v1/users", body), 400, "user.user_name.invalid")
