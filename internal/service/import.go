@@ -312,6 +312,9 @@ func (s *Service) prepareImport(ctx context.Context, p *core.Principal, it Impor
 			return nil, err
 		}
 	}
+	if err := memberNeedsRole(tenant, tenantRoles); err != nil {
+		return nil, err
+	}
 	if slices.Contains(providerRoles, core.RoleProviderAdmin) {
 		// As in POST /v1/users, where elevation is required.
 		if err := s.requireElevation(p); err != nil {

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"roster/internal/core"
@@ -128,5 +130,36 @@ func TestBootstrapKeyIsCheckedOnlyToInstall(t *testing.T) {
 	res, err := svc.Bootstrap(context.Background(), "clé de démarrage choisie 0123456789abcdef")
 	if err != nil || res.UsedOperatorKey {
 		t.Fatalf("a restart with a key that is not installed: %+v, %v", res, err)
+	}
+}
+
+// A user created in a tenant holds a role there, as a member given by
+// PutMember does: no roles, or provider roles alone, make no member.
+func TestCreatedMemberHoldsARole(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	acme, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, roles := range [][]string{{}, {core.RoleProviderViewer}} {
+		email := fmt.Sprintf("roleless-%d@acme.example", i)
+		_, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: email, TenantID: acme.ID, Roles: roles})
+		if ce := core.AsError(err); ce.Code != core.CodeRoleInvalid || len(ce.Fields) != 1 || ce.Fields[0].Field != "roles" {
+			t.Fatalf("roles %v in a tenant: %v", roles, err)
+		}
+		res, err := svc.ImportUsers(ctx, core.System, service.ImportCreate, []service.ImportItem{{Line: 1, Email: email,
+			TenantID: acme.ID, Roles: roles, Given: service.GivenEmail}})
+		if err != nil || res[0].Status != "error" || res[0].Error.Code != core.CodeRoleInvalid {
+			t.Fatalf("roles %v in a tenant, imported: %+v, %v", roles, res, err)
+		}
+		if _, err := svc.GetUser(ctx, core.System, core.UserRef{Email: email}); core.ErrorCode(err) != core.CodeNotFound {
+			t.Fatalf("the refused user was written: %v", err)
+		}
+	}
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "both@acme.example", TenantID: acme.ID,
+		Roles: []string{core.RoleProviderViewer, core.RoleViewer}})
+	if err != nil || !slices.Equal(res.User.ProviderRoles, []string{core.RoleProviderViewer}) {
+		t.Fatalf("a provider role beside a tenant role: %v, %v", res.User.ProviderRoles, err)
 	}
 }

@@ -171,6 +171,9 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 			return res, err
 		}
 	}
+	if err := memberNeedsRole(tenant, tenantRoles); err != nil {
+		return res, err
+	}
 	if providerLevel && !isProviderAdmin(p) {
 		return res, forbidden("only provider administrators create users outside a tenant")
 	}
@@ -760,6 +763,17 @@ type MemberUpdate struct {
 func (in UpdateUserInput) selfService() bool {
 	return in.Email == nil && in.Username == nil && in.Status == nil && in.EmailConfirmed == nil &&
 		in.Password == nil && in.Attributes == nil && !in.ClearAttributes && in.ProviderRoles == nil
+}
+
+// memberNeedsRole refuses a new member of tenant without one of its roles,
+// as PutMember does: no roles, or provider roles alone, make no member.
+func memberNeedsRole(tenant *core.Tenant, tenantRoles []string) error {
+	if tenant == nil || len(tenantRoles) > 0 {
+		return nil
+	}
+	const msg = "at least one of the tenant's roles is required"
+	return &core.Error{Code: core.CodeRoleInvalid, Message: msg,
+		Fields: []core.FieldError{{Field: "roles", Code: "required", Message: msg}}}
 }
 
 // selfServing reports whether in is u's own change of what users may change

@@ -111,6 +111,12 @@ func TestCreateUser(t *testing.T) {
 		if !slices.Equal(details(m), []string{"roleNames[1]:unknown"}) {
 			t.Fatalf("unknown role: %v", m)
 		}
+		// A member holds a role in its entity: provider roles alone make none.
+		m = wantError(t, e.admin.Do(t, "POST", "/v1/users", map[string]any{"email": "r6@acme.example", "entityId": acme,
+			"roleNames": []string{"provider-viewer"}}), 400, gpcn.CodeValidation)
+		if !slices.Equal(details(m), []string{"roleNames:required"}) {
+			t.Fatalf("provider roles alone in an entity: %v", m)
+		}
 		// Nobody grants a role above their own.
 		wantError(t, acmeAdmin.Do(t, "POST", "/v1/users", map[string]any{"email": "r3@acme.example",
 			"roleNames": []string{"provider-admin"}}), 403, gpcn.CodeForbidden)
