@@ -84,6 +84,7 @@ var fieldNames = map[string]string{
 	"offset":             "page",
 	"cursor":             "page",
 	"role":               "roleId",
+	"q":                  "search",
 }
 
 // renameField gives a core field name its GPCN name, keeping an index

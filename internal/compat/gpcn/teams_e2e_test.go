@@ -189,7 +189,16 @@ func TestTeams(t *testing.T) {
 		if len(items) != 1 {
 			t.Fatalf("acme's teams after deleting: %v", items)
 		}
-		wantError(t, e.admin.Do(t, "POST", "/v1/teams/bulk/delete", map[string]any{"ids": make([]string, 51)}), 400, gpcn.CodeValidation)
+		// At most 50 ids, a repeated one counted once.
+		var ids []string
+		for i := range 51 {
+			ids = append(ids, fmt.Sprintf("id-%d", i))
+		}
+		wantError(t, e.admin.Do(t, "POST", "/v1/teams/bulk/delete", map[string]any{"ids": ids}), 400, gpcn.CodeValidation)
+		r = e.admin.Do(t, "POST", "/v1/teams/bulk/delete", map[string]any{"ids": append(ids[:50:50], ids[0])}).Want(t, 200)
+		if s := data(t, r)["summary"].(map[string]any); s["total"] != 50.0 {
+			t.Fatalf("50 ids and a repeat: %s", r.Body)
+		}
 	})
 }
 

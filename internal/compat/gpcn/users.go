@@ -314,18 +314,24 @@ func (d *Dialect) itemError(r *http.Request, err error) (code, message string) {
 	return m.code, msg
 }
 
-// checkBulk validates the size of a bulk request's list and drops repeated
-// ids, keeping the first.
+// checkBulk drops a bulk request's repeated ids, keeping the first, and
+// then validates how many are left: a repeated id counts once.
 func checkBulk(field string, ids []string) ([]string, error) {
-	if len(ids) < 1 || len(ids) > maxBulk {
-		return nil, core.FieldInvalid(field, "out_of_range", fmt.Sprintf("must hold 1 to %d ids", maxBulk))
+	outOfRange := core.FieldInvalid(field, "out_of_range", fmt.Sprintf("must hold 1 to %d ids", maxBulk))
+	if len(ids) > 10*maxBulk {
+		return nil, outOfRange // not worth sifting for repeats
 	}
 	var out []string
+	seen := map[string]bool{}
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
-		if !slices.Contains(out, id) {
+		if !seen[id] {
+			seen[id] = true
 			out = append(out, id)
 		}
+	}
+	if len(out) < 1 || len(out) > maxBulk {
+		return nil, outOfRange
 	}
 	return out, nil
 }

@@ -260,6 +260,9 @@ func TestListUsers(t *testing.T) {
 		wantIDs(t, "filter[entityId]="+globex, globexUser)
 		wantIDs(t, "search=user3", acmeIDs[3])
 		wantIDs(t, "search=ZED", globexUser)
+		if m := wantError(t, e.admin.Do(t, "GET", "/v1/users?search=%00x", nil), 400, gpcn.CodeValidation); !slices.Equal(details(m), []string{"search:invalid"}) {
+			t.Fatalf("a search with NUL: %v", m)
+		}
 		wantIDs(t, "entityId="+acme+"&inviteStatus=activated", acmeIDs[:2]...)
 		wantIDs(t, "entityId="+acme+"&inviteStatus=pending", acmeIDs[2:]...)
 		wantIDs(t, "entityId="+acme+"&inviteStatus=expired")
@@ -496,7 +499,11 @@ func TestInvitations(t *testing.T) {
 		if u := e.user(t, other); str(u, "inviteStatus") != "pending" {
 			t.Fatalf("re-invited user: %v", u)
 		}
-		for _, body := range []any{map[string]any{"ids": []string{}}, map[string]any{}, map[string]any{"ids": make([]string, 51)}} {
+		var tooMany []string
+		for i := range 51 {
+			tooMany = append(tooMany, fmt.Sprintf("id-%d", i))
+		}
+		for _, body := range []any{map[string]any{"ids": []string{}}, map[string]any{}, map[string]any{"ids": tooMany}} {
 			m := wantError(t, e.admin.Do(t, "POST", "/v1/users/bulk/resend-invite", body), 400, gpcn.CodeValidation)
 			if !slices.Equal(details(m), []string{"ids:out_of_range"}) {
 				t.Fatalf("bulk size: %v", m)
