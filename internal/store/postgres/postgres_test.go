@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -168,4 +169,32 @@ func TestRefoldMigration(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
 	s := openMigrated(t, db, url)
 	storetest.RunRefolded(t, s, logged.String())
+}
+
+// A database from before attributes were kept as written (version 6, in
+// jsonb) keeps its users' attributes through the change of type, and
+// takes numbers as written from then on.
+func TestAttributesMigration(t *testing.T) {
+	url := testsupport.PostgresSchemaURL(t)
+	db := postgres.MigrateTo(t, url, 5)
+	writeOldUser(t, db, "attrs@example.com", "", "")
+	if _, err := db.Exec(`UPDATE users SET attributes = '{"team": "red", "n": 1E2}'`); err != nil {
+		t.Fatal(err)
+	}
+	s := openMigrated(t, db, url)
+	ctx := context.Background()
+	u, err := s.GetUser(ctx, core.UserRef{Email: "attrs@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Attributes["team"] != "red" || u.Attributes["n"] != json.Number("100") {
+		t.Fatalf("attributes after the migration: %v", u.Attributes)
+	}
+	u.Attributes["n"] = json.Number("1E2")
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateUser(ctx, u) }); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = s.GetUser(ctx, core.UserRef{ID: u.ID}); err != nil || u.Attributes["n"] != json.Number("1E2") {
+		t.Fatalf("a number written after the migration: %v, %v", u.Attributes, err)
+	}
 }

@@ -64,6 +64,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"QueuedTransactions", testQueuedTransactions},
 		{"QueuedRewrites", testQueuedRewrites},
 		{"PrefixOfTheLastCharacter", testPrefixOfTheLastCharacter},
+		{"AttributeNumbersAsWritten", testAttributeNumbersAsWritten},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -482,6 +483,28 @@ func testUnicodeForms(t *testing.T, s store.Store) {
 	tn := newTenant(t, s, "Caf\u00e9 Noir")
 	if page, err := s.ListTenants(ctx, store.TenantFilter{Prefix: "CAFE\u0301", Limit: 10}); err != nil || len(page) != 1 || page[0].ID != tn.ID {
 		t.Fatalf("tenant prefix: %+v, %v", page, err)
+	}
+}
+
+// Attribute numbers come back as the client wrote them, on every backend:
+// in the exponent's case and sign, trailing zeros and magnitudes no
+// double (nor PostgreSQL's numeric) holds.
+func testAttributeNumbersAsWritten(t *testing.T, s store.Store) {
+	numbers := []string{"1E2", "-0", "0.10", "1e-20000", "123456789012345678901234567890"}
+	u := userWith("numbers@example.com")
+	u.Attributes = map[string]any{}
+	for i, n := range numbers {
+		u.Attributes[fmt.Sprint(i)] = json.Number(n)
+	}
+	u = newUser(t, s, u)
+	got, err := s.GetUser(ctx, store.UserRef{ID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range numbers {
+		if v := got.Attributes[fmt.Sprint(i)]; v != json.Number(n) {
+			t.Errorf("%s came back as %v", n, v)
+		}
 	}
 }
 
