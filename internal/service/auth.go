@@ -48,6 +48,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*core.Princi
 // AuthenticateUserKey authenticates an API key that must belong to the user
 // with the given username (Everlytic's HTTP Basic "username:key").
 func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret string) (*core.Principal, error) {
+	if username == "" || secret == "" || len(secret) > maxSecretLength {
+		return nil, errUnauthenticated // as Authenticate: no key is made so
+	}
 	p, key, err := s.authenticateKey(ctx, core.HashSecret(secret))
 	if err != nil {
 		return nil, err
@@ -56,7 +59,7 @@ func (s *Service) AuthenticateUserKey(ctx context.Context, username, secret stri
 		return nil, errUnauthenticated
 	}
 	owner, err := s.store.GetUser(ctx, store.UserRef{ID: key.UserID})
-	if err != nil || core.NormalizeUsername(owner.Username) != core.NormalizeUsername(username) || username == "" {
+	if err != nil || core.NormalizeUsername(owner.Username) != core.NormalizeUsername(username) {
 		return nil, errUnauthenticated
 	}
 	s.recordKeyUse(key, s.now()) // a use only once the username matched too

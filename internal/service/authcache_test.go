@@ -274,3 +274,26 @@ func TestTenantCacheOnCreate(t *testing.T) {
 		t.Fatalf("create on another node after the TTL: %v; want invalid (suspended)", err)
 	}
 }
+
+// A credential no key could be (empty, or longer than any key) is refused
+// without a lookup, through Everlytic's username and key as through a
+// bearer secret.
+func TestImpossibleSecretsAreNotLookedUp(t *testing.T) {
+	f := newCacheFixture(t)
+	svc := f.node(t, -1)
+	before := f.st.keyLookups.Load()
+	for _, secret := range []string{"", strings.Repeat("k", 100_000)} {
+		if _, err := svc.Authenticate(context.Background(), secret); core.ErrorCode(err) != core.CodeUnauthenticated {
+			t.Fatalf("bearer of %d bytes: %v", len(secret), err)
+		}
+		if _, err := svc.AuthenticateUserKey(context.Background(), "admin", secret); core.ErrorCode(err) != core.CodeUnauthenticated {
+			t.Fatalf("user key of %d bytes: %v", len(secret), err)
+		}
+	}
+	if _, err := svc.AuthenticateUserKey(context.Background(), "", operatorKey); core.ErrorCode(err) != core.CodeUnauthenticated {
+		t.Fatalf("a key without its username: %v", err)
+	}
+	if n := f.st.keyLookups.Load() - before; n != 0 {
+		t.Fatalf("impossible secrets were looked up %d times", n)
+	}
+}
