@@ -334,7 +334,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err != nil {
 		return core.User{}, err
 	}
-	now := s.now()
 	err = s.inTx(s.afterHash(ctx), func(tx store.Tx) error {
 		// The user first, as a login's write and an invitation's acceptance
 		// take it: a login checking the old password on another node ends
@@ -347,6 +346,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 			return invalidInvitation("this password reset link is expired")
 		}
 		u = cur
+		// The time is read under the user's lock: a change that ended the
+		// link (a new email, a password set) expired it at its own time,
+		// which a time read before the lock would come before.
+		now := s.now()
 		if err := tx.ConsumePasswordReset(ctx, r.ID, now); err != nil {
 			if core.ErrorCode(err) == core.CodeConflict {
 				return invalidInvitation("this password reset link was already used")

@@ -214,3 +214,43 @@ func TestPasswordResetEndsASessionOpenedMeanwhile(t *testing.T) {
 		t.Fatalf("the old password after the reset: %v", err)
 	}
 }
+
+// txStartHook fires, once armed, just before a write transaction begins.
+type txStartHook struct {
+	store.Store
+	trigger
+}
+
+func (h *txStartHook) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	h.fire()
+	return h.Store.InTx(ctx, fn)
+}
+
+// A reset link that an email change ended after the reset was asked for,
+// but before its write began, sets no password: the old mailbox is what
+// the change took away.
+func TestResetLinkEndedByAnEmailChangeMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	h := &txStartHook{}
+	svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { h.Store = s; return h })
+	_, u := acmeUser(t, svc, "old@acme.example", true)
+	if err := svc.RequestPasswordReset(ctx, "old@acme.example"); err != nil {
+		t.Fatal(err)
+	}
+	svc.Drain()
+	token := resetLinks(t, st)["old@acme.example"]
+	if token == "" {
+		t.Fatal("no reset mail")
+	}
+	newEmail := "new@acme.example"
+	h.hook = func() {
+		time.Sleep(5 * time.Millisecond) // the change lands a little after the reset began
+		if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Email: &newEmail}); err != nil {
+			t.Error(err)
+		}
+	}
+	h.armed.Store(true)
+	if _, err := svc.ResetPassword(ctx, token, "the old mailbox's new owner 42"); core.ErrorCode(err) != core.CodeInvitationInvalid {
+		t.Fatalf("a reset through a link the email change ended: %v", err)
+	}
+}
