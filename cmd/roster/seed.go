@@ -52,12 +52,15 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := password.ValidateParams(params); err != nil {
 		return fmt.Errorf("--password-memory, --password-time: %w", err)
 	}
+	if *users < 0 {
+		return errors.New("--users must not be negative")
+	}
 	if *out != "" {
 		hash := password.HashArgon2id(*pw, params)
 		return writeSeedFile(*out, *users, *tenantID, hash, stdout)
 	}
-	if *users < 0 || *tenants < 1 {
-		return errors.New("--users must be positive and --tenants at least 1")
+	if *tenants < 1 {
+		return errors.New("--tenants must be at least 1")
 	}
 	dsn, err := checkDB(*db)
 	if err != nil {
@@ -132,7 +135,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 	fmt.Fprintf(stdout, "seeded %s: %d tenants, %d users created, %d already there, in %s; password %q\n",
-		describeDB(*db), len(tenantIDs), counts["created"], counts["skipped"], time.Since(start).Round(time.Millisecond), *pw)
+		describeDB(dsn), len(tenantIDs), counts["created"], counts["skipped"], time.Since(start).Round(time.Millisecond), *pw)
 	return nil
 }
 

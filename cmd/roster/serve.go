@@ -42,7 +42,8 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 }
 
 func isPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	scheme, _, _ := strings.Cut(dsn, "://")
+	return strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql")
 }
 
 // checkDB tells a PostgreSQL URL from a SQLite file path and refuses what

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/testsupport"
 )
 
 // TestMain lets the test binary stand in for roster itself when a test
@@ -107,6 +109,21 @@ func TestSeedFillsADatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err == nil {
 		t.Fatal("seed wrote a database before refusing its parameters")
+	}
+}
+
+// seed names its PostgreSQL database without its password, whatever the
+// case of the URL's scheme, and refuses a negative count even for a file.
+func TestSeedHidesTheDatabasePassword(t *testing.T) {
+	u := testsupport.PostgresSchemaURL(t)
+	u = strings.Replace(u, "postgres://postgres@", "POSTGRES://postgres:hunter2secret@", 1)
+	code, stdout, stderr := runCommand(t, append([]string{"seed", "--db", u, "--users", "3", "--tenants", "1"}, cheapHash...), nil)
+	if code != 0 || !strings.Contains(stdout, "seeded postgres") || strings.Contains(stdout+stderr, "hunter2secret") {
+		t.Fatalf("seed exited %d: %q %q", code, stdout, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "u.ndjson")
+	if code, stdout, _ := runCommand(t, append([]string{"seed", "--users", "-5", "--out", file}, cheapHash...), nil); code == 0 {
+		t.Fatalf("seed --users -5 --out exited 0: %q", stdout)
 	}
 }
 
