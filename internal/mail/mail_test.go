@@ -322,4 +322,19 @@ func TestSubjectAndAddressAreSentSafely(t *testing.T) {
 	if len(msgs[0].To) != 1 || msgs[0].To[0] != "bob@xn--exmple-cua.de" {
 		t.Fatalf("recipient: %v", msgs[0].To)
 	}
+	// An encoded subject as long as names allow is folded, its lines
+	// within what mail allows, and reads whole.
+	long := "=?" + strings.Repeat("𝔄", 198)
+	tenant = testsupport.NewClient(t, env.URL, nil).Bearer(testsupport.AdminKey).
+		Do("POST", "/v1/tenants", map[string]any{"name": long}).Want(t, 201).Map(t)["id"].(string)
+	invite(t, env, tenant, "carol@example.com", "en")
+	msgs = server.WaitFor(t, 2, 10*time.Second)
+	if !strings.Contains(msgs[1].Subject, long) {
+		t.Fatalf("long subject as read: %q", msgs[1].Subject)
+	}
+	for _, line := range strings.Split(string(msgs[1].Raw), "\r\n") {
+		if len(line) > 78 && strings.HasPrefix(line, "Subject:") || len(line) > 998 {
+			t.Fatalf("a line of %d characters: %.60s…", len(line), line)
+		}
+	}
 }

@@ -142,6 +142,12 @@ func (s *SMTPSender) Send(ctx context.Context, m core.OutboxMessage, r Rendered)
 		return err
 	}
 	err = client.DialAndSendWithContext(ctx, msg)
+	if err != nil && msg.IsDelivered() {
+		// The server took the message (250 after its data); what failed
+		// came after (the reset or the goodbye of the session). Sending
+		// it again would deliver it again.
+		return nil
+	}
 	var refused *gomail.SendError
 	if errors.As(err, &refused) && refused.ErrorCode() >= 500 {
 		// The server said no for good (no such mailbox, an address it
@@ -169,9 +175,11 @@ func asciiDomain(address string) (string, error) {
 }
 
 // encodeWords encodes all of s as RFC 2047 encoded words (UTF-8, base64),
-// each within the 75 characters the RFC allows, split between characters.
+// each within the 75 characters the RFC allows, split between characters,
+// one to a line: the header is folded between them (a long name would
+// otherwise make a line longer than the 998 characters mail allows).
 func encodeWords(s string) string {
-	const maxChunk = 45 // bytes: 60 characters of base64, 72 with the wrapping
+	const maxChunk = 42 // bytes: 56 characters of base64, 68 with the wrapping, 77 after "Subject: "
 	var words []string
 	for len(s) > 0 {
 		n := min(len(s), maxChunk)
@@ -181,7 +189,7 @@ func encodeWords(s string) string {
 		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
 		s = s[n:]
 	}
-	return strings.Join(words, " ")
+	return strings.Join(words, "\r\n ")
 }
 
 // permanentError marks a failure that retrying cannot fix.
