@@ -8,6 +8,7 @@ import (
 
 	"roster/internal/core"
 	"roster/internal/service"
+	"roster/internal/store"
 )
 
 // A suspended tenant takes no new members, however they come (as a new
@@ -161,5 +162,33 @@ func TestCreatedMemberHoldsARole(t *testing.T) {
 		Roles: []string{core.RoleProviderViewer, core.RoleViewer}})
 	if err != nil || !slices.Equal(res.User.ProviderRoles, []string{core.RoleProviderViewer}) {
 		t.Fatalf("a provider role beside a tenant role: %v, %v", res.User.ProviderRoles, err)
+	}
+}
+
+// A username kept from before a rule that now refuses it (dots alone, as
+// ECE once took) does not stop other changes to its user; setting it
+// anew is refused.
+func TestUsernameFromBeforeARuleStillUpdatable(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	svc := serviceOn(t, st, service.Config{}, nil, operatorKey)
+	_, u := acmeUser(t, svc, "dots@acme.example", true)
+	if err := st.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetUser(ctx, core.UserRef{ID: u.ID})
+		if err != nil {
+			return err
+		}
+		cur.Username = ".."
+		return tx.UpdateUser(ctx, cur)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	disabled, name := core.UserDisabled, "New Name"
+	if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Status: &disabled, Name: &name}); err != nil {
+		t.Fatalf("changing a user whose username predates the rule: %v", err)
+	}
+	dots := "..."
+	if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Username: &dots}); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("setting a username of dots: %v", err)
 	}
 }

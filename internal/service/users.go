@@ -838,7 +838,11 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			u.Lang = core.Languages[0] // null or "": the default, as on create
 		}
 		checkEmail(v, "email", u.Email, u.Status == core.UserInvited)
-		checkUsername(v, "username", u.Username)
+		if u.Username != base.Username {
+			// One kept passed the rules of its day; a later rule (not dots
+			// alone) must not stop every other change to its user.
+			checkUsername(v, "username", u.Username)
+		}
 		if u.Email == "" && u.Username == "" {
 			v.Add("email", "required", "an email or a username is required")
 		}
