@@ -407,9 +407,11 @@ type OutboxMessage struct {
 // LoginThrottle counts recent failed logins for one key (an account or a
 // client address) and says until when further attempts are refused.
 type LoginThrottle struct {
-	Key          string
-	Failures     int
-	LastFailure  time.Time
+	Key      string
+	Failures int
+	// FirstFailure is when the counted failures began: the count starts
+	// again with the first failure a window after it.
+	FirstFailure time.Time
 	BlockedUntil *time.Time
 }
 

@@ -234,3 +234,27 @@ func TestLoginThrottlesAnIPv6NetworkAsOneAddress(t *testing.T) {
 		t.Fatalf("another /64: %v", err)
 	}
 }
+
+// Failures counted for an account are forgotten a window after the first
+// of them, however closely they follow one another: one wrong password
+// every 50 minutes never locks the owner out.
+func TestSlowFailuresDoNotAddUpForever(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	svc := serviceOn(t, sqliteStore(t), service.Config{}, clock, operatorKey)
+	acmeUser(t, svc, "slow@acme.example", true)
+	login := func(pw string) error {
+		_, _, err := svc.Login(ctx, service.LoginInput{Login: "slow@acme.example", Password: pw})
+		return err
+	}
+	for i := range 10 {
+		if err := login("wrong horse battery staple"); core.ErrorCode(err) != core.CodeUnauthenticated {
+			t.Fatalf("wrong password %d: %v", i+1, err)
+		}
+		clock.Advance(50 * time.Minute)
+	}
+	clock.Advance(-50*time.Minute + time.Second)
+	if err := login("correct horse battery staple"); err != nil {
+		t.Fatalf("the right password, after at most two failures in any hour: %v", err)
+	}
+}

@@ -254,3 +254,44 @@ func TestResetLinkEndedByAnEmailChangeMeanwhile(t *testing.T) {
 		t.Fatalf("a reset through a link the email change ended: %v", err)
 	}
 }
+
+// Reset requests coming less than an hour apart do not stop an account's
+// reset emails for good: the count starts again an hour after its first.
+func TestSlowResetRequestsDoNotStopResetsForGood(t *testing.T) {
+	ctx := context.Background()
+	clock := core.NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	st := sqliteStore(t)
+	svc := serviceOn(t, st, service.Config{}, clock, operatorKey)
+	acmeUser(t, svc, "victim@acme.example", true)
+	ask := func() {
+		if err := svc.RequestPasswordReset(ctx, "victim@acme.example"); err != nil {
+			t.Fatal(err)
+		}
+		svc.Drain()
+	}
+	sent := func() (n int) {
+		msgs, err := st.ListOutbox(ctx, store.OutboxFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Kind == mail.KindPasswordReset {
+				n++
+			}
+		}
+		return n
+	}
+	for range 4 { // a burst: the fourth sends nothing
+		ask()
+	}
+	if n := sent(); n != 3 {
+		t.Fatalf("a burst of four requests sent %d emails, want 3", n)
+	}
+	for range 24 { // then one every 55 minutes for a day
+		clock.Advance(55 * time.Minute)
+		ask()
+	}
+	if n := sent(); n <= 3 {
+		t.Fatalf("a day of requests 55 minutes apart sent no more emails (%d in all)", n)
+	}
+}

@@ -354,8 +354,10 @@ type Writer interface {
 	// reports false when the lease is no longer worker's.
 	RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error)
 
-	// AddLoginFailure counts a failed login for key; failures older than
-	// windowStart no longer count. It returns the failures now counted.
+	// AddLoginFailure counts a failed login for key. A count whose first
+	// failure is older than windowStart starts again at this one, so that
+	// failures less than a window apart do not add up forever. It returns
+	// the failures now counted.
 	AddLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (int, error)
 	// ForgiveLoginFailure takes back one failure counted for key (an
 	// attempt counted before its password was checked that ended without

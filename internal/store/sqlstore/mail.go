@@ -151,7 +151,7 @@ func (q *queries) LoginThrottles(ctx context.Context, keys []string) ([]core.Log
 		if err := rows.Scan(&lt.Key, &lt.Failures, &last, &blocked); err != nil {
 			return nil, q.wrap(err, "")
 		}
-		lt.LastFailure, lt.BlockedUntil = last.t, blocked.ptr()
+		lt.FirstFailure, lt.BlockedUntil = last.t, blocked.ptr()
 		out = append(out, lt)
 	}
 	return out, q.wrap(rows.Err(), "")
@@ -159,12 +159,16 @@ func (q *queries) LoginThrottles(ctx context.Context, keys []string) ([]core.Log
 
 func (q *queries) AddLoginFailure(ctx context.Context, key string, at, windowStart time.Time) (int, error) {
 	// One statement, so that failures counted at once on two nodes both count.
+	// The column last_failure holds the first failure of the count (its
+	// name is older than that use): a count whose first failure is before
+	// windowStart starts again, so failures coming less than a window apart
+	// cannot keep it growing forever.
 	var n int
 	err := q.queryRow(ctx, `INSERT INTO login_throttle (throttle_key, failures, last_failure) VALUES (?, 1, ?)
 		ON CONFLICT (throttle_key) DO UPDATE SET
 			failures = CASE WHEN login_throttle.last_failure < ? THEN 1 ELSE login_throttle.failures + 1 END,
-			last_failure = excluded.last_failure
-		RETURNING failures`, key, q.t(at), q.t(windowStart)).Scan(&n)
+			last_failure = CASE WHEN login_throttle.last_failure < ? THEN excluded.last_failure ELSE login_throttle.last_failure END
+		RETURNING failures`, key, q.t(at), q.t(windowStart), q.t(windowStart)).Scan(&n)
 	return n, q.wrap(err, "")
 }
 

@@ -185,6 +185,15 @@ func testLoginThrottle(t *testing.T, s store.Store) {
 	if n := count("acct:a@example.com", at.Add(2*time.Hour), at.Add(time.Hour)); n != 1 {
 		t.Fatalf("failure after the window counted as %d", n)
 	}
+	// A count lasts a window from its first failure, however closely
+	// failures follow one another: one every 50 minutes never counts more
+	// than two in an hour.
+	for i := 1; i <= 6; i++ {
+		failed := at.Add(time.Duration(i) * 50 * time.Minute)
+		if n := count("acct:slow@example.com", failed, failed.Add(-time.Hour)); n > 2 {
+			t.Fatalf("failure %d, 50 minutes after the one before, counted as %d", i, n)
+		}
+	}
 	count("ip:127.0.0.1", at, at.Add(-time.Hour))
 	tx(t, s, func(tx store.Tx) error { return tx.SetLoginBlock(ctx, "ip:127.0.0.1", at.Add(time.Minute)) })
 	got, err := s.LoginThrottles(ctx, []string{"acct:a@example.com", "ip:127.0.0.1", "acct:nobody"})
