@@ -180,6 +180,12 @@ func settings() []setting {
 					if _, dup := c.CompatListen[name]; dup {
 						return fmt.Errorf("dialect %s is given twice", name)
 					}
+					for other, taken := range c.CompatListen {
+						// Port 0 asks for a port of its own each time.
+						if taken == addr && !strings.HasSuffix(addr, ":0") {
+							return fmt.Errorf("dialects %s and %s are given one address, %s: each needs its own", other, name, addr)
+						}
+					}
 					c.CompatListen[name] = addr
 				}
 				return nil

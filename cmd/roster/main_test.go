@@ -167,6 +167,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{nil, map[string]string{"ROSTER_INVITE_TTL": "soon"}, "ROSTER_INVITE_TTL: must be a positive duration"},
 		{[]string{"--compat-listen", "nosuch=127.0.0.1:0"}, nil, `unknown dialect "nosuch"`},
 		{[]string{"--compat-listen", "broken"}, nil, "is not name=host:port"},
+		{[]string{"--compat-listen", "ece=127.0.0.1:9201", "--compat-listen", "gcore=127.0.0.1:9201"}, nil, "each needs its own"},
 		{[]string{"--db", "/nonexistent-dir/roster.db"}, nil, "/nonexistent-dir/roster.db"},
 		{[]string{"--password-memory", "1"}, nil, "--password-memory"},
 		{[]string{"extra"}, nil, "unexpected argument"},
