@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -642,11 +643,12 @@ func (b *bencher) drive(ctx context.Context, scenario string, makeRequest func(i
 // requests (sorting latencies in place).
 func summarize(scenario string, concurrency int, latencies []time.Duration, errs map[string]int, seconds float64) benchResult {
 	slices.Sort(latencies)
-	pct := func(p float64) float64 {
+	pct := func(p float64) float64 { // by nearest rank: the p99 of 100 requests is the 99th
 		if len(latencies) == 0 {
 			return 0
 		}
-		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
+		rank := int(math.Ceil(p * float64(len(latencies))))
+		return float64(latencies[max(rank, 1)-1].Microseconds()) / 1000
 	}
 	r := benchResult{Scenario: scenario, Requests: len(latencies), Errors: errs, Seconds: seconds,
 		P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99), MaxMs: pct(1), Concurrency: concurrency}

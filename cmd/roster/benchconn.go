@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,12 +20,13 @@ import (
 // machine in invite-create, taken from the server it measures. One
 // connection per client, written and read in place, costs a fraction.
 type benchConn struct {
-	addr, host, auth string
-	timeout          time.Duration
-	conn             net.Conn
-	br               *bufio.Reader
-	bw               *bufio.Writer
-	reused           bool
+	// prefix is the base URL's path, put before every request's.
+	addr, host, prefix, auth string
+	timeout                  time.Duration
+	conn                     net.Conn
+	br                       *bufio.Reader
+	bw                       *bufio.Writer
+	reused                   bool
 }
 
 // newBenchConn prepares a connection to an http:// base URL; it dials on
@@ -41,7 +43,7 @@ func newBenchConn(base, key string, timeout time.Duration) (*benchConn, error) {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "80")
 	}
-	return &benchConn{addr: addr, host: u.Host, auth: "Bearer " + key, timeout: timeout}, nil
+	return &benchConn{addr: addr, host: u.Host, prefix: strings.TrimRight(u.EscapedPath(), "/"), auth: "Bearer " + key, timeout: timeout}, nil
 }
 
 // do sends one request and reads its whole answer. A request on a reused
@@ -72,6 +74,7 @@ func (c *benchConn) roundTrip(method, path string, body []byte) (int, []byte, er
 	w := c.bw
 	w.WriteString(method)
 	w.WriteByte(' ')
+	w.WriteString(c.prefix)
 	w.WriteString(path)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(c.host)
