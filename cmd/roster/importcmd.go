@@ -132,7 +132,13 @@ type countingReader struct {
 
 	full    int  // non-blank lines ended by a newline
 	pending bool // the current line has something besides spaces
+	// atStart counts the bytes read so far while they may still be a
+	// byte order mark, which the server does not take for content.
+	atStart int
 }
+
+// bom is UTF-8's byte order mark.
+const bom = "\xef\xbb\xbf"
 
 func newCountingReader(r io.Reader) *countingReader {
 	return &countingReader{r: r, done: make(chan struct{})}
@@ -142,6 +148,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	for _, b := range p[:n] {
+		if c.atStart >= 0 && c.atStart < len(bom) && b == bom[c.atStart] {
+			c.atStart++
+			continue
+		}
+		if c.atStart >= 0 && c.atStart < len(bom) && c.atStart > 0 {
+			c.pending = true // a mark begun but not finished is content
+		}
+		c.atStart = -1
 		switch b {
 		case '\n':
 			if c.pending {
@@ -166,7 +180,7 @@ func (c *countingReader) Close() error {
 // upload.
 func (c *countingReader) lines() int {
 	<-c.done
-	if c.pending {
+	if c.pending || (c.atStart > 0 && c.atStart < len(bom)) {
 		return c.full + 1
 	}
 	return c.full

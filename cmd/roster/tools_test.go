@@ -178,6 +178,16 @@ func TestSeedFileImportsThroughTheCommand(t *testing.T) {
 		t.Fatalf("import with a bad line: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 
+	// A byte order mark on a line of its own, as some editors write, is
+	// no line: the server answers as many lines as were counted sent.
+	marked := filepath.Join(dir, "marked.ndjson")
+	if err := os.WriteFile(marked, []byte("\xef\xbb\xbf\r\n"+`{"email": "marked@example.com"}`+"\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runCommand(t, []string{"import", "--url", srv.url, marked}, vars); code != 0 || !strings.Contains(stderr, "1 created") {
+		t.Fatalf("import of a file with a byte order mark: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
 	// Without a key, or with a wrong one, nothing is sent.
 	if code, _, stderr := runCommand(t, []string{"import", "--url", srv.url, file}, nil); code == 0 || !strings.Contains(stderr, "ROSTER_API_KEY") {
 		t.Fatalf("import without a key: exit %d, stderr %q", code, stderr)

@@ -121,6 +121,11 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 	writing := func() { _ = rc.SetWriteDeadline(time.Now().Add(importIdle)) }
 	writing()
 	in := bufio.NewReaderSize(&deadlineReader{r: r.Body, extend: extend}, 64<<10)
+	// A byte order mark some editors write is no part of the first line
+	// (nor of its length).
+	if start, _ := in.Peek(len(byteOrderMark)); bytes.Equal(start, byteOrderMark) {
+		_, _ = in.Discard(len(byteOrderMark))
+	}
 	var (
 		items   []service.ImportItem
 		invalid []importResultJSON
@@ -165,9 +170,6 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request, p *core.Princi
 			// Every line of the file counts, blank ones too, so that a
 			// result's number is the line an editor shows.
 			line++
-		}
-		if line == 1 {
-			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
 		}
 		// Blank is what JSON calls white space; roster import counts
 		// lines the same way.
@@ -274,6 +276,9 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// byteOrderMark is UTF-8's, which some editors put at a file's start.
+var byteOrderMark = []byte("\xef\xbb\xbf")
 
 var (
 	errLineTooLong    = errors.New("line too long")

@@ -581,6 +581,11 @@ func TestImportLineLimitLeavesOutTheLineEnding(t *testing.T) {
 		res[2].Line != 3 || res[3].Status != "created" {
 		t.Fatalf("results: %+v", res)
 	}
+	// Nor does a byte order mark before the first line count.
+	res = runImport(t, e, "create", []byte("\xef\xbb\xbf"+line("bom@import.example", 64<<10)+"\n"))
+	if len(res) != 1 || res[0].Status != "created" {
+		t.Fatalf("a first line of 64 KiB after a byte order mark: %+v", res)
+	}
 }
 
 // pipedImport starts an import whose body the test writes as it goes;
