@@ -135,6 +135,32 @@ func TestDeliveredAfterTheMailServerReturns(t *testing.T) {
 	}
 }
 
+// An invitation waiting for the mail server goes nowhere once its user's
+// email is corrected: the old address is not the user's, and the invitation
+// is sent again to the new one only when asked (a resend).
+func TestQueuedMailFollowsNoOldAddress(t *testing.T) {
+	smtp := testsupport.StartSMTP(t)
+	smtp.Stop()
+	env := testsupport.Start(t, testsupport.Options{SMTPURL: smtp.URL()})
+	admin := testsupport.NewClient(t, env.URL, nil).Bearer(testsupport.AdminKey)
+	id := admin.Do("POST", "/v1/users", map[string]any{"email": "bob@exmaple.com", "tenant_id": newTenant(t, env), "name": "Bob"}).
+		Want(t, 201).Map(t)["id"].(string)
+	admin.Do("PATCH", "/v1/users/"+id, map[string]any{"email": "bob@example.com"}).Want(t, 200)
+	admin.Do("POST", "/v1/users/"+id+"/invitations", nil).Want(t, 201)
+	smtp.Start(t)
+	env.ManualClock().Advance(time.Minute)
+	env.Worker.Wake()
+	msgs := smtp.WaitFor(t, 1, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if msgs = smtp.Messages(); len(msgs) != 1 || msgs[0].To[0] != "bob@example.com" {
+		var to []string
+		for _, m := range msgs {
+			to = append(to, m.To...)
+		}
+		t.Fatalf("delivered to %v, want only the new address", to)
+	}
+}
+
 // A server that refuses the message (451) is retried with a growing wait.
 func TestRefusedMessageIsRetried(t *testing.T) {
 	smtp := testsupport.StartSMTP(t)

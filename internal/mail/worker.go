@@ -184,7 +184,7 @@ func (w *Worker) deliver(ctx context.Context, m core.OutboxMessage) {
 	if giveUp {
 		// Parked: far in the future, still visible to the operator, its
 		// link (and token) erased.
-		next = now.Add(100 * 365 * 24 * time.Hour)
+		next = now.Add(store.ParkFor)
 	}
 	if rerr := w.store.InTx(recordCtx, func(tx store.Tx) error {
 		return tx.MarkOutboxFailed(recordCtx, m.ID, w.name, err.Error(), next, giveUp)

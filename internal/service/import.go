@@ -836,7 +836,7 @@ func (s *Service) writeImported(ctx context.Context, tx store.Tx, pr *prepared) 
 		}
 	}
 	if pr.emailChanged() {
-		if err := revokePending(ctx, tx, store.InvitationFilter{UserID: u.ID}, s.now()); err != nil {
+		if err := leaveAddress(ctx, tx, u.ID, pr.existing.Email, s.now()); err != nil {
 			return err
 		}
 	}

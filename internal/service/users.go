@@ -973,7 +973,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 			// A link sent to the old address must not open the account
 			// (and confirm the new one): the user is invited again
 			// (ResendInvitation) at the new one.
-			if err := revokePending(ctx, tx, store.InvitationFilter{UserID: w.ID}, now); err != nil {
+			if err := leaveAddress(ctx, tx, w.ID, cur.Email, now); err != nil {
 				return err
 			}
 		}
@@ -1009,6 +1009,20 @@ func revokePending(ctx context.Context, tx store.Tx, f store.InvitationFilter, n
 		}
 	}
 	return nil
+}
+
+// leaveAddress ends what was sent to a user's old address when its email
+// changes: the pending invitations, and the mail not yet sent, which would
+// still tell the old address the user's name and tenant (a mistyped
+// address corrected while mail was down, say).
+func leaveAddress(ctx context.Context, tx store.Tx, userID, oldEmail string, now time.Time) error {
+	if err := revokePending(ctx, tx, store.InvitationFilter{UserID: userID}, now); err != nil {
+		return err
+	}
+	if oldEmail == "" {
+		return nil
+	}
+	return tx.WithdrawOutbox(ctx, oldEmail, now)
 }
 
 // emailChanged reports whether a change of a user gives it another email.

@@ -27,6 +27,10 @@ type Store interface {
 	Close() error
 }
 
+// ParkFor is how far ahead a message given up on is put: never, in
+// practice, while it stays visible to the operator.
+const ParkFor = 100 * 365 * 24 * time.Hour
+
 // WithCommitPatience lets the transactions run with ctx wait up to d for
 // others to share their commit. A backend that commits transactions in
 // groups may hold a patient one back, while every transaction in its group
@@ -353,6 +357,11 @@ type Writer interface {
 	// RenewOutboxLease extends worker's lease of a message to until, and
 	// reports false when the lease is no longer worker's.
 	RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error)
+	// WithdrawOutbox parks every unsent message to recipient, as of at, as
+	// a worker parks one it gives up on (its data erased, next attempt
+	// ParkFor later), because the address is no longer its user's. A
+	// message a worker is sending meanwhile may still go.
+	WithdrawOutbox(ctx context.Context, recipient string, at time.Time) error
 
 	// AddLoginFailure counts a failed login for key. A count whose first
 	// failure is older than windowStart starts again at this one, so that

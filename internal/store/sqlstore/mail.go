@@ -122,6 +122,13 @@ func (q *queries) MarkOutboxFailed(ctx context.Context, id, worker, lastError st
 	return err
 }
 
+func (q *queries) WithdrawOutbox(ctx context.Context, recipient string, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, data = ''
+		WHERE recipient = ? AND sent_at IS NULL`,
+		"withdrawn: the address is no longer its user's", q.t(at.Add(store.ParkFor)), recipient)
+	return err
+}
+
 func (q *queries) RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error) {
 	res, err := q.exec(ctx, `UPDATE outbox SET locked_until = ? WHERE id = ? AND locked_by = ? AND sent_at IS NULL`,
 		q.t(until), id, worker)

@@ -112,6 +112,45 @@ func testOutbox(t *testing.T, s store.Store) {
 }
 
 // Claims from many workers at once never hand one message to two of them.
+// Withdrawing an address parks its unsent messages, data erased, and
+// leaves the sent ones and other addresses' alone.
+func testWithdrawOutbox(t *testing.T, s store.Store) {
+	now := epoch.Add(time.Hour)
+	old1, old2, other, sent := outboxMessage(1, now), outboxMessage(1, now), outboxMessage(2, now), outboxMessage(1, now)
+	tx(t, s, func(tx store.Tx) error {
+		for _, m := range []core.OutboxMessage{old1, old2, other, sent} {
+			if err := tx.EnqueueOutbox(ctx, m); err != nil {
+				return err
+			}
+		}
+		if err := tx.MarkOutboxSent(ctx, sent.ID, now); err != nil {
+			return err
+		}
+		return tx.WithdrawOutbox(ctx, old1.Recipient, now)
+	})
+	for _, m := range []core.OutboxMessage{old1, old2} {
+		got, err := s.GetOutbox(ctx, m.ID)
+		if err != nil || got.Data != "" || got.NextAttemptAt.Before(now.Add(50*365*24*time.Hour)) || got.LastError == "" || got.SentAt != nil {
+			t.Fatalf("withdrawn: %+v, %v", got, err)
+		}
+	}
+	if got, _ := s.GetOutbox(ctx, other.ID); got.Data != other.Data || !got.NextAttemptAt.Equal(now) {
+		t.Fatalf("another address's message: %+v", got)
+	}
+	if got, _ := s.GetOutbox(ctx, sent.ID); got.SentAt == nil || got.LastError != "" {
+		t.Fatalf("a sent message: %+v", got)
+	}
+	var claimed []core.OutboxMessage
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, now.Add(time.Hour), now.Add(2*time.Hour), "node-a", 10)
+		return err
+	})
+	if len(claimed) != 1 || claimed[0].ID != other.ID {
+		t.Fatalf("claimed after the withdrawal: %+v", claimed)
+	}
+}
+
 func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
 	const messages, workers = 60, 6
 	now := epoch.Add(time.Hour)

@@ -57,6 +57,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"NotFound", testNotFound},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"WithdrawOutbox", testWithdrawOutbox},
 		{"LoginThrottle", testLoginThrottle},
 		{"PasswordResets", testPasswordResets},
 		{"RevokeSessionsAndResets", testRevokeSessionsAndResets},
