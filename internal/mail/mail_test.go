@@ -143,10 +143,30 @@ func TestQueuedMailFollowsNoOldAddress(t *testing.T) {
 	smtp.Stop()
 	env := testsupport.Start(t, testsupport.Options{SMTPURL: smtp.URL()})
 	admin := testsupport.NewClient(t, env.URL, nil).Bearer(testsupport.AdminKey)
+	// Each message's first attempt has failed, and no worker holds it,
+	// before the next step: one a worker is sending may still go.
+	tried := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			msgs, _ := env.Store.ListOutbox(context.Background(), store.OutboxFilter{})
+			done := 0
+			for _, m := range msgs {
+				if m.Attempts > 0 && m.LockedUntil == nil {
+					done++
+				}
+			}
+			if done == n {
+				return
+			}
+		}
+		t.Fatalf("%d messages not tried", n)
+	}
 	id := admin.Do("POST", "/v1/users", map[string]any{"email": "bob@exmaple.com", "tenant_id": newTenant(t, env), "name": "Bob"}).
 		Want(t, 201).Map(t)["id"].(string)
+	tried(1)
 	admin.Do("PATCH", "/v1/users/"+id, map[string]any{"email": "bob@example.com"}).Want(t, 200)
 	admin.Do("POST", "/v1/users/"+id+"/invitations", nil).Want(t, 201)
+	tried(2)
 	smtp.Start(t)
 	env.ManualClock().Advance(time.Minute)
 	env.Worker.Wake()

@@ -544,11 +544,17 @@ func (s *Service) checkMergedPassword(ctx context.Context, pr *prepared, tenants
 // requireLogin refuses the items that would leave a user with neither an
 // email nor a username: a new user from a line that named neither (only
 // its id or external id, which matched nobody), or an update whose line
-// emptied both.
+// emptied both; and those that would give a user a username of dots alone.
 func requireLogin(preps []*prepared) {
 	for _, pr := range preps {
-		if pr.res.Status == "" && pr.user.Email == "" && pr.user.Username == "" {
+		switch {
+		case pr.res.Status != "":
+		case pr.user.Email == "" && pr.user.Username == "":
 			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("email", "required", "an email or a username is required")
+		case onlyDots(pr.user.Username) && (pr.existing == nil || pr.existing.Username != pr.user.Username):
+			// As checkNewUsername: a username kept from before the rule
+			// may stay, as through an update.
+			pr.res.Status, pr.res.Error = "error", core.FieldInvalid("username", "invalid", dotsOnly)
 		}
 	}
 }
@@ -761,7 +767,8 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 	var (
 		created, updated []store.NewUser
 		owners           []*prepared
-		revoke, moved    []string
+		revoke           []string
+		moved            []*prepared
 	)
 	for _, pr := range todo {
 		u := pr.user // a copy: this function may run again after a rollback
@@ -773,7 +780,7 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 				revoke = append(revoke, u.ID)
 			}
 			if pr.emailChanged() {
-				moved = append(moved, u.ID)
+				moved = append(moved, pr)
 			}
 			continue
 		}
@@ -786,10 +793,10 @@ func (s *Service) writeBatch(ctx context.Context, tx store.Tx, todo []*prepared)
 	if err := tx.RevokeSessionsAndResets(ctx, revoke, s.now()); err != nil {
 		return err
 	}
-	for _, id := range moved {
+	for _, pr := range moved {
 		// As UpdateUser: a link sent to the old address must not open
-		// the account.
-		if err := revokePending(ctx, tx, store.InvitationFilter{UserID: id}, s.now()); err != nil {
+		// the account, nor mail not yet sent go there.
+		if err := leaveAddress(ctx, tx, pr.user.ID, pr.existing.Email, s.now()); err != nil {
 			return err
 		}
 	}

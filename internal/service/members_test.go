@@ -191,4 +191,19 @@ func TestUsernameFromBeforeARuleStillUpdatable(t *testing.T) {
 	if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Username: &dots}); core.ErrorCode(err) != core.CodeInvalid {
 		t.Fatalf("setting a username of dots: %v", err)
 	}
+	// An import's upsert likewise: the username given as it is stays,
+	// a new one of dots is refused, as is a new user named so.
+	for _, c := range []struct {
+		item service.ImportItem
+		want string
+	}{
+		{service.ImportItem{Line: 1, ID: u.ID, Username: "..", Name: "Imported", Given: service.GivenUsername | service.GivenName}, "updated"},
+		{service.ImportItem{Line: 1, ID: u.ID, Username: "....", Given: service.GivenUsername}, "error"},
+		{service.ImportItem{Line: 1, Username: ".", Given: service.GivenUsername}, "error"},
+	} {
+		res, err := svc.ImportUsers(ctx, core.System, service.ImportUpsert, []service.ImportItem{c.item})
+		if err != nil || res[0].Status != c.want {
+			t.Fatalf("import of username %q: %+v (%v), %v; want %s", c.item.Username, res[0], res[0].Error, err, c.want)
+		}
+	}
 }

@@ -185,7 +185,7 @@ func (s *Service) CreateUser(ctx context.Context, p *core.Principal, in CreateUs
 
 	// Fields.
 	checkEmail(v, "email", in.Email, in.Action == ActionInvite)
-	checkUsername(v, "username", in.Username)
+	checkNewUsername(v, "username", in.Username)
 	if in.Email == "" && in.Username == "" && !v.Has("email") {
 		v.Add("email", "required", "an email or a username is required")
 	}
@@ -841,7 +841,7 @@ func (s *Service) updateUser(ctx context.Context, p *core.Principal, ref core.Us
 		if u.Username != base.Username {
 			// One kept passed the rules of its day; a later rule (not dots
 			// alone) must not stop every other change to its user.
-			checkUsername(v, "username", u.Username)
+			checkNewUsername(v, "username", u.Username)
 		}
 		if u.Email == "" && u.Username == "" {
 			v.Add("email", "required", "an email or a username is required")

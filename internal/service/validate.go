@@ -59,12 +59,23 @@ func checkUsername(v *core.Validation, field, username string) {
 			return
 		}
 	}
-	// Dialects put usernames in paths (ECE's /users/{user_name}), where
-	// "." and ".." are the path's own segments.
-	if strings.Trim(username, ".") == "" {
-		v.Add(field, "invalid", "must hold more than dots")
+}
+
+// checkNewUsername checks a username being set: checkUsername's rules, and
+// those added since, which a username kept from before need not meet.
+func checkNewUsername(v *core.Validation, field, username string) {
+	checkUsername(v, field, username)
+	if !v.Has(field) && onlyDots(username) {
+		v.Add(field, "invalid", dotsOnly)
 	}
 }
+
+// onlyDots reports a username of dots alone: dialects put usernames in
+// paths (ECE's /users/{user_name}), where "." and ".." are the path's own
+// segments.
+func onlyDots(username string) bool { return username != "" && strings.Trim(username, ".") == "" }
+
+const dotsOnly = "must hold more than dots"
 
 // checkText bounds a free-text field and refuses control characters.
 func checkText(v *core.Validation, field, s string, max int) {

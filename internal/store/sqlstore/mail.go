@@ -124,7 +124,7 @@ func (q *queries) MarkOutboxFailed(ctx context.Context, id, worker, lastError st
 
 func (q *queries) WithdrawOutbox(ctx context.Context, recipient string, at time.Time) error {
 	_, err := q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, data = ''
-		WHERE recipient = ? AND sent_at IS NULL`,
+		WHERE lower(recipient) = lower(?) AND sent_at IS NULL`,
 		"withdrawn: the address is no longer its user's", q.t(at.Add(store.ParkFor)), recipient)
 	return err
 }
