@@ -63,7 +63,10 @@ func Idempotent(svc *service.Service, p *core.Principal, w http.ResponseWriter, 
 		_ = svc.AbandonIdempotent(ctx, p, key)
 	}()
 	next(rec, r)
-	if rec.status >= 500 {
+	if rec.status >= 500 || !rec.wroteHeader {
+		// Nothing written means the caller went away before an answer
+		// (its request undone, as errors on a cancelled request are not
+		// written): a retry with the key must run it, not replay nothing.
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
