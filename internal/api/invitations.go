@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
 	"roster/internal/core"
+	"roster/internal/httpx"
 	"roster/internal/service"
 )
 
@@ -62,9 +64,15 @@ func (a *API) resendInvitation(w http.ResponseWriter, r *http.Request, p *core.P
 	if err != nil {
 		return err
 	}
+	// The body is optional: none, or one of white space alone (an empty
+	// chunked body has no Content-Length), is no body.
 	var b resendBody
-	if r.ContentLength != 0 {
-		if err := decode(r, &b); err != nil {
+	body, err := httpx.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := httpx.DecodeJSONBytes(body, &b, true); err != nil {
 			return err
 		}
 	}

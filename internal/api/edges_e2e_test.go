@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,5 +59,30 @@ func TestIdempotencyKeyOfARequestGivenUp(t *testing.T) {
 	got, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("the retry: %d, replayed %q, body %q; want 201 and a user", res.StatusCode, res.Header.Get("Idempotent-Replayed"), got)
+	}
+}
+
+// The body of a resend is optional: an empty one sent chunked (no
+// Content-Length, as a streaming client or a proxy sends it) or one of
+// white space is no body, not a malformed one.
+func TestResendTakesAnEmptyBodyHoweverSent(t *testing.T) {
+	e := startNative(t, testsupport.Options{})
+	id := str(e.user(t, e.admin, map[string]any{"email": "bob@acme.example"}), "id")
+	for _, body := range []io.Reader{io.MultiReader(), strings.NewReader(" \n")} {
+		req, err := http.NewRequest("POST", e.URL+"/v1/users/"+id+"/invitations", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testsupport.AdminKey)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("resend with an empty body (%T): %d %s", body, res.StatusCode, got)
+		}
 	}
 }
