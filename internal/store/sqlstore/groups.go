@@ -46,7 +46,9 @@ func (q *queries) ListResourceGroups(ctx context.Context, tenantID string) ([]co
 }
 
 func (q *queries) ListResourceGroupMembers(ctx context.Context, groupID string) ([]string, error) {
-	rows, err := q.query(ctx, `SELECT user_id FROM resource_group_members WHERE group_id = ? ORDER BY user_id`, groupID)
+	// As groupColumns counts them: a deleted user's rows stay, unlisted.
+	rows, err := q.query(ctx, `SELECT gm.user_id FROM resource_group_members gm JOIN users u ON u.id = gm.user_id
+		WHERE gm.group_id = ? AND u.status <> 'deleted' ORDER BY gm.user_id`, groupID)
 	if err != nil {
 		return nil, err
 	}

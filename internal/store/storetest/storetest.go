@@ -1061,6 +1061,17 @@ func testResourceGroups(t *testing.T, s store.Store) {
 	tx(t, s, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u2.ID) })
 	err = s.InTx(ctx, func(tx store.Tx) error { return tx.RemoveResourceGroupMember(ctx, g.ID, u2.ID) })
 	wantCode(t, err, core.CodeNotFound)
+	// A deleted user keeps its group rows, but is neither counted nor
+	// listed: the count and the listing agree.
+	gone := u1
+	gone.Status = core.UserDeleted
+	tx(t, s, func(tx store.Tx) error { return tx.UpdateUser(ctx, gone) })
+	if members, _ := s.ListResourceGroupMembers(ctx, g.ID); len(members) != 0 {
+		t.Fatalf("a deleted user is listed among the members: %v", members)
+	}
+	if got, _ := s.GetResourceGroup(ctx, g.ID); got.MemberCount != 0 {
+		t.Fatalf("a deleted user is counted: %d", got.MemberCount)
+	}
 	tx(t, s, func(tx store.Tx) error { return tx.DeleteResourceGroup(ctx, g.ID) })
 	_, err = s.GetResourceGroup(ctx, g.ID)
 	wantCode(t, err, core.CodeNotFound)
