@@ -210,6 +210,13 @@ func testNativeAPI(t *testing.T, e *nativeEnv) {
 			}
 		}
 		wantProblem(t, admin.Do("PUT", "/v1/tenants/"+acme+"/products", map[string]any{"FTP": true}, testsupport.Invalid()), 400, "invalid")
+		// A product named twice, in two cases, is refused, not decided by chance.
+		for _, path := range []string{"/v1/tenants/" + acme + "/products", "/v1/products/defaults"} {
+			m := wantProblem(t, admin.Do("PUT", path, `{"CDN": true, "cdn": false}`, testsupport.Invalid()), 400, "invalid")
+			if !strings.Contains(fmt.Sprint(m["errors"]), "duplicate") {
+				t.Fatalf("%s with CDN twice: %v", path, m)
+			}
+		}
 	})
 
 	var alice, bob map[string]any

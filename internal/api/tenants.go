@@ -189,12 +189,7 @@ func (a *API) putProductDefaults(w http.ResponseWriter, r *http.Request, p *core
 	for _, prod := range core.Products {
 		defaults[prod] = false
 	}
-	for name, val := range b {
-		prod, ok := core.ParseProduct(name)
-		if !ok {
-			v.Add(name, "unknown", "unknown product; known are CDN, STORAGE, STREAMING, DNS, DDOS, CLOUD")
-			continue
-		}
+	for prod, val := range parseProducts(v, "", b) {
 		defaults[prod] = val
 	}
 	if err := v.Err(); err != nil {

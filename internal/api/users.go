@@ -1,7 +1,9 @@
 package api
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"roster/internal/core"
@@ -33,14 +35,26 @@ func productMap(v *core.Validation, field string, in map[string]*bool) map[core.
 	if len(in) == 0 {
 		return nil
 	}
-	out := make(map[core.Product]*bool, len(in))
-	for name, val := range in {
+	return parseProducts(v, field+".", in)
+}
+
+// parseProducts parses product names, which ignore case, into core
+// products. A product named twice ({"CDN": true, "cdn": false}) is refused:
+// which of the two won would be chance. Names are read in order, so that
+// the same ones are reported each time; prefix goes before them.
+func parseProducts[T any](v *core.Validation, prefix string, in map[string]T) map[core.Product]T {
+	out := make(map[core.Product]T, len(in))
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		p, ok := core.ParseProduct(name)
-		if !ok {
-			v.Add(field+"."+name, "unknown", "unknown product; known are CDN, STORAGE, STREAMING, DNS, DDOS, CLOUD")
+		if _, twice := out[p]; ok && twice {
+			v.Add(prefix+name, "duplicate", "names "+string(p)+" again; product names ignore case")
 			continue
 		}
-		out[p] = val
+		if !ok {
+			v.Add(prefix+name, "unknown", "unknown product; known are CDN, STORAGE, STREAMING, DNS, DDOS, CLOUD")
+			continue
+		}
+		out[p] = in[name]
 	}
 	return out
 }
