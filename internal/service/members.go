@@ -333,10 +333,30 @@ func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, te
 	if err != nil {
 		return g, err
 	}
-	if err := s.inTx(ctx, func(tx store.Tx) error { return tx.CreateResourceGroup(ctx, g) }); err != nil {
+	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		return tx.CreateResourceGroup(ctx, g)
+	})
+	if err != nil {
 		return core.ResourceGroup{}, err
 	}
 	return g, nil
+}
+
+// tenantNotDeletedNow holds the tenant's lock, as DeleteTenant takes it,
+// and refuses a tenant deleted since the caller read it: a write made
+// after the deletion would give it what the deletion took away.
+func tenantNotDeletedNow(ctx context.Context, tx store.Tx, tenantID string) error {
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+	if err == nil && t.Status == core.TenantDeleted {
+		return core.Errorf(core.CodeNotFound, "tenant not found")
+	}
+	return err
 }
 
 // GetResourceGroup returns a group of a tenant the principal reads; tenantID

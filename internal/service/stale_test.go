@@ -272,3 +272,45 @@ func TestAcceptanceAndResendTakeRowsInOneOrder(t *testing.T) {
 		t.Fatalf("an acceptance meeting a resend: %v, want the link refused", err)
 	}
 }
+
+// A tenant deleted after a write read it gets neither a product override
+// nor a resource group from that write.
+func TestTenantDeletedMeanwhileTakesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		write func(svc *service.Service, tn core.Tenant) error
+	}{
+		{"product override", func(svc *service.Service, tn core.Tenant) error {
+			on := true
+			_, err := svc.SetTenantProducts(ctx, core.System, core.TenantRef{ID: tn.ID}, map[core.Product]*bool{core.Products[0]: &on})
+			return err
+		}},
+		{"resource group", func(svc *service.Service, tn core.Tenant) error {
+			name := "ops"
+			_, err := svc.CreateResourceGroup(ctx, core.System, core.TenantRef{ID: tn.ID}, service.ResourceGroupInput{Name: &name})
+			return err
+		}},
+	} {
+		is := &interruptingStore{}
+		svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
+		tn, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		is.hook = func() {
+			if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); err != nil {
+				t.Errorf("delete: %v", err)
+			}
+		}
+		is.armed.Store(true)
+		if err := c.write(svc, tn); core.ErrorCode(err) != core.CodeNotFound {
+			t.Errorf("%s in a tenant deleted meanwhile: %v, want not found", c.name, err)
+		}
+		overrides, err := st.TenantProductOverrides(ctx, tn.ID)
+		groups, gerr := st.ListResourceGroups(ctx, tn.ID)
+		if err != nil || gerr != nil || len(overrides) != 0 || len(groups) != 0 {
+			t.Errorf("%s: the deleted tenant has overrides %v and groups %v (%v, %v)", c.name, overrides, groups, err, gerr)
+		}
+	}
+}

@@ -390,6 +390,9 @@ func (s *Service) SetTenantProducts(ctx context.Context, p *core.Principal, ref 
 	}
 	var out []core.ProductSetting
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
+			return err
+		}
 		if err := tx.SetTenantProductOverrides(ctx, t.ID, overrides); err != nil {
 			return err
 		}
