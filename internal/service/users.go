@@ -632,6 +632,11 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	f := store.UserFilter{Prefix: q.Prefix, Statuses: q.Statuses, Deleted: q.Deleted, WithEmail: q.WithEmail, Roles: q.Roles,
 		ResourceGroupIDs: q.ResourceGroupIDs, InvitationStatuses: q.InvitationStatuses, InvitationsAt: s.now(),
 		Offset: q.Offset, Limit: q.Limit + 1, Sort: q.Sort}
+	if len(q.InvitationStatuses) > 0 && !readsAll(p) {
+		// As LatestInvitation shows it to this reader: by the newest of
+		// the invitations into the tenants it reads, not into others.
+		f.InvitationTenantIDs = append([]string{}, tenantsWhere(p, func(r core.Role) bool { return r.Read })...)
+	}
 	// A prefix search in the default order pages by (search key, id); any
 	// other listing by id.
 	prefix := core.Fold(q.Prefix)

@@ -89,6 +89,10 @@ type UserFilter struct {
 	Roles              []string // held in any tenant or at the provider level
 	ResourceGroupIDs   []string
 	InvitationStatuses []core.InvitationStatus // of the user's newest invitation
+	// InvitationTenantIDs, when not nil, keeps InvitationStatuses to the
+	// invitations into these tenants: the newest of those tells the
+	// status, as a reader of those tenants alone is shown it.
+	InvitationTenantIDs []string
 	// InvitationsAt is the time against which invitation expiry is judged.
 	InvitationsAt time.Time
 	After         string // keyset cursor: the last id of the previous page

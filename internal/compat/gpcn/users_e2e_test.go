@@ -667,3 +667,34 @@ func TestUnmatchedRoutes(t *testing.T) {
 	}
 	wantError(t, e.anon.Do(t, "GET", "/v1/nothing", nil), 404, gpcn.CodeNotFound)
 }
+
+// A tenant admin's inviteStatus filter agrees with the inviteStatus the
+// dialect shows that admin: it reads the user's newest invitation into the
+// admin's tenants, not one into another tenant, whose state it must not
+// tell.
+func TestInviteStatusFilterReadsTheCallersInvitations(t *testing.T) {
+	e := start(t, testsupport.Options{})
+	e.native.T = t
+	acme, globex := e.tenant(t, "Acme"), e.tenant(t, "Globex")
+	u := str(e.native.Do("POST", "/v1/users", map[string]any{"email": "shared@example.com", "tenant_id": acme,
+		"roles": []string{"tenant-user"}}).Want(t, 201).Map(t), "id")
+	e.native.Do("PUT", "/v1/tenants/"+globex+"/members/"+u, map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
+	// Out of Acme (its invitation revoked), a resend goes to Globex; then
+	// back into Acme.
+	e.native.Do("DELETE", "/v1/tenants/"+acme+"/members/"+u, nil)
+	e.ManualClock().Advance(time.Minute)
+	e.native.Do("POST", "/v1/users/"+u+"/invitations", map[string]any{}).Want(t, 201)
+	e.native.Do("PUT", "/v1/tenants/"+acme+"/members/"+u, map[string]any{"roles": []string{"tenant-user"}}).Want(t, 200)
+
+	acmeAdmin := e.serviceKey(t, acme, "tenant-admin")
+	shown := data(t, acmeAdmin.Do(t, "GET", "/v1/users/"+u, nil).Want(t, 200))
+	if shown["inviteStatus"] != "revoked" {
+		t.Fatalf("Acme's admin is shown inviteStatus %v, want revoked", shown["inviteStatus"])
+	}
+	for _, st := range []string{"pending", "revoked"} {
+		items, _ := list(t, acmeAdmin.Do(t, "GET", "/v1/users?entityId="+acme+"&inviteStatus="+st, nil).Want(t, 200))
+		if listed := slices.Contains(ids(items), u); listed != (st == "revoked") {
+			t.Errorf("inviteStatus=%s lists the user: %v, but Acme's admin is shown revoked", st, listed)
+		}
+	}
+}

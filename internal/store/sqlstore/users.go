@@ -185,26 +185,42 @@ func (q *queries) userQuery(f store.UserFilter) (from string, where []string, ar
 		args = append(args, anySlice(f.ResourceGroupIDs)...)
 	}
 	if len(f.InvitationStatuses) > 0 {
+		// Only the newest invitation of each user tells its status (the
+		// later id breaks a tie), among those the reader may see.
+		scope := func(alias string) (string, []any) {
+			if f.InvitationTenantIDs == nil {
+				return "", nil
+			}
+			if len(f.InvitationTenantIDs) == 0 {
+				return " AND 1 = 0", nil
+			}
+			return " AND " + alias + ".tenant_id IN (" + placeholders(len(f.InvitationTenantIDs)) + ")", anySlice(f.InvitationTenantIDs)
+		}
+		outer, outerArgs := scope("i")
+		inner, innerArgs := scope("i2")
 		var alts []string
+		var altArgs []any
 		for _, s := range f.InvitationStatuses {
 			switch s {
 			case core.InvitationPending:
 				alts = append(alts, "(i.state = 'pending' AND i.expires_at > ?)")
-				args = append(args, q.t(f.InvitationsAt))
+				altArgs = append(altArgs, q.t(f.InvitationsAt))
 			case core.InvitationExpired:
 				alts = append(alts, "(i.state = 'pending' AND i.expires_at <= ?)")
-				args = append(args, q.t(f.InvitationsAt))
+				altArgs = append(altArgs, q.t(f.InvitationsAt))
 			case core.InvitationAccepted, core.InvitationRevoked:
 				alts = append(alts, "i.state = ?")
-				args = append(args, string(s))
+				altArgs = append(altArgs, string(s))
 			}
 		}
 		if len(alts) == 0 {
 			alts = []string{"1 = 0"}
 		}
-		// Only the newest invitation of each user tells its status.
-		where = append(where, `u.id IN (SELECT i.user_id FROM invitations i WHERE i.created_at =
-			(SELECT MAX(i2.created_at) FROM invitations i2 WHERE i2.user_id = i.user_id) AND (`+strings.Join(alts, " OR ")+`))`)
+		where = append(where, `u.id IN (SELECT i.user_id FROM invitations i WHERE 1 = 1`+outer+`
+			AND NOT EXISTS (SELECT 1 FROM invitations i2 WHERE i2.user_id = i.user_id`+inner+`
+				AND (i2.created_at > i.created_at OR (i2.created_at = i.created_at AND i2.id > i.id)))
+			AND (`+strings.Join(alts, " OR ")+`))`)
+		args = append(append(append(args, outerArgs...), innerArgs...), altArgs...)
 	}
 	return from, where, args
 }
