@@ -440,6 +440,9 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 		return g, err
 	}
 	err = s.inTx(ctx, func(tx store.Tx) error {
+		if err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
+			return err
+		}
 		// The change goes onto the group as it is now, so that a field
 		// changed by another request since the read stays.
 		if err := tx.LockResourceGroup(ctx, g.ID); err != nil {
@@ -509,6 +512,9 @@ func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal,
 		return err
 	}
 	return s.inTx(ctx, func(tx store.Tx) error {
+		if err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
+			return err
+		}
 		// Again on the user as it is now: one who left the tenant since
 		// the read has been taken out of its groups already, and would be
 		// left in this one.

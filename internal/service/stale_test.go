@@ -314,3 +314,42 @@ func TestTenantDeletedMeanwhileTakesNothing(t *testing.T) {
 		}
 	}
 }
+
+// Nor do a tenant's groups change after the tenant's deletion, by a write
+// that read the group before it.
+func TestGroupsOfATenantDeletedMeanwhileStay(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		write func(svc *service.Service, g core.ResourceGroup, u core.User) error
+	}{
+		{"rename", func(svc *service.Service, g core.ResourceGroup, u core.User) error {
+			name := "renamed"
+			_, err := svc.UpdateResourceGroup(ctx, core.System, "", g.ID, service.ResourceGroupInput{Name: &name})
+			return err
+		}},
+		{"add member", func(svc *service.Service, g core.ResourceGroup, u core.User) error {
+			return svc.AddResourceGroupMember(ctx, core.System, "", g.ID, core.UserRef{ID: u.ID})
+		}},
+	} {
+		is := &interruptingStore{}
+		svc, st := importService(t, service.Config{}, func(s store.Store) store.Store { is.Store = s; return is })
+		tn, u := acmeUser(t, svc, "bob@acme.example", true)
+		name := "ops"
+		g, err := svc.CreateResourceGroup(ctx, core.System, core.TenantRef{ID: tn.ID}, service.ResourceGroupInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		is.hook = func() {
+			if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); err != nil {
+				t.Errorf("delete: %v", err)
+			}
+		}
+		is.armed.Store(true)
+		err = c.write(svc, g, u)
+		cur, _ := st.GetResourceGroup(ctx, g.ID)
+		if core.ErrorCode(err) != core.CodeNotFound || cur.Name != "ops" || cur.MemberCount != 0 {
+			t.Errorf("%s in a tenant deleted meanwhile: %v, want not found; the group is now %q with %d members", c.name, err, cur.Name, cur.MemberCount)
+		}
+	}
+}
