@@ -68,3 +68,32 @@ func TestEmailChangeWithdrawsMailToTheOldAddress(t *testing.T) {
 		}
 	}
 }
+
+// Nor do letters outside ASCII, in another case or Unicode form, keep
+// mail going to an address the user has left.
+func TestWithdrawalComparesAddressesAsEmails(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ queued, corrected string }{
+		{"JÜRGEN@Acme.example", "jürgen@acme.example"},       // Unicode case
+		{"ju\u0308rgen@acme.example", "jürgen@acme.example"}, // decomposed, then composed
+	} {
+		svc, st := importService(t, service.Config{}, nil)
+		_, u := acmeUser(t, svc, c.queued, true)
+		if err := svc.RequestPasswordReset(ctx, c.queued); err != nil {
+			t.Fatal(err)
+		}
+		svc.Drain()
+		if n := unsentTo(t, st, c.queued); n != 1 {
+			t.Fatalf("%q: %d reset mails queued, want 1", c.queued, n)
+		}
+		corrected, other := c.corrected, "robert@elsewhere.example"
+		for _, email := range []*string{&corrected, &other} {
+			if _, err := svc.UpdateUser(ctx, core.System, core.UserRef{ID: u.ID}, service.UpdateUserInput{Email: email}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := unsentTo(t, st, c.queued); n != 0 {
+			t.Errorf("%q, then %q, then away: %d messages to the old address may still go", c.queued, c.corrected, n)
+		}
+	}
+}

@@ -361,8 +361,8 @@ type Writer interface {
 	// RenewOutboxLease extends worker's lease of a message to until, and
 	// reports false when the lease is no longer worker's.
 	RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error)
-	// WithdrawOutbox parks every unsent message to recipient (in any case
-	// of its ASCII letters), as of at, as
+	// WithdrawOutbox parks every unsent message to recipient (compared as
+	// emails are: core.NormalizeEmail), as of at, as
 	// a worker parks one it gives up on (its data erased, next attempt
 	// ParkFor later), because the address is no longer its user's. A
 	// message a worker is sending meanwhile may still go.

@@ -123,9 +123,32 @@ func (q *queries) MarkOutboxFailed(ctx context.Context, id, worker, lastError st
 }
 
 func (q *queries) WithdrawOutbox(ctx context.Context, recipient string, at time.Time) error {
-	_, err := q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, data = ''
-		WHERE lower(recipient) = lower(?) AND sent_at IS NULL`,
-		"withdrawn: the address is no longer its user's", q.t(at.Add(store.ParkFor)), recipient)
+	// Addresses compare as the service compares emails (Unicode case and
+	// form folded), which SQL's lower() does not: the unsent messages,
+	// few but for an outage, are compared here.
+	rows, err := q.query(ctx, `SELECT id, recipient FROM outbox WHERE sent_at IS NULL`)
+	if err != nil {
+		return err
+	}
+	var ids []any
+	want := core.NormalizeEmail(recipient)
+	for rows.Next() {
+		var id, to string
+		if err := rows.Scan(&id, &to); err != nil {
+			rows.Close()
+			return q.wrap(err, "")
+		}
+		if core.NormalizeEmail(to) == want {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return q.wrap(err, "")
+	}
+	_, err = q.exec(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, data = ''
+		WHERE sent_at IS NULL AND id IN (`+placeholders(len(ids))+`)`,
+		append([]any{"withdrawn: the address is no longer its user's", q.t(at.Add(store.ParkFor))}, ids...)...)
 	return err
 }
 
