@@ -298,12 +298,7 @@ func TestTenantDeletedMeanwhileTakesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		is.hook = func() {
-			if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); err != nil {
-				t.Errorf("delete: %v", err)
-			}
-		}
-		is.armed.Store(true)
+		deleteTenantAtNextRead(t, is, svc, tn.ID)
 		if err := c.write(svc, tn); core.ErrorCode(err) != core.CodeNotFound {
 			t.Errorf("%s in a tenant deleted meanwhile: %v, want not found", c.name, err)
 		}
@@ -340,16 +335,22 @@ func TestGroupsOfATenantDeletedMeanwhileStay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		is.hook = func() {
-			if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: tn.ID}); err != nil {
-				t.Errorf("delete: %v", err)
-			}
-		}
-		is.armed.Store(true)
+		deleteTenantAtNextRead(t, is, svc, tn.ID)
 		err = c.write(svc, g, u)
 		cur, _ := st.GetResourceGroup(ctx, g.ID)
 		if core.ErrorCode(err) != core.CodeNotFound || cur.Name != "ops" || cur.MemberCount != 0 {
 			t.Errorf("%s in a tenant deleted meanwhile: %v, want not found; the group is now %q with %d members", c.name, err, cur.Name, cur.MemberCount)
 		}
 	}
+}
+
+// deleteTenantAtNextRead deletes the tenant right after is's next read of
+// a user or tenant outside a transaction.
+func deleteTenantAtNextRead(t *testing.T, is *interruptingStore, svc *service.Service, tenantID string) {
+	is.hook = func() {
+		if _, err := svc.DeleteTenant(context.Background(), core.System, core.TenantRef{ID: tenantID}); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	}
+	is.armed.Store(true)
 }
