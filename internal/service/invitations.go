@@ -89,10 +89,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p *core.Principal, ref c
 		}
 		var tenant *core.Tenant
 		if tenantID != "" {
-			if err := tx.LockTenant(ctx, tenantID); err != nil {
-				return err
-			}
-			t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+			t, err := lockedTenant(ctx, tx, tenantID)
 			if err != nil {
 				return err
 			}

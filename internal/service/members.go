@@ -55,14 +55,20 @@ func joinable(t core.Tenant) error {
 // the transaction: a suspension or deletion committed since it was read is
 // seen, and one not yet committed waits for this transaction.
 func joinableNow(ctx context.Context, tx store.Tx, tenantID string) error {
-	if err := tx.LockTenant(ctx, tenantID); err != nil {
-		return err
-	}
-	t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+	t, err := lockedTenant(ctx, tx, tenantID)
 	if err != nil {
 		return err
 	}
 	return joinable(t)
+}
+
+// lockedTenant holds the tenant for the rest of the transaction and reads
+// it as it is now (as lockedUser does a user).
+func lockedTenant(ctx context.Context, tx store.Tx, id string) (core.Tenant, error) {
+	if err := tx.LockTenant(ctx, id); err != nil {
+		return core.Tenant{}, err
+	}
+	return tx.GetTenant(ctx, core.TenantRef{ID: id})
 }
 
 // PutMember makes the user a member of the tenant with exactly roles,
@@ -334,7 +340,7 @@ func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, te
 		return g, err
 	}
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
+		if _, err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
 			return err
 		}
 		return tx.CreateResourceGroup(ctx, g)
@@ -345,18 +351,15 @@ func (s *Service) CreateResourceGroup(ctx context.Context, p *core.Principal, te
 	return g, nil
 }
 
-// tenantNotDeletedNow holds the tenant's lock, as DeleteTenant takes it,
-// and refuses a tenant deleted since the caller read it: a write made
-// after the deletion would give it what the deletion took away.
-func tenantNotDeletedNow(ctx context.Context, tx store.Tx, tenantID string) error {
-	if err := tx.LockTenant(ctx, tenantID); err != nil {
-		return err
-	}
-	t, err := tx.GetTenant(ctx, core.TenantRef{ID: tenantID})
+// tenantNotDeletedNow is lockedTenant refusing a tenant deleted since the
+// caller read it: a write made after the deletion would give it what the
+// deletion took away.
+func tenantNotDeletedNow(ctx context.Context, tx store.Tx, tenantID string) (core.Tenant, error) {
+	t, err := lockedTenant(ctx, tx, tenantID)
 	if err == nil && t.Status == core.TenantDeleted {
-		return core.Errorf(core.CodeNotFound, "tenant not found")
+		return t, core.Errorf(core.CodeNotFound, "tenant not found")
 	}
-	return err
+	return t, err
 }
 
 // GetResourceGroup returns a group of a tenant the principal reads; tenantID
@@ -440,7 +443,7 @@ func (s *Service) UpdateResourceGroup(ctx context.Context, p *core.Principal, te
 		return g, err
 	}
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
+		if _, err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
 			return err
 		}
 		// The change goes onto the group as it is now, so that a field
@@ -512,7 +515,7 @@ func (s *Service) AddResourceGroupMember(ctx context.Context, p *core.Principal,
 		return err
 	}
 	return s.inTx(ctx, func(tx store.Tx) error {
-		if err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
+		if _, err := tenantNotDeletedNow(ctx, tx, g.TenantID); err != nil {
 			return err
 		}
 		// Again on the user as it is now: one who left the tenant since

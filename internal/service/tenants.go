@@ -263,10 +263,7 @@ func (s *Service) updateTenant(ctx context.Context, p *core.Principal, ref core.
 // its status changed since read was read (a deletion or a suspension the
 // change must not undo): the operation runs again.
 func currentTenant(ctx context.Context, tx store.Tx, read core.Tenant) (core.Tenant, error) {
-	if err := tx.LockTenant(ctx, read.ID); err != nil {
-		return core.Tenant{}, err
-	}
-	cur, err := tx.GetTenant(ctx, core.TenantRef{ID: read.ID})
+	cur, err := lockedTenant(ctx, tx, read.ID)
 	if err != nil {
 		return cur, err
 	}
@@ -294,15 +291,9 @@ func (s *Service) DeleteTenant(ctx context.Context, p *core.Principal, ref core.
 	err = s.inTx(ctx, func(tx store.Tx) error {
 		// The tenant as it is now, so that an edit made since the read
 		// stays on the deleted row.
-		if err := tx.LockTenant(ctx, t.ID); err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, core.TenantRef{ID: t.ID})
+		cur, err := tenantNotDeletedNow(ctx, tx, t.ID)
 		if err != nil {
 			return err
-		}
-		if cur.Status == core.TenantDeleted {
-			return core.Errorf(core.CodeNotFound, "tenant not found")
 		}
 		cur.Status, cur.UpdatedAt, cur.UpdatedBy = core.TenantDeleted, now, p.Actor()
 		t = cur
@@ -390,7 +381,7 @@ func (s *Service) SetTenantProducts(ctx context.Context, p *core.Principal, ref 
 	}
 	var out []core.ProductSetting
 	err = s.inTx(ctx, func(tx store.Tx) error {
-		if err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
+		if _, err := tenantNotDeletedNow(ctx, tx, t.ID); err != nil {
 			return err
 		}
 		if err := tx.SetTenantProductOverrides(ctx, t.ID, overrides); err != nil {

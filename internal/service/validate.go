@@ -149,13 +149,15 @@ func checkAttributes(v *core.Validation, field string, attrs map[string]any) {
 		v.Add(field, "too_large", fmt.Sprintf("must be at most %d bytes as JSON", maxAttributes))
 	}
 	if holdsNUL(attrs) {
-		// PostgreSQL's jsonb cannot hold one; SQLite would.
+		// Refused everywhere since PostgreSQL kept attributes in jsonb,
+		// which cannot hold one: a stored user's attributes stay readable
+		// by a node of that time.
 		v.Add(field, "invalid", "must not contain NUL characters (\\u0000)")
 	}
 	if !numbersInRange(attrs) {
-		// Kept as written (json.Number), but PostgreSQL's jsonb refuses a
-		// number past its numeric range, and a client reading it back as a
-		// double would get infinity.
+		// Kept as written (json.Number), but a client reading it back as
+		// a double would get infinity (and PostgreSQL's jsonb, before
+		// migration 7, refused it).
 		v.Add(field, "invalid", "must not contain a number beyond the range of a double (about 1.8e308)")
 	}
 }
