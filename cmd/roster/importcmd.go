@@ -148,14 +148,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	for _, b := range p[:n] {
-		if c.atStart >= 0 && c.atStart < len(bom) && b == bom[c.atStart] {
-			c.atStart++
-			continue
+		if c.atStart >= 0 {
+			if c.atStart < len(bom) && b == bom[c.atStart] {
+				c.atStart++
+				continue
+			}
+			if c.atStart > 0 && c.atStart < len(bom) {
+				c.pending = true // a mark begun but not finished is content
+			}
+			c.atStart = -1
 		}
-		if c.atStart >= 0 && c.atStart < len(bom) && c.atStart > 0 {
-			c.pending = true // a mark begun but not finished is content
-		}
-		c.atStart = -1
 		switch b {
 		case '\n':
 			if c.pending {

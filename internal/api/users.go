@@ -46,15 +46,15 @@ func parseProducts[T any](v *core.Validation, prefix string, in map[string]T) ma
 	out := make(map[core.Product]T, len(in))
 	for _, name := range slices.Sorted(maps.Keys(in)) {
 		p, ok := core.ParseProduct(name)
-		if _, twice := out[p]; ok && twice {
-			v.Add(prefix+name, "duplicate", "names "+string(p)+" again; product names ignore case")
-			continue
-		}
-		if !ok {
+		_, twice := out[p]
+		switch {
+		case !ok:
 			v.Add(prefix+name, "unknown", "unknown product; known are CDN, STORAGE, STREAMING, DNS, DDOS, CLOUD")
-			continue
+		case twice:
+			v.Add(prefix+name, "duplicate", "names "+string(p)+" again; product names ignore case")
+		default:
+			out[p] = in[name]
 		}
-		out[p] = in[name]
 	}
 	return out
 }

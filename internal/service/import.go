@@ -667,7 +667,7 @@ func (pr *prepared) changes(existing core.User) UpdateUserInput {
 	if pr.item.Password != "" || pr.hash != "" {
 		in.Password = &pr.item.Password
 	}
-	if core.NormalizeEmail(u.Email) != core.NormalizeEmail(existing.Email) {
+	if emailChanged(existing, u) {
 		in.Email = &u.Email
 	}
 	if core.NormalizeUsername(u.Username) != core.NormalizeUsername(existing.Username) {
