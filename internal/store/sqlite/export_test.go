@@ -24,7 +24,7 @@ func SetCheckpointing(every time.Duration, restartFrames, waitMillis int) (resto
 // left it.
 func MigrateTo(t *testing.T, path string, version int64) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(path, false))
+	db, err := openDB(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}

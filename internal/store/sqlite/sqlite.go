@@ -116,6 +116,7 @@ func dsn(path string, readOnly bool) string {
 		// Savepoints (one per transaction of a group commit) journal the
 		// pages they change; in memory, not in a temporary file.
 		"_pragma=temp_store(MEMORY)",
+		"vfs=" + walVFSName,
 	}
 	if readOnly {
 		params = append(params, "_pragma=query_only(1)")
@@ -130,13 +131,22 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + strings.Join(params, "&")
 }
 
+// openDB opens a pool of connections to the database at path, through
+// walVFS.
+func openDB(path string, readOnly bool) (*sql.DB, error) {
+	if err := registerWALVFS(); err != nil {
+		return nil, err
+	}
+	return sql.Open("sqlite", dsn(path, readOnly))
+}
+
 // Open opens (creating if needed) the database at path and applies every
 // pending migration.
 func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	write, err := openDB(path, false)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +158,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err := openDB(path, true)
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -156,7 +166,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	readers := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	cp, err := sql.Open("sqlite", dsn(path, false))
+	cp, err := openDB(path, false)
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -264,7 +274,7 @@ func Migrate(ctx context.Context, path string) ([]string, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(path, false))
+	db, err := openDB(path, false)
 	if err != nil {
 		return nil, err
 	}
