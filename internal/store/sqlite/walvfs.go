@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,9 @@ import (
 // calls are dear this took 3–4% off the CPU of an invitation's create,
 // whose commits write about three frames each (see BENCHMARKS.md).
 //
-// Only a header that follows a write is held. SQLite writes a new frame as
+// Only a header that follows a write, at a frame's offset, is held (the
+// frame size is read from the WAL header SQLite writes when the WAL
+// starts; until then nothing is held). SQLite writes a new frame as
 // header then page, back to back; the other 24-byte writes to a WAL (the
 // headers rewritten when a transaction overwrote its own frames) each
 // follow a read of their frame and are passed straight through, so no held
@@ -27,6 +30,7 @@ import (
 // syncs, truncates or closes is what it wrote.
 const (
 	walVFSName         = "roster-wal"
+	walHeaderSize      = 32
 	walFrameHeaderSize = 24
 )
 
@@ -37,6 +41,7 @@ type walFile struct {
 	lastWrote  bool    // the previous call on this file was a write
 	heldLen    int32   // 0, or walFrameHeaderSize while a header is held
 	heldAt     int64
+	frameSize  int64 // page size plus frame header, from the WAL header; 0 until seen
 	held       [walFrameHeaderSize]byte
 	scratch    uintptr // header and page joined, from sqlite3_malloc64
 	scratchCap int32
@@ -156,7 +161,10 @@ func walWrite(tls *libc.TLS, file, buf uintptr, n int32, at int64) int32 {
 	if rc := w.flush(tls, file); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	if n == walFrameHeaderSize && lastWrote {
+	if at == 0 && n >= walHeaderSize {
+		w.frameSize = int64(binary.BigEndian.Uint32(cBytes(buf, n)[8:12])) + walFrameHeaderSize
+	}
+	if n == walFrameHeaderSize && lastWrote && w.frameSize > walFrameHeaderSize && (at-walHeaderSize)%w.frameSize == 0 {
 		w.held = *(*[walFrameHeaderSize]byte)(cPointer(buf))
 		w.heldLen, w.heldAt = n, at
 		w.lastWrote = true
