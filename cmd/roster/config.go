@@ -48,7 +48,10 @@ type Config struct {
 	DebugAddr      string
 	// MemoryLimit is the Go runtime's soft memory limit in bytes; 0 sets
 	// none.
-	MemoryLimit  int64
+	MemoryLimit int64
+	// GCRoom is the least garbage, in bytes, the collector lets pile up
+	// between collections (see keepGCRoom); 0 leaves Go's pacing alone.
+	GCRoom       uint64
 	SMTPURL      string
 	MailFrom     string
 	MailRetry    time.Duration
@@ -166,6 +169,14 @@ func settings() []setting {
 					return nil
 				}
 				return parseUint(v, 20, func(n uint64) { c.MemoryLimit = int64(n) << 20 })
+			}},
+		{flag: "gc-room", env: "ROSTER_GC_ROOM", def: "16", help: "the least garbage, in MiB, the garbage collector lets pile up between two collections (more when the live heap is larger, as GOGC has it): fewer collections for that much memory; none leaves Go's pacing alone, and GOGC, when set, wins",
+			set: func(c *Config, v string) error {
+				if v == "none" {
+					c.GCRoom = 0
+					return nil
+				}
+				return parseUint(v, 20, func(n uint64) { c.GCRoom = n << 20 })
 			}},
 		{flag: "debug-addr", env: "ROSTER_DEBUG_ADDR", help: "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it off public networks",
 			set: func(c *Config, v string) error { c.DebugAddr = v; return nil }},

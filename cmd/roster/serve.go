@@ -167,6 +167,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 		log.Info("memory limit", "mib", cfg.MemoryLimit>>20)
 	}
+	if cfg.GCRoom > 0 && getenv("GOGC") == "" {
+		defer keepGCRoom(cfg.GCRoom)()
+	}
 	// Listen before building the app: the public URL defaults to the
 	// address actually bound.
 	mainLn, err := net.Listen("tcp", cfg.Addr)
