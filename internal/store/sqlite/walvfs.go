@@ -15,9 +15,9 @@ import (
 // system call: the frame's 24-byte header, then the page. walVFS is the
 // platform's default VFS with one change: in WAL files, a frame header is
 // held back and written together with the page that follows it, one
-// system call per frame instead of two. On a virtual machine whose system
-// calls are dear this took 3–4% off the CPU of an invitation's create,
-// whose commits write about three frames each (see BENCHMARKS.md).
+// system call per frame instead of two: a few percent of an invitation's
+// create, whose commits write about three frames each, on a machine whose
+// system calls are dear (change 23 in BENCHMARKS.md).
 //
 // Only a header that follows a write, at a frame's offset, is held (the
 // frame size is read from the WAL header SQLite writes when the WAL
