@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -163,11 +164,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logs := newLogWriter(stderr)
 	defer logs.Close()
 	log := newLogger(cfg, logs)
-	if cfg.MemoryLimit > 0 && getenv("GOMEMLIMIT") == "" {
+	// The runtime reads GOMEMLIMIT and GOGC from the process's own
+	// environment, whatever getenv a caller passes.
+	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 		log.Info("memory limit", "mib", cfg.MemoryLimit>>20)
 	}
-	if cfg.GCRoom > 0 && getenv("GOGC") == "" {
+	if cfg.GCRoom > 0 && os.Getenv("GOGC") == "" {
 		defer keepGCRoom(cfg.GCRoom)()
 	}
 	// Listen before building the app: the public URL defaults to the
