@@ -362,10 +362,10 @@ type Writer interface {
 	// reports false when the lease is no longer worker's.
 	RenewOutboxLease(ctx context.Context, id, worker string, until time.Time) (bool, error)
 	// WithdrawOutbox parks every unsent message to recipient (compared as
-	// emails are: core.NormalizeEmail), as of at, as
-	// a worker parks one it gives up on (its data erased, next attempt
-	// ParkFor later), because the address is no longer its user's. A
-	// message a worker is sending meanwhile may still go.
+	// emails are: core.NormalizeEmail) as of at, as a worker parks one it
+	// gives up on (its data erased, next attempt ParkFor later), because
+	// the address is no longer its user's. A message a worker is sending
+	// meanwhile may still go.
 	WithdrawOutbox(ctx context.Context, recipient string, at time.Time) error
 
 	// AddLoginFailure counts a failed login for key. A count whose first
