@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -205,5 +206,77 @@ func TestUsernameFromBeforeARuleStillUpdatable(t *testing.T) {
 		if err != nil || res[0].Status != c.want {
 			t.Fatalf("import of username %q: %+v (%v), %v; want %s", c.item.Username, res[0], res[0].Error, err, c.want)
 		}
+	}
+}
+
+// A listing filtered by resource group takes groups only from the tenants
+// its reader reads: another tenant's group would tell which of the reader's
+// users are in it there (a user may belong to both tenants), so it is
+// answered as an unknown group.
+func TestListUsersByGroupStaysInReadersTenants(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	mine, shared := acmeUser(t, svc, "shared@acme.example", false)
+	theirs, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: theirs.ID}, core.UserRef{ID: shared.ID}, []string{core.RoleTenantUser}); err != nil {
+		t.Fatal(err)
+	}
+	name := "Secret project"
+	group := func(tn core.Tenant) core.ResourceGroup {
+		t.Helper()
+		g, err := svc.CreateResourceGroup(ctx, core.System, core.TenantRef{ID: tn.ID}, service.ResourceGroupInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.AddResourceGroupMember(ctx, core.System, tn.ID, g.ID, core.UserRef{ID: shared.ID}); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	myGroup, theirGroup := group(mine), group(theirs)
+	admin := &core.Principal{Kind: core.PrincipalAPIKey, CredentialID: "k1", TenantRoles: map[string][]string{mine.ID: {core.RoleTenantAdmin}}}
+
+	page, err := svc.ListUsers(ctx, admin, service.UserQuery{ResourceGroupIDs: []string{myGroup.ID}})
+	if err != nil || len(page.Users) != 1 || page.Users[0].ID != shared.ID {
+		t.Fatalf("listing by the reader's own group: %+v, %v", page.Users, err)
+	}
+	unknown := core.NewID()
+	for _, q := range []service.UserQuery{
+		{ResourceGroupIDs: []string{theirGroup.ID}},
+		{TenantID: mine.ID, ResourceGroupIDs: []string{theirGroup.ID}},
+		{ResourceGroupIDs: []string{myGroup.ID, theirGroup.ID}},
+		{ResourceGroupIDs: []string{unknown}},
+	} {
+		page, err := svc.ListUsers(ctx, admin, q)
+		var e *core.Error
+		if !errors.As(err, &e) || e.Code != core.CodeInvalid || len(e.Fields) != 1 || e.Fields[0].Code != "not_found" {
+			t.Fatalf("listing by %v: %+v, %v", q.ResourceGroupIDs, page.Users, err)
+		}
+	}
+	// The other tenant's group is unknown to this reader and to an unknown
+	// id alike: the same answer, so that it is not told to exist.
+	_, errTheirs := svc.ListUsers(ctx, admin, service.UserQuery{ResourceGroupIDs: []string{theirGroup.ID}})
+	_, errUnknown := svc.ListUsers(ctx, admin, service.UserQuery{ResourceGroupIDs: []string{unknown}})
+	if errTheirs.Error() != errUnknown.Error() {
+		t.Fatalf("another tenant's group told apart from an unknown one: %q against %q", errTheirs, errUnknown)
+	}
+	// An operator reads every tenant: a listing narrowed to one of them
+	// still refuses another's group, one across all of them takes it.
+	page, err = svc.ListUsers(ctx, core.System, service.UserQuery{TenantID: mine.ID, ResourceGroupIDs: []string{theirGroup.ID}})
+	if core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("an operator listing one tenant by another's group: %+v, %v", page.Users, err)
+	}
+	if page, err = svc.ListUsers(ctx, core.System, service.UserQuery{ResourceGroupIDs: []string{theirGroup.ID}}); err != nil || len(page.Users) != 1 {
+		t.Fatalf("an operator listing by any group: %+v, %v", page.Users, err)
+	}
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = myGroup.ID
+	}
+	if _, err := svc.ListUsers(ctx, admin, service.UserQuery{ResourceGroupIDs: many}); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("101 groups: %v", err)
 	}
 }

@@ -671,6 +671,9 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	case visible != nil:
 		f.TenantIDs = visible
 	}
+	if err := s.checkGroupFilter(ctx, q.ResourceGroupIDs, f.TenantIDs); err != nil {
+		return UserPage{}, err
+	}
 	users, err := s.store.ListUsers(ctx, f)
 	if err != nil {
 		return UserPage{}, err
@@ -695,6 +698,35 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 		page.Users[i], _ = showTo(p)(u, nil)
 	}
 	return page, nil
+}
+
+// checkGroupFilter admits a listing's resource groups only from the tenants
+// it reads (nil: every tenant). A group of another tenant would otherwise
+// tell which of the reader's users belong to it there, for users who are
+// members of both; it is answered as an unknown group, so that its
+// existence is not told either.
+func (s *Service) checkGroupFilter(ctx context.Context, ids, tenantIDs []string) error {
+	v := &core.Validation{}
+	if len(ids) > maxResourceGroup {
+		v.Add("resource_group_id", "too_many", fmt.Sprintf("at most %d resource groups", maxResourceGroup))
+		return v.Err()
+	}
+	for i, id := range ids {
+		field := fmt.Sprintf("resource_group_id[%d]", i)
+		if !checkID(v, field, id) {
+			continue
+		}
+		g, err := s.store.GetResourceGroup(ctx, id)
+		switch {
+		case core.ErrorCode(err) == core.CodeNotFound:
+		case err != nil:
+			return err
+		case tenantIDs == nil || slices.Contains(tenantIDs, g.TenantID):
+			continue
+		}
+		v.Add(field, "not_found", "no such resource group in the tenants you may read")
+	}
+	return v.Err()
 }
 
 // CursorAfter is the cursor of the page that starts after id; roster's

@@ -80,6 +80,7 @@ var fieldNames = map[string]string{
 	"tenant_id":          "entityId",
 	"roles":              "roleNames",
 	"resource_group_ids": "resourceGroupIds",
+	"resource_group_id":  "resourceGroupId",
 	"user_id":            "userId",
 	"offset":             "page",
 	"cursor":             "page",

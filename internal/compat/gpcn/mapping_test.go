@@ -35,7 +35,8 @@ func TestVocabulary(t *testing.T) {
 func TestRenameField(t *testing.T) {
 	for in, want := range map[string]string{
 		"first_name": "firstName", "roles[2]": "roleNames[2]", "resource_group_ids[0]": "resourceGroupIds[0]",
-		"tenant_id": "entityId", "email": "email", "password": "password", "limit": "limit",
+		"resource_group_id[1]": "resourceGroupId[1]",
+		"tenant_id":            "entityId", "email": "email", "password": "password", "limit": "limit",
 	} {
 		if got := renameField(in); got != want {
 			t.Errorf("renameField(%q) = %q, want %q", in, got, want)

@@ -131,6 +131,8 @@ func TestTeams(t *testing.T) {
 			}
 		}
 		wantIDs("", users...)
+		// A team this caller cannot see filters as an unknown one does.
+		wantError(t, e.admin.Do(t, "GET", "/v1/users?resourceGroupId=01a24e07-0000-7000-8000-000000000000", nil), 400, gpcn.CodeValidation)
 
 		e.admin.Do(t, "DELETE", "/v1/teams/"+pid+"/members/"+users[1], nil).Want(t, 204)
 		wantIDs("", users[0], users[2])
