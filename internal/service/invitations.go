@@ -153,8 +153,13 @@ func (s *Service) LatestInvitation(ctx context.Context, p *core.Principal, ref c
 		return core.Invitation{}, err
 	}
 	f := store.InvitationFilter{UserID: u.ID}
-	if !readsAll(p) && p.UserID != u.ID {
-		f.TenantIDs = tenantsWhere(p, func(r core.Role) bool { return r.Read })
+	if !seesWhole(p, u.ID) {
+		f.TenantIDs = []string{} // none, unless p sees some
+		for id := range p.TenantRoles {
+			if showsTenant(p, u.ID, id) {
+				f.TenantIDs = append(f.TenantIDs, id)
+			}
+		}
 	}
 	invs, err := s.store.ListInvitations(ctx, f)
 	if err != nil {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -293,5 +294,106 @@ func TestLimitedKeyHasNoSelfService(t *testing.T) {
 		if !c.ok && core.ErrorCode(err) != core.CodeForbidden {
 			t.Errorf("%s renaming its owner: %v, want forbidden", c.name, err)
 		}
+	}
+}
+
+// A user's key limited to one tenant reads its owner as it acts: the
+// owner's memberships and invitations in other tenants are not shown
+// through it (by GetUser, ListUsers, Me or LatestInvitation), while the
+// owner's own session still sees them all.
+func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := importService(t, service.Config{}, nil)
+	theirs, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Invited into Globex, where it is an administrator of a group, and a
+	// plain user of Acme.
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "owner@globex.example", TenantID: theirs.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := res.User
+	if _, _, _, err := svc.AcceptInvitation(ctx, res.InvitationToken, service.AcceptInput{Name: "Owner", Password: "correct horse battery staple"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: theirs.ID}, core.UserRef{ID: owner.ID}, []string{core.RoleTenantAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: mine.ID}, core.UserRef{ID: owner.ID}, []string{core.RoleTenantUser}); err != nil {
+		t.Fatal(err)
+	}
+	name := "Secret project"
+	g, err := svc.CreateResourceGroup(ctx, core.System, core.TenantRef{ID: theirs.ID}, service.ResourceGroupInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AddResourceGroupMember(ctx, core.System, theirs.ID, g.ID, core.UserRef{ID: owner.ID}); err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.Login(ctx, service.LoginInput{Login: "owner@globex.example", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, err := svc.Authenticate(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := svc.CreateAPIKey(ctx, session, service.CreateAPIKeyInput{Name: "ci for acme", TenantID: mine.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := svc.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenantsOf := func(u core.User, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range u.Memberships {
+			ids = append(ids, m.TenantID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	both := []string{mine.ID, theirs.ID}
+	slices.Sort(both)
+	if got := tenantsOf(svc.GetUser(ctx, session, core.UserRef{ID: owner.ID})); !slices.Equal(got, both) {
+		t.Fatalf("the owner's session sees tenants %v, want %v", got, both)
+	}
+	if got := tenantsOf(svc.Me(ctx, session)); !slices.Equal(got, both) {
+		t.Fatalf("the owner's session sees itself in tenants %v, want %v", got, both)
+	}
+	inv, err := svc.LatestInvitation(ctx, session, core.UserRef{ID: owner.ID})
+	if err != nil || inv.TenantID != theirs.ID {
+		t.Fatalf("the owner's session does not see its invitation: %+v, %v", inv, err)
+	}
+
+	only := []string{mine.ID}
+	if got := tenantsOf(svc.GetUser(ctx, key, core.UserRef{ID: owner.ID})); !slices.Equal(got, only) {
+		t.Errorf("GetUser through a key for Acme shows tenants %v, want %v", got, only)
+	}
+	if got := tenantsOf(svc.Me(ctx, key)); !slices.Equal(got, only) {
+		t.Errorf("Me through a key for Acme shows tenants %v, want %v", got, only)
+	}
+	page, err := svc.ListUsers(ctx, key, service.UserQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range page.Users {
+		if got := tenantsOf(u, nil); u.ID == owner.ID && !slices.Equal(got, only) {
+			t.Errorf("ListUsers through a key for Acme shows its owner in tenants %v, want %v", got, only)
+		}
+	}
+	if inv, err := svc.LatestInvitation(ctx, key, core.UserRef{ID: owner.ID}); core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("LatestInvitation through a key for Acme shows the invitation into Globex: %+v, %v", inv, err)
 	}
 }

@@ -291,7 +291,8 @@ func (s *Service) Me(ctx context.Context, p *core.Principal) (core.User, error) 
 	if p.UserID == "" {
 		return core.User{}, core.Errorf(core.CodeNotFound, "this credential belongs to no user")
 	}
-	return s.store.GetUser(ctx, core.UserRef{ID: p.UserID})
+	// A key limited to a tenant or to roles is shown what it acts in.
+	return showTo(p)(s.store.GetUser(ctx, core.UserRef{ID: p.UserID}))
 }
 
 // Elevate grants the principal's credential elevated permissions for the

@@ -527,18 +527,37 @@ func (s *Service) GetUser(ctx context.Context, p *core.Principal, ref core.UserR
 // reader of one tenant is not told the user's other tenants and roles.
 func showTo(p *core.Principal) func(core.User, error) (core.User, error) {
 	return func(u core.User, err error) (core.User, error) {
-		if readsAll(p) || (p.UserID != "" && p.UserID == u.ID) {
+		if seesWhole(p, u.ID) {
 			return u, err
 		}
 		var shown []core.Membership
 		for _, m := range u.Memberships {
-			if canReadTenant(p, m.TenantID) {
+			if showsTenant(p, u.ID, m.TenantID) {
 				shown = append(shown, m)
 			}
 		}
 		u.Memberships = shown
 		return u, err
 	}
+}
+
+// seesWhole reports whether p sees all of the user with id, in every
+// tenant: provider readers do, and the user itself through a credential
+// that is not limited to a tenant or to roles.
+func seesWhole(p *core.Principal, id string) bool {
+	return readsAll(p) || (p.UserID != "" && p.UserID == id && !p.Restricted)
+}
+
+// showsTenant reports whether p sees what the user with id holds in a
+// tenant: a reader of the tenant does, and so does the user's own key
+// limited to the tenants it acts in (a key for one tenant is not told of
+// its owner's others, as it acts in none of them).
+func showsTenant(p *core.Principal, id, tenantID string) bool {
+	if canReadTenant(p, tenantID) {
+		return true
+	}
+	_, actsIn := p.TenantRoles[tenantID]
+	return actsIn && p.UserID != "" && p.UserID == id
 }
 
 // getUser is GetUser with every membership, for the service's decisions.
