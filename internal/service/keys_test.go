@@ -299,22 +299,23 @@ func TestLimitedKeyHasNoSelfService(t *testing.T) {
 
 // A user's key limited to one tenant reads its owner as it acts: the
 // owner's memberships and invitations in other tenants are not shown
-// through it (by GetUser, ListUsers, Me or LatestInvitation), while the
-// owner's own session still sees them all.
+// through it (by GetUser, ListUsers, Me or LatestInvitation), those of
+// its own tenant are, with any role there, until the owner leaves it;
+// the owner's own session still sees them all.
 func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := importService(t, service.Config{}, nil)
-	theirs, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Globex"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mine, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Invited into Globex, where it is an administrator of a group, and a
-	// plain user of Acme.
-	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "owner@globex.example", TenantID: theirs.ID})
+	theirs, err := svc.CreateTenant(ctx, core.System, service.TenantInput{Name: "Globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Invited into Acme, then made an administrator of Globex and put
+	// in one of its groups.
+	res, err := svc.CreateUser(ctx, core.System, service.CreateUserInput{Email: "owner@acme.example", TenantID: mine.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,9 +326,6 @@ func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: theirs.ID}, core.UserRef{ID: owner.ID}, []string{core.RoleTenantAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: mine.ID}, core.UserRef{ID: owner.ID}, []string{core.RoleTenantUser}); err != nil {
-		t.Fatal(err)
-	}
 	name := "Secret project"
 	g, err := svc.CreateResourceGroup(ctx, core.System, core.TenantRef{ID: theirs.ID}, service.ResourceGroupInput{Name: &name})
 	if err != nil {
@@ -336,7 +334,7 @@ func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	if err := svc.AddResourceGroupMember(ctx, core.System, theirs.ID, g.ID, core.UserRef{ID: owner.ID}); err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := svc.Login(ctx, service.LoginInput{Login: "owner@globex.example", Password: "correct horse battery staple"})
+	_, token, err := svc.Login(ctx, service.LoginInput{Login: "owner@acme.example", Password: "correct horse battery staple"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,25 +342,45 @@ func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := svc.CreateAPIKey(ctx, session, service.CreateAPIKeyInput{Name: "ci for acme", TenantID: mine.ID})
-	if err != nil {
-		t.Fatal(err)
+	keyFor := func(tn core.Tenant) string {
+		t.Helper()
+		_, secret, err := svc.CreateAPIKey(ctx, session, service.CreateAPIKeyInput{Name: "ci for " + tn.Name, TenantID: tn.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret
 	}
-	key, err := svc.Authenticate(ctx, secret)
-	if err != nil {
-		t.Fatal(err)
+	signIn := func(secret string) *core.Principal {
+		t.Helper()
+		p, err := svc.Authenticate(ctx, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
+	acmeSecret, globexSecret := keyFor(mine), keyFor(theirs)
 	tenantsOf := func(u core.User, err error) []string {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ids []string
+		ids := []string{}
 		for _, m := range u.Memberships {
 			ids = append(ids, m.TenantID)
 		}
 		slices.Sort(ids)
 		return ids
+	}
+	invitedInto := func(p *core.Principal) string {
+		t.Helper()
+		inv, err := svc.LatestInvitation(ctx, p, core.UserRef{ID: owner.ID})
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv.TenantID
 	}
 	both := []string{mine.ID, theirs.ID}
 	slices.Sort(both)
@@ -372,11 +390,11 @@ func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	if got := tenantsOf(svc.Me(ctx, session)); !slices.Equal(got, both) {
 		t.Fatalf("the owner's session sees itself in tenants %v, want %v", got, both)
 	}
-	inv, err := svc.LatestInvitation(ctx, session, core.UserRef{ID: owner.ID})
-	if err != nil || inv.TenantID != theirs.ID {
-		t.Fatalf("the owner's session does not see its invitation: %+v, %v", inv, err)
+	if got := invitedInto(session); got != mine.ID {
+		t.Fatalf("the owner's session sees its invitation into %q, want Acme", got)
 	}
 
+	key := signIn(acmeSecret)
 	only := []string{mine.ID}
 	if got := tenantsOf(svc.GetUser(ctx, key, core.UserRef{ID: owner.ID})); !slices.Equal(got, only) {
 		t.Errorf("GetUser through a key for Acme shows tenants %v, want %v", got, only)
@@ -388,12 +406,46 @@ func TestTenantKeyIsNotToldOfOwnersOtherTenants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range page.Users {
-		if got := tenantsOf(u, nil); u.ID == owner.ID && !slices.Equal(got, only) {
-			t.Errorf("ListUsers through a key for Acme shows its owner in tenants %v, want %v", got, only)
-		}
+	i := slices.IndexFunc(page.Users, func(u core.User) bool { return u.ID == owner.ID })
+	if i < 0 {
+		t.Errorf("ListUsers through a key for Acme does not list its owner")
+	} else if got := tenantsOf(page.Users[i], nil); !slices.Equal(got, only) {
+		t.Errorf("ListUsers through a key for Acme shows its owner in tenants %v, want %v", got, only)
 	}
-	if inv, err := svc.LatestInvitation(ctx, key, core.UserRef{ID: owner.ID}); core.ErrorCode(err) != core.CodeNotFound {
-		t.Errorf("LatestInvitation through a key for Acme shows the invitation into Globex: %+v, %v", inv, err)
+	if got := invitedInto(key); got != mine.ID {
+		t.Errorf("LatestInvitation through a key for Acme: %q, want the invitation into Acme", got)
+	}
+
+	key = signIn(globexSecret)
+	u, err := svc.GetUser(ctx, key, core.UserRef{ID: owner.ID})
+	if got := tenantsOf(u, err); !slices.Equal(got, []string{theirs.ID}) || !slices.Equal(u.Memberships[0].ResourceGroupIDs, []string{g.ID}) {
+		t.Errorf("GetUser through a key for Globex shows %+v, want Globex's membership with its group", u.Memberships)
+	}
+	if got := invitedInto(key); got != "" {
+		t.Errorf("LatestInvitation through a key for Globex shows the invitation into %q", got)
+	}
+
+	// With a role in Acme that reads nothing there, the key still sees
+	// its owner's membership of Acme, which it acts in...
+	if _, err := svc.PutMember(ctx, core.System, core.TenantRef{ID: mine.ID}, core.UserRef{ID: owner.ID}, []string{core.RolePurgeOnly}); err != nil {
+		t.Fatal(err)
+	}
+	key = signIn(acmeSecret)
+	if got := tenantsOf(svc.Me(ctx, key)); !slices.Equal(got, only) {
+		t.Errorf("Me through a purge-only key for Acme shows tenants %v, want %v", got, only)
+	}
+	if got := invitedInto(key); got != mine.ID {
+		t.Errorf("LatestInvitation through a purge-only key for Acme: %q, want the invitation into Acme", got)
+	}
+	// ...and nothing of Acme once its owner has left it.
+	if err := svc.RemoveMember(ctx, core.System, core.TenantRef{ID: mine.ID}, core.UserRef{ID: owner.ID}); err != nil {
+		t.Fatal(err)
+	}
+	key = signIn(acmeSecret) // it still signs in, acting nowhere
+	if got := tenantsOf(svc.Me(ctx, key)); len(got) != 0 {
+		t.Errorf("Me through a key for a tenant its owner left shows tenants %v", got)
+	}
+	if got := invitedInto(key); got != "" {
+		t.Errorf("LatestInvitation through a key for a tenant its owner left shows the invitation into %q", got)
 	}
 }

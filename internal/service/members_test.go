@@ -279,4 +279,13 @@ func TestListUsersByGroupStaysInReadersTenants(t *testing.T) {
 	if _, err := svc.ListUsers(ctx, admin, service.UserQuery{ResourceGroupIDs: many}); core.ErrorCode(err) != core.CodeInvalid {
 		t.Fatalf("101 groups: %v", err)
 	}
+	// A deleted tenant's groups went with it, for the filter as for
+	// GetResourceGroup, even to an operator.
+	if _, err := svc.DeleteTenant(ctx, core.System, core.TenantRef{ID: theirs.ID}); err != nil {
+		t.Fatal(err)
+	}
+	page, err = svc.ListUsers(ctx, core.System, service.UserQuery{ResourceGroupIDs: []string{theirGroup.ID}, Deleted: core.IncludeDeleted})
+	if core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("an operator listing by a deleted tenant's group: %+v, %v", page.Users, err)
+	}
 }

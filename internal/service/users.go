@@ -523,8 +523,10 @@ func (s *Service) GetUser(ctx context.Context, p *core.Principal, ref core.UserR
 
 // showTo returns what p may see of a user its operation returns: the
 // memberships of the tenants p can read (every one for provider readers,
-// and for the user itself). The operations decide on the whole user; a
-// reader of one tenant is not told the user's other tenants and roles.
+// and for the user itself through an unlimited credential; see
+// showsTenant for its limited keys). The operations decide on the whole
+// user; a reader of one tenant is not told the user's other tenants and
+// roles.
 func showTo(p *core.Principal) func(core.User, error) (core.User, error) {
 	return func(u core.User, err error) (core.User, error) {
 		if seesWhole(p, u.ID) {
@@ -550,14 +552,14 @@ func seesWhole(p *core.Principal, id string) bool {
 
 // showsTenant reports whether p sees what the user with id holds in a
 // tenant: a reader of the tenant does, and so does the user's own key
-// limited to the tenants it acts in (a key for one tenant is not told of
-// its owner's others, as it acts in none of them).
+// limited to the tenants it acts in, with some role (a key for one tenant
+// is not told of its owner's others, nor of its own tenant once its owner
+// has left it).
 func showsTenant(p *core.Principal, id, tenantID string) bool {
 	if canReadTenant(p, tenantID) {
 		return true
 	}
-	_, actsIn := p.TenantRoles[tenantID]
-	return actsIn && p.UserID != "" && p.UserID == id
+	return len(p.TenantRoles[tenantID]) > 0 && p.UserID != "" && p.UserID == id
 }
 
 // getUser is GetUser with every membership, for the service's decisions.
@@ -690,7 +692,7 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	case visible != nil:
 		f.TenantIDs = visible
 	}
-	if err := s.checkGroupFilter(ctx, q.ResourceGroupIDs, f.TenantIDs); err != nil {
+	if err := s.checkGroupFilter(ctx, p, q.TenantID, q.ResourceGroupIDs); err != nil {
 		return UserPage{}, err
 	}
 	users, err := s.store.ListUsers(ctx, f)
@@ -719,12 +721,13 @@ func (s *Service) ListUsers(ctx context.Context, p *core.Principal, q UserQuery)
 	return page, nil
 }
 
-// checkGroupFilter admits a listing's resource groups only from the tenants
-// it reads (nil: every tenant). A group of another tenant would otherwise
-// tell which of the reader's users belong to it there, for users who are
-// members of both; it is answered as an unknown group, so that its
-// existence is not told either.
-func (s *Service) checkGroupFilter(ctx context.Context, ids, tenantIDs []string) error {
+// checkGroupFilter admits a listing's resource groups only as GetResourceGroup
+// shows them to its reader: groups of the tenants it reads (of tenantID,
+// when the listing is narrowed to one) whose tenant is not deleted. A group
+// of another tenant would otherwise tell which of the reader's users belong
+// to it there, for users who are members of both; it is answered as an
+// unknown group, so that its existence is not told either.
+func (s *Service) checkGroupFilter(ctx context.Context, p *core.Principal, tenantID string, ids []string) error {
 	v := &core.Validation{}
 	if len(ids) > maxResourceGroup {
 		v.Add("resource_group_id", "too_many", fmt.Sprintf("at most %d resource groups", maxResourceGroup))
@@ -735,15 +738,13 @@ func (s *Service) checkGroupFilter(ctx context.Context, ids, tenantIDs []string)
 		if !checkID(v, field, id) {
 			continue
 		}
-		g, err := s.store.GetResourceGroup(ctx, id)
+		_, err := s.GetResourceGroup(ctx, p, tenantID, id)
 		switch {
 		case core.ErrorCode(err) == core.CodeNotFound:
+			v.Add(field, "not_found", "no such resource group in the tenants you may read")
 		case err != nil:
 			return err
-		case tenantIDs == nil || slices.Contains(tenantIDs, g.TenantID):
-			continue
 		}
-		v.Add(field, "not_found", "no such resource group in the tenants you may read")
 	}
 	return v.Err()
 }

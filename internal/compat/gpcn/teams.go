@@ -130,6 +130,11 @@ func (d *Dialect) members(r *http.Request, p *core.Principal) (core.ResourceGrou
 		Prefix: strings.TrimSpace(q.Get("search")), Offset: pq.offset(), Limit: pq.limit, WithTotal: true,
 		Sort: core.UserSort{Field: field, Desc: desc}})
 	if err != nil {
+		if e := core.AsError(err); e.Code == core.CodeInvalid && len(e.Fields) == 1 && e.Fields[0].Field == "resource_group_id[0]" {
+			// The team went (or its entity did) since it was read above:
+			// it is not found, not a parameter the caller never sent.
+			err = core.Errorf(core.CodeNotFound, "resource group not found")
+		}
 		return g, nil, pageMeta{}, err
 	}
 	users, err := d.presentAll(r.Context(), p, page.Users)

@@ -1,13 +1,16 @@
 package gpcn_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"roster/internal/compat/gpcn"
 	"roster/internal/core"
+	"roster/internal/store"
 	"roster/internal/testsupport"
 )
 
@@ -131,8 +134,6 @@ func TestTeams(t *testing.T) {
 			}
 		}
 		wantIDs("", users...)
-		// A team this caller cannot see filters as an unknown one does.
-		wantError(t, e.admin.Do(t, "GET", "/v1/users?resourceGroupId=01a24e07-0000-7000-8000-000000000000", nil), 400, gpcn.CodeValidation)
 
 		e.admin.Do(t, "DELETE", "/v1/teams/"+pid+"/members/"+users[1], nil).Want(t, 204)
 		wantIDs("", users[0], users[2])
@@ -238,4 +239,62 @@ func TestTeamsHideWhatIsNotTheCallers(t *testing.T) {
 	wantError(t, e.admin.Do(t, "GET", "/v1/teams/"+team, nil), 404, gpcn.CodeNotFound)
 	wantError(t, e.admin.Do(t, "PUT", "/v1/teams/"+team, map[string]any{"name": "renamed"}), 404, gpcn.CodeNotFound)
 	wantError(t, e.admin.Do(t, "GET", "/v1/teams?entityId="+acme, nil), 404, gpcn.CodeNotFound)
+}
+
+// Users are filtered only by teams of the entities the caller reads:
+// another entity's team is refused exactly as an unknown id is, in GPCN's
+// error format, and so is more than a hundred.
+func TestUserFilterTakesOnlyVisibleTeams(t *testing.T) {
+	e := start(t, testsupport.Options{})
+	acme, globex := e.tenant(t, "Acme"), e.tenant(t, "Globex")
+	acmeKey := e.serviceKey(t, acme, "tenant-admin")
+	acmeTeam, globexTeam := e.team(t, acme, "Acme ops"), e.team(t, globex, "Globex ops")
+
+	acmeKey.Do(t, "GET", "/v1/users?resourceGroupId="+acmeTeam, nil).Want(t, 200)
+	theirs := wantError(t, acmeKey.Do(t, "GET", "/v1/users?resourceGroupId="+globexTeam, nil), 400, gpcn.CodeValidation)
+	unknown := wantError(t, acmeKey.Do(t, "GET", "/v1/users?resourceGroupId="+core.NewID(), nil), 400, gpcn.CodeValidation)
+	if !slices.Equal(details(theirs), []string{"resourceGroupId[0]:not_found"}) || theirs["message"] != unknown["message"] ||
+		!slices.Equal(details(theirs), details(unknown)) {
+		t.Fatalf("another entity's team: %v; an unknown one: %v", theirs, unknown)
+	}
+	many := wantError(t, acmeKey.Do(t, "GET", "/v1/users?resourceGroupId="+strings.Repeat(acmeTeam+",", 101), nil), 400, gpcn.CodeValidation)
+	if !slices.Equal(details(many), []string{"resourceGroupId:too_many"}) {
+		t.Fatalf("101 teams: %v", many)
+	}
+	// The operator reads both entities' teams.
+	e.admin.Do(t, "GET", "/v1/users?resourceGroupId="+globexTeam, nil).Want(t, 200)
+}
+
+// goneAfterFirstRead answers for one group once, then as though it had
+// been deleted: a team deleted between the two reads of a member listing.
+type goneAfterFirstRead struct {
+	store.Store
+	mu    sync.Mutex // the server reads as the test sets
+	id    string
+	reads int
+}
+
+func (s *goneAfterFirstRead) GetResourceGroup(ctx context.Context, id string) (core.ResourceGroup, error) {
+	s.mu.Lock()
+	gone := id == s.id && s.reads > 0
+	if id == s.id {
+		s.reads++
+	}
+	s.mu.Unlock()
+	if gone {
+		return core.ResourceGroup{}, core.Errorf(core.CodeNotFound, "resource group not found")
+	}
+	return s.Store.GetResourceGroup(ctx, id)
+}
+
+// A team deleted while its members are being listed is not found (404),
+// not a 400 about a parameter the caller never sent.
+func TestTeamGoneWhileListingMembers(t *testing.T) {
+	st := &goneAfterFirstRead{Store: testsupport.OpenDefault(t)}
+	e := start(t, testsupport.Options{Store: st})
+	id := e.team(t, e.tenant(t, "Acme"), "Short-lived")
+	st.mu.Lock()
+	st.id = id
+	st.mu.Unlock()
+	wantError(t, e.admin.Do(t, "GET", "/v1/teams/"+id+"/members", nil), 404, gpcn.CodeNotFound)
 }
